@@ -1,0 +1,122 @@
+"""The `genmbo` command line: parse arguments, call the library, print results.
+
+Every problem the user can fix (bad option, missing file, unknown config key) ends with one line on
+stderr and exit code 2; `--debug` shows the traceback instead. Heavy imports (torch, RDKit) happen inside
+the subcommands so that `genmbo --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from genmbo import __version__
+from genmbo.errors import GenmboError
+
+EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (with a pointer to --help), never the whole usage text."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="genmbo", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"genmbo {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+
+    tasks = commands.add_parser("tasks", help="list the benchmark tasks with their visible and full sizes")
+    tasks.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    tasks.set_defaults(handler=run_tasks)
+
+    evaluate = commands.add_parser("evaluate", help="score a candidate library with a task's oracle")
+    evaluate.add_argument("--task", required=True, help="task name (see `genmbo tasks`)")
+    evaluate.add_argument("--library", required=True, type=Path, help="CSV or Parquet with a 'design' column")
+    evaluate.add_argument("--design-col", default="design", help="column holding the designs")
+    evaluate.set_defaults(handler=run_evaluate)
+
+    config = commands.add_parser("config", help="validate a YAML config and print it with defaults filled in")
+    config.add_argument("file", type=Path, nargs="?", help="config file (default: the built-in defaults)")
+    config.set_defaults(handler=run_config)
+    return parser
+
+
+def run_tasks(args: argparse.Namespace) -> int:
+    from genmbo.tasks import get_task, task_names
+
+    rows = [get_task(name).summary() for name in task_names()]
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="genmbo tasks (Design-Bench protocol: models see only the visible rows)")
+    numeric = ("visible", "full", "cut", "best visible", "best full")
+    for column in ("name", "space", *numeric, "description"):
+        justify = "right" if column in numeric else "left"
+        table.add_column(column, justify=justify, no_wrap=column != "description")
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row["space"],
+            f"{row['visible']:,}",
+            f"{row['full']:,}",
+            f"≤ p{row['percentile']:g}",
+            f"{row['best_visible']:.4g}",
+            f"{row['best_full']:.4g}",
+            row["description"],
+        )
+    Console(width=max(150, Console().width)).print(table)
+    print(
+        "Other sizes: ackley-<dim>, levy-<dim>, rosenbrock-<dim>, "
+        "ehrlich-s<states>-d<len>-m<motifs>-l<k>-q<q>"
+    )
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from genmbo.evaluation import evaluate_library
+
+    print(json.dumps(evaluate_library(args.task, args.library, args.design_col), indent=2))
+    return 0
+
+
+def run_config(args: argparse.Namespace) -> int:
+    import yaml
+
+    from genmbo.config import GenmboConfig, load_config, to_mapping
+
+    config = load_config(args.file) if args.file is not None else GenmboConfig()
+    print(yaml.safe_dump(to_mapping(config), sort_keys=False), end="")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except GenmboError as error:
+        if args.debug:
+            raise
+        print(f"genmbo: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("genmbo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,161 @@
+"""Typed configuration read from YAML: every key checked, unknown keys named with the nearest valid one.
+
+A config is a tree of dataclasses (`GenmboConfig` and its sections). `load_config` reads YAML with the
+safe loader (no Python objects can be constructed from a file) and `from_mapping` validates it: an unknown
+key, a value of the wrong type or outside its allowed set stops with one `ConfigError` line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+
+from genmbo.errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass
+class DataConfig:
+    """The user's own offline data (`genmbo design --data ...`)."""
+
+    path: str | None = None
+    space: Literal["molecules", "sequence", "continuous"] | None = None
+    design_col: str | None = None
+    score_col: str | None = None
+    minimize: bool = False
+    alphabet: str | None = None
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass
+class TaskConfig:
+    """A built-in benchmark task by registry name (see `genmbo tasks`)."""
+
+    name: str | None = None
+
+
+@dataclass
+class RunConfig:
+    seed: int = 0
+    n_candidates: int = 128
+    out: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.n_candidates < 1:
+            raise ConfigError(f"run.n_candidates must be at least 1, got {self.n_candidates}")
+        if self.seed < 0:
+            raise ConfigError(f"run.seed must be non-negative, got {self.seed}")
+
+
+@dataclass
+class GenmboConfig:
+    task: TaskConfig = field(default_factory=TaskConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+def load_config(path: str | Path, schema: type[T] = GenmboConfig) -> T:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(error, 'problem', error)}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file") from None
+    return from_mapping(schema, {} if raw is None else raw, source=str(path))
+
+
+def from_mapping(schema: type[T], raw: Any, source: str = "config", prefix: str = "") -> T:
+    """Build the dataclass `schema` from nested dicts, rejecting unknown keys and mistyped values."""
+    if not isinstance(raw, dict):
+        where = f"key '{prefix.rstrip('.')}'" if prefix else "the top level"
+        raise ConfigError(f"{source}: {where} must be a mapping of keys to values, got {_describe(raw)}")
+    fields = {spec.name: spec for spec in dataclasses.fields(schema)}
+    hints = typing.get_type_hints(schema)
+    values = {}
+    for key, value in raw.items():
+        name = f"{prefix}{key}"
+        if key not in fields:
+            nearest = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.5)
+            hint = f" (did you mean '{prefix}{nearest[0]}'?)" if nearest else ""
+            valid = ", ".join(f"'{prefix}{valid_key}'" for valid_key in fields)
+            raise ConfigError(f"{source}: unknown config key '{name}'{hint}; valid keys here: {valid}")
+        values[key] = _convert(hints[key], value, source, name)
+    return schema(**values)
+
+
+def _convert(annotation: Any, value: Any, source: str, name: str) -> Any:
+    if dataclasses.is_dataclass(annotation):
+        return from_mapping(annotation, {} if value is None else value, source, f"{name}.")
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in arguments:
+            return None
+        errors = []
+        for option in (argument for argument in arguments if argument is not type(None)):
+            try:
+                return _convert(option, value, source, name)
+            except ConfigError as error:
+                errors.append(error)
+        raise errors[0]
+    if origin is Literal:
+        if value not in arguments:
+            allowed = ", ".join(repr(argument) for argument in arguments)
+            raise ConfigError(f"{source}: config key '{name}' must be one of {allowed}, got {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: config key '{name}' must be a list, got {_describe(value)}")
+        return [_convert(arguments[0], item, source, f"{name}[{index}]") for index, item in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: config key '{name}' must be a mapping, got {_describe(value)}")
+        return {
+            str(key): _convert(arguments[1], item, source, f"{name}.{key}") for key, item in value.items()
+        }
+    return _convert_scalar(annotation, value, source, name)
+
+
+def _convert_scalar(annotation: Any, value: Any, source: str, name: str) -> Any:
+    # bool is a subclass of int in Python; `n_candidates: true` must not pass as 1.
+    if annotation is bool and isinstance(value, bool):
+        return value
+    if annotation is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if annotation is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if annotation is str and isinstance(value, str):
+        return value
+    if annotation is Any:
+        return value
+    expected = getattr(annotation, "__name__", str(annotation))
+    raise ConfigError(f"{source}: config key '{name}' must be {_article(expected)}, got {_describe(value)}")
+
+
+def _article(type_name: str) -> str:
+    words = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string"}
+    return words.get(type_name, f"a {type_name}")
+
+
+def _describe(value: Any) -> str:
+    return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:80]
+
+
+def to_mapping(config: Any) -> dict[str, Any]:
+    """A config as plain nested dicts (for saving beside a run's outputs)."""
+    return dataclasses.asdict(config)

@@ -1,0 +1,82 @@
+"""Turn a raw table into an `OfflineDataset`: row problems are skipped and counted, never fatal.
+
+Rules: a row whose design the space rejects is skipped under the space's reason (unparseable SMILES,
+tokens outside the alphabet, ...); a NaN or infinite score is skipped; exact duplicate designs (same
+canonical form) are merged into one row with their mean score. Whole-file problems (every score NaN,
+nothing left, vectors of different lengths) raise `DataError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from genmbo.data.offline import CleaningReport, OfflineDataset
+from genmbo.data.reading import RawTable
+from genmbo.errors import DataError, InvalidDesign
+from genmbo.spaces.base import DesignSpace
+
+ProgressCallback = Callable[[int], None]
+
+
+def clean(
+    table: RawTable,
+    space: DesignSpace,
+    minimize: bool = False,
+    progress: ProgressCallback | None = None,
+) -> OfflineDataset:
+    """Validate every row of `table` in `space`, drop bad rows, merge duplicates, orient scores."""
+    report = CleaningReport(rows_read=len(table.designs))
+    finite = np.isfinite(table.scores)
+    if len(table.scores) and not finite.any():
+        raise DataError(f"{table.source}: every score is missing, NaN or infinite")
+    sums: dict[Any, float] = {}
+    counts: dict[Any, int] = {}
+    canonical: dict[Any, Any] = {}
+    for index, (raw, score) in enumerate(zip(table.designs, table.scores, strict=True)):
+        if progress is not None and index % 10_000 == 0:
+            progress(index)
+        if not finite[index]:
+            report.skip("NaN or infinite score")
+            continue
+        try:
+            design = space.parse(raw)
+        except InvalidDesign as problem:
+            report.skip(problem.reason)
+            continue
+        key = space.key(design)
+        if key in sums:
+            sums[key] += float(score)
+            counts[key] += 1
+            report.duplicates_merged += 1
+        else:
+            sums[key], counts[key], canonical[key] = float(score), 1, design
+    if progress is not None:
+        progress(len(table.designs))
+    if not sums:
+        reasons = "; ".join(f"{count} {reason}" for reason, count in sorted(report.skipped.items()))
+        raise DataError(f"{table.source}: no usable row left after cleaning ({reasons or 'no rows'})")
+    scores = np.array([sums[key] / counts[key] for key in sums], dtype=np.float64)
+    report.rows_kept = len(scores)
+    return OfflineDataset(
+        space, [canonical[key] for key in sums], -scores if minimize else scores, minimize, report
+    )
+
+
+def check_vector_dimensions(table: RawTable) -> int:
+    """The common dimension of numeric design rows; vectors of different lengths are a whole-file error."""
+    lengths: dict[int, int] = {}
+    for raw in table.designs:
+        if isinstance(raw, str):
+            length = len(raw.replace(",", " ").split())
+        elif isinstance(raw, list | tuple | np.ndarray):
+            length = len(raw)
+        else:
+            length = 1
+        lengths[length] = lengths.get(length, 0) + 1
+    if len(lengths) > 1:
+        seen = ", ".join(f"{count} rows of dimension {length}" for length, count in sorted(lengths.items()))
+        raise DataError(f"{table.source}: vectors of inconsistent dimension ({seen})")
+    return next(iter(lengths))

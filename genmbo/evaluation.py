@@ -1,0 +1,61 @@
+"""Score a candidate library with a task's hidden oracle, reported as in Design-Bench.
+
+Design-Bench (Trabucco et al., ICML 2022, Sec. 5) reports the 100th and 50th percentile of the oracle
+scores of the candidates, normalized by the full dataset's min and max. Candidates the oracle cannot score
+(invalid designs) are counted in `validity` and left out of the percentiles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genmbo.data.reading import read_frame, require_column, table_format
+from genmbo.errors import DataError
+from genmbo.tasks import get_task
+
+
+def oracle_metrics(task_name: str, designs: list[Any]) -> dict[str, Any]:
+    """Oracle scores of `designs` summarized: validity, normalized percentiles, top-10 mean."""
+    task = get_task(task_name)
+    scores = task.oracle(designs)
+    valid = ~np.isnan(scores)
+    normalized = task.normalize(scores[valid])
+    best_offline = float(task.offline_dataset().scores.max())
+    metrics: dict[str, Any] = {
+        "task": task.name,
+        "n_candidates": len(designs),
+        "n_valid": int(valid.sum()),
+        "validity": float(valid.mean()) if len(designs) else 0.0,
+        "best_offline_score": best_offline,
+        "best_offline_normalized": float(task.normalize(np.array([best_offline]))[0]),
+    }
+    if valid.any():
+        metrics |= {
+            "score_100th": float(np.percentile(normalized, 100)),
+            "score_50th": float(np.percentile(normalized, 50)),
+            "top10_mean": float(np.sort(normalized)[::-1][:10].mean()),
+            "best_raw_score": float(scores[valid].max()),
+        }
+    return metrics
+
+
+def evaluate_library(task_name: str, library: Path, design_column: str = "design") -> dict[str, Any]:
+    """Read a library file (CSV or Parquet) and score its `design_column` with the task's oracle."""
+    get_task(task_name)  # an unknown task is reported before any file is read
+    library = Path(library)
+    if not library.is_file():
+        raise DataError(f"{library}: no such file")
+    kind = table_format(library)
+    if kind == "npy":
+        raise DataError(
+            f"{library}: a library must be a CSV or Parquet table with a '{design_column}' column"
+        )
+    frame = read_frame(library, kind)
+    require_column(frame, design_column, library)
+    designs = [
+        None if isinstance(value, float) and np.isnan(value) else value for value in frame[design_column]
+    ]
+    return oracle_metrics(task_name, designs)

@@ -1,0 +1,95 @@
+"""A benchmark task: a full dataset, a hidden oracle, and the Design-Bench protocol around them.
+
+Following Design-Bench (Trabucco et al., ICML 2022): the *full* dataset is built once; a method sees only
+`offline_dataset()`, the rows at or below `visible_percentile` of the score; candidates are scored by
+`oracle` and reported normalized by the full dataset's min and max (`normalize`). Like BoTorch's test
+problems, a task is mostly data: a space, a percentile, how to build the full data, how to score.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from genmbo.data.offline import CleaningReport, OfflineDataset
+from genmbo.data.splits import normalize_scores, percentile_cut, visible_mask
+from genmbo.errors import InvalidDesign
+from genmbo.spaces.base import DesignSpace
+
+
+class Task(ABC):
+    """An offline optimization benchmark. Scores are maximized."""
+
+    name: str
+    description: str
+    visible_percentile: float = 50.0
+    optimal_value: float | None = None
+
+    @property
+    @abstractmethod
+    def space(self) -> DesignSpace:
+        """The space every design of this task lives in."""
+
+    @abstractmethod
+    def _build_full_data(self) -> tuple[list[Any], np.ndarray]:
+        """Canonical designs of the full dataset and their exact scores."""
+
+    @abstractmethod
+    def _evaluate_true(self, designs: Sequence[Any]) -> np.ndarray:
+        """Exact scores of canonical, valid designs (float64, one per design)."""
+
+    @cached_property
+    def full_dataset(self) -> OfflineDataset:
+        designs, scores = self._build_full_data()
+        report = CleaningReport(rows_read=len(designs), rows_kept=len(designs))
+        return OfflineDataset(self.space, list(designs), np.asarray(scores, dtype=np.float64), report=report)
+
+    @cached_property
+    def visibility_cut(self) -> float:
+        return percentile_cut(self.full_dataset.scores, self.visible_percentile)
+
+    def offline_dataset(self) -> OfflineDataset:
+        """The visible data: full-dataset rows scoring at or below the percentile cut."""
+        full = self.full_dataset
+        visible = full.subset(visible_mask(full.scores, self.visible_percentile))
+        visible.report = CleaningReport(rows_read=len(visible), rows_kept=len(visible))
+        return visible
+
+    def oracle(self, designs: Sequence[Any]) -> np.ndarray:
+        """Exact scores; a design its space rejects (or `None`, an undecodable sample) scores NaN."""
+        scores = np.full(len(designs), np.nan)
+        valid_indices, valid_designs = [], []
+        for index, design in enumerate(designs):
+            if design is None:
+                continue
+            try:
+                valid_designs.append(self.space.parse(design))
+            except InvalidDesign:
+                continue
+            valid_indices.append(index)
+        if valid_designs:
+            scores[valid_indices] = self._evaluate_true(valid_designs)
+        return scores
+
+    def normalize(self, scores: np.ndarray) -> np.ndarray:
+        full = self.full_dataset.scores
+        return normalize_scores(scores, float(full.min()), float(full.max()))
+
+    def summary(self) -> dict[str, Any]:
+        """One row of `genmbo tasks`."""
+        full = self.full_dataset
+        visible = visible_mask(full.scores, self.visible_percentile)
+        return {
+            "name": self.name,
+            "space": self.space.kind,
+            "visible": int(visible.sum()),
+            "full": len(full),
+            "percentile": self.visible_percentile,
+            "best_visible": float(full.scores[visible].max()),
+            "best_full": float(full.scores.max()),
+            "description": self.description,
+        }
