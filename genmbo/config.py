@@ -44,6 +44,47 @@ class TaskConfig:
 
 
 @dataclass
+class AutoencoderConfig:
+    """The autoencoder of the prior. `kind: auto` picks a sequence VAE for token spaces, the identity map
+    for vectors of at most `identity_max_dim` dimensions, and a vector VAE above that."""
+
+    kind: Literal["auto", "sequence_vae", "vector_vae", "identity"] = "auto"
+    checkpoint: str | None = None
+    latent_dim: int | None = None
+    hidden_dim: int = 128
+    embedding_dim: int = 32
+    identity_max_dim: int = 32
+    max_steps: int = 1500
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    kl_weight: float = 0.1
+    kl_warmup_steps: int = 500
+    free_bits: float = 0.0
+    word_dropout: float = 0.0
+
+
+@dataclass
+class DiffusionConfig:
+    """The latent diffusion prior, conditioned on the score with classifier-free dropout (DDOM)."""
+
+    checkpoint: str | None = None
+    hidden_dim: int = 256
+    num_blocks: int = 3
+    max_steps: int = 1500
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    conditional: bool = True
+    condition_dropout: float = 0.15
+
+
+@dataclass
+class PriorConfig:
+    autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    threads: int = 1
+
+
+@dataclass
 class RunConfig:
     seed: int = 0
     n_candidates: int = 128
@@ -60,6 +101,7 @@ class RunConfig:
 class GenmboConfig:
     task: TaskConfig = field(default_factory=TaskConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    prior: PriorConfig = field(default_factory=PriorConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
 

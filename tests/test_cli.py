@@ -71,3 +71,74 @@ def exit_code(argv):
         return main(argv)
     except SystemExit as stop:
         return stop.code
+
+
+TINY_PRIOR = """
+prior:
+  autoencoder: {latent_dim: 4, hidden_dim: 16, embedding_dim: 8, max_steps: 20, batch_size: 32}
+  diffusion: {hidden_dim: 16, num_blocks: 1, max_steps: 20, batch_size: 32}
+"""
+
+
+@pytest.mark.parametrize(
+    ("table", "options", "kept"),
+    [
+        (
+            pd.DataFrame({"seq": ["ACGTAC", "GGGTTA", "ACGTTT", "CCCAAA", "acgtac"], "y": [1, 2, 3, 4, 5]}),
+            ["--space", "sequence", "--design-col", "seq", "--score-col", "y"],
+            5,  # an inferred alphabet is case-sensitive: "acgtac" is its own design
+        ),
+        (
+            pd.DataFrame(
+                {"x0": [0.1, 0.5, 0.9, 0.3], "x1": [1.0, 0.2, 0.4, 0.8], "f": [1.0, 2.0, None, 0.5]}
+            ),
+            ["--space", "continuous", "--design-col", "x", "--score-col", "f", "--minimize"],
+            3,
+        ),
+    ],
+)
+def test_fit_on_user_data_writes_prior_and_metrics(tmp_path, capsys, table, options, kept):
+    table.to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "tiny.yaml").write_text(TINY_PRIOR)
+    out = tmp_path / "run"
+    argv = ["fit", "--data", str(tmp_path / "data.csv"), *options, "--config", str(tmp_path / "tiny.yaml")]
+    assert main([*argv, "--out", str(out), "--samples", "20"]) == 0
+    metrics = json.loads((out / "prior_metrics.json").read_text())
+    assert {"reconstruction_exact_match", "sample_validity", "sample_uniqueness", "sample_novelty"} <= set(
+        metrics
+    )
+    assert 0 <= metrics["sample_validity"] <= 1 and set(metrics["timings"]) == {
+        "load",
+        "fit_prior",
+        "evaluate",
+    }
+    cleaning = json.loads((out / "cleaning.json").read_text())
+    assert cleaning["rows_read"] == len(table) and cleaning["rows_kept"] == kept
+    assert (out / "prior" / "prior.json").is_file() and (out / "config.yaml").is_file()
+    assert "prior saved in" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "--task", "tfbind8"], "name an output folder (--out DIR)"),
+        (["fit", "--out", "o"], "name a task (--task) or a data file"),
+        (
+            ["fit", "--task", "tfbind8", "--data", "x.csv", "--out", "o"],
+            "either a task or a data file, not both",
+        ),
+        (["fit", "--data", "x.csv", "--out", "o"], "say which design space"),
+        (["fit", "--task", "tfbind8", "--out", "o", "--seed", "-1"], "run.seed must be non-negative"),
+    ],
+)
+def test_fit_input_errors(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert exit_code(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_output_folder_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "taken").write_text("")
+    assert exit_code(["fit", "--task", "tfbind8", "--out", str(tmp_path / "taken")]) == 2
+    assert "the output folder is a file" in capsys.readouterr().err

@@ -1,0 +1,34 @@
+"""Resolve what a run works on: a built-in task's visible data, or the user's own data file."""
+
+from __future__ import annotations
+
+from genmbo.config import GenmboConfig
+from genmbo.data.loading import load_offline_dataset
+from genmbo.data.offline import OfflineDataset
+from genmbo.errors import ConfigError
+from genmbo.tasks import Task, get_task
+
+
+def resolve_dataset(config: GenmboConfig) -> tuple[OfflineDataset, Task | None]:
+    """The offline dataset of the run, and its task when it is a benchmark (for the hidden oracle)."""
+    if config.task.name and config.data.path:
+        raise ConfigError("name either a task or a data file, not both")
+    if config.task.name:
+        task = get_task(config.task.name)
+        return task.offline_dataset(), task
+    data = config.data
+    if not data.path:
+        raise ConfigError("name a task (--task) or a data file (--data with --space)")
+    if data.space is None:
+        raise ConfigError("say which design space the data is in (--space molecules|sequence|continuous)")
+    bounds = (data.lower, data.upper) if data.lower is not None or data.upper is not None else None
+    dataset = load_offline_dataset(
+        data.path,
+        data.space,
+        design_columns=data.design_col,
+        score_column=data.score_col,
+        minimize=data.minimize,
+        alphabet=data.alphabet,
+        bounds=bounds,
+    )
+    return dataset, None

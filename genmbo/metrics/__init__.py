@@ -1,0 +1,1 @@
+"""torchmetrics `Metric`s: reconstruction, validity, uniqueness, novelty, diversity, normalized scores."""

@@ -1,0 +1,1 @@
+"""LightningModules (priors, diffusion, surrogates, policies) and the plain networks they hold."""

@@ -1,0 +1,40 @@
+"""Encoder of a sequence VAE: token ids to the mean and log-variance of a diagonal Gaussian posterior.
+
+A bidirectional GRU reads the whole encoded row (``[BOS] tokens [EOS] [PAD]...``) and its two final
+states are mapped to the posterior parameters, as in the recurrent encoder of Bowman et al. (CoNLL 2016,
+"Generating sentences from a continuous space", sec. 2.1; arXiv 1511.06349). Departure: the GRU reads the
+trailing padding too (no packing), because packing costs more on CPU than the few padded steps it saves,
+and `TokenDataModule` already trims columns that are padding in the whole batch.
+"""
+
+from __future__ import annotations
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from genmbo.spaces.vocabulary import PAD_ID
+
+
+class GRUSequenceEncoder(nn.Module):
+    """Token ids `batch x width` -> posterior `mean`, `log_variance`, each `batch x latent_dim`."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        latent_dim: int,
+        embedding_dim: int = 64,
+        hidden_dim: int = 256,
+        num_layers: int = 1,
+    ):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        self.gru = nn.GRU(embedding_dim, hidden_dim, num_layers, batch_first=True, bidirectional=True)
+        self.to_posterior = nn.Linear(2 * hidden_dim, 2 * latent_dim)
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        _, final_states = self.gru(self.embedding(tokens))
+        # final_states is `(layers * 2) x batch x hidden`; the last layer's two directions summarize the row.
+        last_layer = rearrange(final_states[-2:], "direction batch hidden -> batch (direction hidden)")
+        mean, log_variance = self.to_posterior(last_layer).chunk(2, dim=-1)
+        return mean, log_variance

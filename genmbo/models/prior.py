@@ -1,0 +1,233 @@
+"""The generative prior of a campaign: an autoencoder (designs <-> latents) plus a latent diffusion model.
+
+`fit_prior` trains both on an offline dataset (or loads given checkpoints), `load_prior` rebuilds a saved
+prior from its folder with no other input, and `Prior.sample_designs` draws new designs: latent diffusion
+samples decoded by the autoencoder. The split follows latent diffusion (Rombach et al., CVPR 2022, Sec.
+3): the autoencoder carries the design's syntax, the diffusion model the distribution of its latents.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytorch_lightning as pl
+import torch
+
+from genmbo.config import AutoencoderConfig, DiffusionConfig, PriorConfig
+from genmbo.data.latent_datamodule import LatentDataModule
+from genmbo.data.offline import OfflineDataset
+from genmbo.data.token_datamodule import TokenDataModule
+from genmbo.errors import GenmboError
+from genmbo.models.autoencoder import LatentAutoencoder
+from genmbo.models.identity_autoencoder import IdentityAutoencoder
+from genmbo.models.latent_diffusion import LatentDiffusion
+from genmbo.models.sequence_vae import SequenceVAE
+from genmbo.models.training import build_trainer, resume_path
+from genmbo.models.vector_vae import VectorVAE
+from genmbo.spaces import ContinuousSpace
+
+PRIOR_MANIFEST = "prior.json"
+AUTOENCODER_CLASSES = {"sequence_vae": SequenceVAE, "vector_vae": VectorVAE}
+
+
+@dataclass
+class Prior:
+    autoencoder: LatentAutoencoder
+    diffusion: LatentDiffusion
+
+    @torch.no_grad()
+    def sample_latents(
+        self,
+        num_samples: int,
+        generator: torch.Generator,
+        sampler: Literal["ddpm", "ddim"] = "ddim",
+        **kwargs,
+    ) -> torch.Tensor:
+        """A `num_samples x latent_dim` tensor of latents drawn from the diffusion prior."""
+        self.diffusion.eval()
+        return self.diffusion.sample(num_samples, generator, sampler=sampler, **kwargs)
+
+    def sample_designs(
+        self,
+        num_samples: int,
+        generator: torch.Generator,
+        sampler: Literal["ddpm", "ddim"] = "ddim",
+        **kwargs,
+    ) -> list[Any]:
+        """Designs decoded (greedily) from diffusion samples; `None` where a latent decodes to nothing."""
+        return self.autoencoder.decode_latents(self.sample_latents(num_samples, generator, sampler, **kwargs))
+
+    def save(self, folder: Path) -> None:
+        """Write `prior.json` beside the checkpoints so `load_prior(folder)` needs nothing else."""
+        manifest = {
+            "autoencoder": _autoencoder_entry(self.autoencoder, folder),
+            "diffusion": "diffusion.ckpt",
+        }
+        (folder / PRIOR_MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def _autoencoder_entry(autoencoder: LatentAutoencoder, folder: Path) -> dict[str, Any]:
+    if isinstance(autoencoder, IdentityAutoencoder):
+        return {"kind": "identity", **autoencoder.to_dict()}
+    kind = next(name for name, cls in AUTOENCODER_CLASSES.items() if isinstance(autoencoder, cls))
+    return {"kind": kind, "checkpoint": "autoencoder.ckpt"}
+
+
+def load_autoencoder(kind: str, checkpoint: str | Path) -> LatentAutoencoder:
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise GenmboError(f"{path}: no such checkpoint")
+    model = AUTOENCODER_CLASSES[kind].load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    return model.eval()
+
+
+def load_prior(folder: str | Path) -> Prior:
+    """Rebuild a prior saved by `fit_prior` (or shipped in `checkpoints/`) from its folder."""
+    folder = Path(folder)
+    manifest_path = folder / PRIOR_MANIFEST
+    if not manifest_path.is_file():
+        raise GenmboError(f"{folder}: not a saved prior (no {PRIOR_MANIFEST})")
+    manifest = json.loads(manifest_path.read_text())
+    entry = manifest["autoencoder"]
+    if entry["kind"] == "identity":
+        autoencoder: LatentAutoencoder = IdentityAutoencoder.from_dict(entry)
+    else:
+        autoencoder = load_autoencoder(entry["kind"], folder / entry["checkpoint"])
+    diffusion_path = folder / manifest["diffusion"]
+    if not diffusion_path.is_file():
+        raise GenmboError(f"{diffusion_path}: no such checkpoint")
+    diffusion = LatentDiffusion.load_from_checkpoint(diffusion_path, map_location="cpu", weights_only=True)
+    return Prior(autoencoder, diffusion.eval())
+
+
+def resolve_autoencoder_kind(config: AutoencoderConfig, dataset: OfflineDataset) -> str:
+    if config.kind != "auto":
+        return config.kind
+    space = dataset.space
+    if not isinstance(space, ContinuousSpace):
+        return "sequence_vae"
+    return "identity" if space.dim <= config.identity_max_dim else "vector_vae"
+
+
+def fit_prior(dataset: OfflineDataset, config: PriorConfig, folder: Path, seed: int = 0) -> Prior:
+    """Train (or load) the autoencoder, encode the data, train the diffusion prior; save all in `folder`.
+
+    Rerunning with the same arguments resumes an interrupted training from its `last.ckpt`.
+    """
+    if len(dataset) < 2:
+        raise GenmboError(f"a prior needs at least 2 distinct designs to train on, got {len(dataset)}")
+    folder.mkdir(parents=True, exist_ok=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        autoencoder = _fit_autoencoder(dataset, config.autoencoder, folder, seed)
+        latents = autoencoder.encode_designs(dataset.designs).cpu()
+        scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
+        diffusion = _fit_diffusion(latents, scores, config.diffusion, folder, seed)
+    finally:
+        torch.set_num_threads(threads)
+    prior = Prior(autoencoder, diffusion)
+    prior.save(folder)
+    return prior
+
+
+def _fit_autoencoder(
+    dataset: OfflineDataset, config: AutoencoderConfig, folder: Path, seed: int
+) -> LatentAutoencoder:
+    kind = resolve_autoencoder_kind(config, dataset)
+    if kind == "identity":
+        if not isinstance(dataset.space, ContinuousSpace):
+            raise GenmboError("the identity autoencoder needs a continuous design space")
+        return IdentityAutoencoder(dataset.space)
+    if config.checkpoint is not None:
+        autoencoder = load_autoencoder(kind, config.checkpoint)
+        if autoencoder.space.to_dict() != dataset.space.to_dict() and kind == "sequence_vae":
+            # Token spaces must match exactly: the checkpoint's vocabulary defines the embedding rows.
+            raise GenmboError(f"{config.checkpoint}: its design space differs from the data's")
+        _save_copy(autoencoder, folder / "autoencoder.ckpt")
+        return autoencoder
+    pl.seed_everything(seed, verbose=False)
+    if kind == "sequence_vae":
+        latent_dim = config.latent_dim or (16 if dataset.space.max_length <= 16 else 32)
+        model: pl.LightningModule = SequenceVAE(
+            dataset.space,
+            latent_dim=latent_dim,
+            embedding_dim=config.embedding_dim,
+            hidden_dim=config.hidden_dim,
+            kl_weight=config.kl_weight,
+            kl_warmup_steps=config.kl_warmup_steps,
+            free_bits=config.free_bits,
+            word_dropout=config.word_dropout,
+            learning_rate=config.learning_rate,
+        )
+        # 5% held out for validation, at least one row (tiny user datasets too).
+        validation_rows = max(1, len(dataset) // 20)
+        data: pl.LightningDataModule = TokenDataModule(
+            dataset.encoded(), val_size=validation_rows, batch_size=config.batch_size, seed=seed
+        )
+    else:
+        model = VectorVAE(
+            dataset.space,
+            latent_dim=config.latent_dim or 8,
+            hidden_dims=(config.hidden_dim, config.hidden_dim),
+            learning_rate=config.learning_rate,
+            beta=config.kl_weight,
+            kl_warmup_steps=config.kl_warmup_steps,
+            free_bits=config.free_bits,
+        )
+        data = LatentDataModule(dataset.encoded(), batch_size=config.batch_size, val_fraction=0.05, seed=seed)
+    run_dir = folder / "autoencoder"
+    trainer = build_trainer(run_dir, config.max_steps, limit_val_batches=4)
+    trainer.fit(model, datamodule=data, ckpt_path=resume_path(run_dir))
+    _save_copy(model, folder / "autoencoder.ckpt")
+    return model.eval()
+
+
+def _fit_diffusion(
+    latents: torch.Tensor, scores: torch.Tensor, config: DiffusionConfig, folder: Path, seed: int
+) -> LatentDiffusion:
+    if config.checkpoint is not None:
+        path = Path(config.checkpoint)
+        if not path.is_file():
+            raise GenmboError(f"{path}: no such checkpoint")
+        diffusion = LatentDiffusion.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+        if diffusion.latent_dim != latents.shape[1]:
+            raise GenmboError(
+                f"{path}: a diffusion prior over {diffusion.latent_dim}-d latents, not {latents.shape[1]}-d"
+            )
+        _save_copy(diffusion, folder / "diffusion.ckpt")
+        return diffusion.eval()
+    pl.seed_everything(seed, verbose=False)
+    diffusion = LatentDiffusion(
+        latents.shape[1],
+        hidden_dim=config.hidden_dim,
+        num_blocks=config.num_blocks,
+        conditional=config.conditional,
+        condition_dropout=config.condition_dropout,
+        learning_rate=config.learning_rate,
+    )
+    data = LatentDataModule(
+        latents,
+        scores if config.conditional else None,
+        batch_size=config.batch_size,
+        val_fraction=0.05,
+        seed=seed,
+    )
+    run_dir = folder / "diffusion"
+    trainer = build_trainer(run_dir, config.max_steps, limit_val_batches=4)
+    trainer.fit(diffusion, datamodule=data, ckpt_path=resume_path(run_dir))
+    _save_copy(diffusion, folder / "diffusion.ckpt")
+    return diffusion.eval()
+
+
+def _save_copy(model: pl.LightningModule, path: Path) -> None:
+    """Save weights and hyperparameters only, no optimizer state: all `load_from_checkpoint` needs."""
+    checkpoint = {
+        "state_dict": model.state_dict(),
+        "hyper_parameters": dict(model.hparams),
+        "pytorch-lightning_version": pl.__version__,
+    }
+    torch.save(checkpoint, path)

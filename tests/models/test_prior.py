@@ -1,0 +1,112 @@
+"""fit_prior / load_prior: tiny priors of every kind train, save, reload identically, resume and sample."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import torch
+
+from genmbo.config import AutoencoderConfig, DiffusionConfig, PriorConfig
+from genmbo.data.offline import OfflineDataset
+from genmbo.models.identity_autoencoder import IdentityAutoencoder
+from genmbo.models.prior import fit_prior, load_prior
+from genmbo.models.sequence_vae import SequenceVAE
+from genmbo.models.vector_vae import VectorVAE
+from genmbo.spaces import ContinuousSpace, SequenceSpace
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_config(kind: str = "auto", steps: int = 30) -> PriorConfig:
+    return PriorConfig(
+        autoencoder=AutoencoderConfig(
+            kind=kind,
+            latent_dim=4,
+            hidden_dim=16,
+            embedding_dim=8,
+            max_steps=steps,
+            batch_size=32,
+            kl_warmup_steps=10,
+        ),
+        diffusion=DiffusionConfig(hidden_dim=16, num_blocks=1, max_steps=steps, batch_size=32),
+    )
+
+
+def dna_dataset(count: int = 200) -> OfflineDataset:
+    space = SequenceSpace("dna", length=6)
+    rng = np.random.default_rng(0)
+    designs = sorted({"".join(rng.choice(list("ACGT"), 6)) for _ in range(count)})
+    scores = np.array([design.count("G") for design in designs], dtype=float)
+    return OfflineDataset(space, designs, scores)
+
+
+def vector_dataset(dim: int) -> OfflineDataset:
+    rng = np.random.default_rng(0)
+    points = rng.uniform(-2, 2, size=(200, dim))
+    space = ContinuousSpace(dim, -2.0, 2.0).fit(points)
+    return OfflineDataset(space, [tuple(row) for row in points], -np.sum(points**2, axis=1))
+
+
+@pytest.mark.parametrize(
+    ("dataset", "kind", "expected"),
+    [
+        (dna_dataset, "auto", SequenceVAE),
+        (lambda: vector_dataset(3), "auto", IdentityAutoencoder),
+        (lambda: vector_dataset(40), "auto", VectorVAE),
+        (lambda: vector_dataset(3), "vector_vae", VectorVAE),
+    ],
+)
+def test_fit_save_load_sample(tmp_path, dataset, kind, expected):
+    data = dataset()
+    prior = fit_prior(data, tiny_config(kind), tmp_path / "prior", seed=0)
+    assert isinstance(prior.autoencoder, expected)
+    assert {"prior.json", "diffusion.ckpt"} <= {path.name for path in (tmp_path / "prior").iterdir()}
+
+    samples = prior.sample_designs(16, torch.Generator().manual_seed(1))
+    assert len(samples) == 16
+    for design in samples:  # every sample is a design of the space (or an undecodable None)
+        assert design is None or data.space.parse(design) == design
+
+    reloaded = load_prior(tmp_path / "prior")
+    latents = prior.autoencoder.encode_designs(data.designs[:8])
+    assert torch.allclose(reloaded.autoencoder.encode_designs(data.designs[:8]), latents)
+    again = reloaded.sample_latents(8, torch.Generator().manual_seed(2))
+    assert torch.allclose(prior.sample_latents(8, torch.Generator().manual_seed(2)), again, atol=1e-6)
+
+
+def test_rerun_resumes_from_last_checkpoint_and_gives_the_same_prior(tmp_path):
+    data = dna_dataset()
+    first = fit_prior(data, tiny_config(steps=20), tmp_path / "prior", seed=3)
+    # The same command again finds last.ckpt at max_steps: it trains no further and ends identical.
+    second = fit_prior(data, tiny_config(steps=20), tmp_path / "prior", seed=3)
+    for a, b in zip(
+        first.autoencoder.state_dict().values(), second.autoencoder.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b)
+    # A longer budget continues from step 20 instead of starting over.
+    longer = fit_prior(data, tiny_config(steps=30), tmp_path / "prior", seed=3)
+    assert longer.autoencoder.global_step == 30
+    assert (
+        torch.load(tmp_path / "prior" / "autoencoder" / "last.ckpt", weights_only=False)["global_step"] == 30
+    )
+
+
+def test_training_reduces_the_autoencoder_loss(tmp_path):
+    data = dna_dataset(400)
+    short = fit_prior(data, tiny_config(steps=2), tmp_path / "short", seed=0)
+    long = fit_prior(data, tiny_config(steps=150), tmp_path / "long", seed=0)
+    tokens = data.space.encode(data.designs)
+    losses = []
+    for prior in (short, long):
+        torch.manual_seed(0)  # the same reparameterization noise for both
+        with torch.no_grad():
+            losses.append(prior.autoencoder._losses(tokens)["reconstruction"])
+    assert losses[1] < losses[0]

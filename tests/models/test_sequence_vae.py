@@ -1,0 +1,180 @@
+import pytest
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+from rdkit import Chem
+
+from genmbo.data.token_datamodule import TokenDataModule
+from genmbo.models.autoencoder import LatentAutoencoder
+from genmbo.models.kl_schedule import KLSchedule, free_bits_kl, gaussian_kl
+from genmbo.models.sequence_vae import SequenceVAE, generation_mask
+from genmbo.resources import moses_subset_smiles
+from genmbo.spaces import MoleculeSpace, SequenceSpace
+from genmbo.spaces.vocabulary import BOS_ID, EOS_ID, PAD_ID
+
+TINY = {"latent_dim": 4, "embedding_dim": 8, "hidden_dim": 16, "kl_warmup_steps": 10, "learning_rate": 1e-2}
+
+
+def _dna_designs(count: int = 32, seed: int = 0) -> list[str]:
+    generator = torch.Generator().manual_seed(seed)
+    return ["".join("ACGT"[i] for i in torch.randint(0, 4, (8,), generator=generator)) for _ in range(count)]
+
+
+def _trainer(max_steps: int, **kwargs) -> pl.Trainer:
+    options = {"enable_checkpointing": False, "num_sanity_val_steps": 0, "limit_val_batches": 0}
+    options.update(kwargs)
+    return pl.Trainer(
+        accelerator="cpu",
+        max_steps=max_steps,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **options,
+    )
+
+
+def _tiny_dna_model(seed: int = 0) -> tuple[SequenceVAE, TokenDataModule, list[str]]:
+    pl.seed_everything(seed)
+    space = SequenceSpace("dna", length=8)
+    designs = _dna_designs()
+    model = SequenceVAE(space, **TINY)
+    datamodule = TokenDataModule(space.encode(designs), val_size=8, batch_size=8, seed=seed)
+    return model, datamodule, designs
+
+
+class LossRecorder(Callback):
+    def __init__(self):
+        self.losses: list[float] = []
+        self.first_step: int | None = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if self.first_step is None:
+            self.first_step = trainer.global_step
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.losses.append(float(outputs["loss"]))
+
+
+def test_generation_mask_fixes_length_and_forbids_specials():
+    fixed = generation_mask(width=5, vocab_size=7, fixed_length=3)  # positions 1..4
+    assert not fixed[:, [PAD_ID, BOS_ID]].any()
+    assert not fixed[:3, EOS_ID].any() and fixed[:3, 3:].all()
+    assert fixed[3].tolist() == [False, False, True, False, False, False, False]
+    variable = generation_mask(width=5, vocab_size=7, fixed_length=None)
+    assert not variable[0, EOS_ID] and variable[1:3, EOS_ID].all()
+    assert variable[3].nonzero().flatten().tolist() == [EOS_ID]
+
+
+def test_kl_helpers_match_hand_computed_values():
+    kl = gaussian_kl(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 0.0]]))
+    assert kl.tolist() == [[0.5, 0.0]]
+    assert free_bits_kl(kl, free_bits=0.25).item() == pytest.approx(0.75)
+    schedule = KLSchedule(max_weight=0.2, warmup_steps=10)
+    assert [schedule.weight(step) for step in (0, 5, 10, 50)] == pytest.approx([0.0, 0.1, 0.2, 0.2])
+
+
+def test_implements_latent_autoencoder_with_expected_shapes():
+    model, datamodule, designs = _tiny_dna_model()
+    assert isinstance(model, LatentAutoencoder)
+    latents = model.encode_designs(designs[:5])
+    assert latents.shape == (5, 4)
+    tokens = next(iter(datamodule.train_dataloader()))
+    logits, mean, log_variance = model(tokens)
+    assert logits.shape == (8, tokens.shape[1] - 1, len(model.space.vocabulary))
+    assert mean.shape == log_variance.shape == (8, 4)
+    assert model.generate(latents).shape == (5, 10)
+
+
+def test_loss_falls_on_a_tiny_fixed_dataset():
+    model, datamodule, _ = _tiny_dna_model()
+    recorder = LossRecorder()
+    _trainer(60, callbacks=[recorder]).fit(model, datamodule=datamodule)
+    assert len(recorder.losses) == 60
+    first, last = sum(recorder.losses[:5]) / 5, sum(recorder.losses[-5:]) / 5
+    assert last < 0.8 * first
+
+
+def test_fixed_length_decodes_always_have_the_space_length():
+    model, datamodule, _ = _tiny_dna_model()
+    _trainer(10).fit(model, datamodule=datamodule)
+    generator = torch.Generator().manual_seed(0)
+    for designs in (
+        model.sample(50, temperature=1.5, generator=generator),
+        model.decode_latents(torch.randn(50, 4)),
+    ):
+        assert all(isinstance(design, str) and len(design) == 8 for design in designs)
+
+    ehrlich_like = SequenceSpace([f"s{index}" for index in range(24)], length=32)
+    untrained = SequenceVAE(ehrlich_like, **TINY)
+    assert all(
+        design is not None and len(design) == 32 for design in untrained.sample(20, generator=generator)
+    )
+
+
+def test_sampling_is_reproducible_and_greedy_decoding_does_not_depend_on_batching():
+    model, _, designs = _tiny_dna_model()
+    first = model.sample(10, generator=torch.Generator().manual_seed(7))
+    again = model.sample(10, generator=torch.Generator().manual_seed(7))
+    assert first == again
+    latents = model.encode_designs(designs)
+    assert model.decode_latents(latents, batch_size=3) == model.decode_latents(latents)
+
+
+def test_molecule_decodes_are_valid_canonical_smiles():
+    pl.seed_everything(0)
+    space = MoleculeSpace()
+    smiles = list(moses_subset_smiles()[:32])
+    model = SequenceVAE(space, **TINY)
+    datamodule = TokenDataModule(space.encode(smiles), val_size=8, batch_size=8)
+    _trainer(10).fit(model, datamodule=datamodule)
+    decoded = model.sample(30, generator=torch.Generator().manual_seed(0)) + model.decode_latents(
+        model.encode_designs(smiles[:10])
+    )
+    molecules = [design for design in decoded if design is not None]
+    assert len(molecules) >= 0.8 * len(decoded)
+    for design in molecules:
+        molecule = Chem.MolFromSmiles(design)
+        assert molecule is not None and Chem.MolToSmiles(molecule) == design
+
+
+def test_checkpoint_rebuilds_model_and_space(tmp_path):
+    model, datamodule, designs = _tiny_dna_model()
+    trainer = _trainer(5)
+    trainer.fit(model, datamodule=datamodule)
+    for weights_only in (False, True):
+        path = tmp_path / f"vae_{weights_only}.ckpt"
+        trainer.save_checkpoint(path, weights_only=weights_only)
+        loaded = SequenceVAE.load_from_checkpoint(path).eval()
+        assert loaded.space.to_dict() == model.space.to_dict()
+        latents = model.encode_designs(designs)
+        assert torch.equal(loaded.encode_designs(designs), latents)
+        assert loaded.decode_latents(latents) == model.decode_latents(latents)
+
+
+def test_resuming_continues_from_the_saved_step(tmp_path):
+    model, datamodule, _ = _tiny_dna_model()
+    checkpoint = ModelCheckpoint(dirpath=tmp_path, save_last=True, every_n_train_steps=6)
+    _trainer(6, enable_checkpointing=True, callbacks=[checkpoint]).fit(model, datamodule=datamodule)
+    assert (tmp_path / "last.ckpt").exists()
+
+    resumed, datamodule, _ = _tiny_dna_model(seed=1)
+    recorder = LossRecorder()
+    trainer = _trainer(10, callbacks=[recorder])
+    trainer.fit(resumed, datamodule=datamodule, ckpt_path=tmp_path / "last.ckpt")
+    assert recorder.first_step == 6
+    assert trainer.global_step == 10 and len(recorder.losses) == 4
+
+
+def test_validation_logs_reconstruction_metrics():
+    model, datamodule, _ = _tiny_dna_model()
+    trainer = _trainer(2, limit_val_batches=1.0, val_check_interval=2, check_val_every_n_epoch=None)
+    trainer.fit(model, datamodule=datamodule)
+    metrics = trainer.callback_metrics
+    for name in ("val/exact_match", "val/token_accuracy", "val/kl", "train/token_accuracy", "train/kl"):
+        assert name in metrics
+    assert 0.0 <= float(metrics["val/token_accuracy"]) <= 1.0
+
+
+def test_rejects_a_continuous_space():
+    with pytest.raises(ValueError):
+        SequenceVAE({"kind": "continuous", "dim": 2})
