@@ -46,18 +46,22 @@ class TaskConfig:
 @dataclass
 class AutoencoderConfig:
     """The autoencoder of the prior. `kind: auto` picks a sequence VAE for token spaces, the identity map
-    for vectors of at most `identity_max_dim` dimensions, and a vector VAE above that."""
+    for vectors of at most `identity_max_dim` dimensions, and a vector VAE above that. A sequence VAE's
+    `architecture: auto` is positionwise MLPs for fixed-length spaces and GRUs (autoregressive decoder)
+    otherwise."""
 
     kind: Literal["auto", "sequence_vae", "vector_vae", "identity"] = "auto"
-    checkpoint: str | None = None
+    architecture: Literal["auto", "gru", "positionwise"] = "auto"
+    # auto: the shipped MOSES VAE for molecules in its vocabulary, otherwise train; a path loads that file.
+    checkpoint: str | None = "auto"
     latent_dim: int | None = None
-    hidden_dim: int = 128
+    hidden_dim: int = 256
     embedding_dim: int = 32
     identity_max_dim: int = 32
-    max_steps: int = 1500
+    max_steps: int = 3000
     batch_size: int = 256
-    learning_rate: float = 2e-3
-    kl_weight: float = 0.1
+    learning_rate: float = 4e-3
+    kl_weight: float = 0.001
     kl_warmup_steps: int = 500
     free_bits: float = 0.0
     word_dropout: float = 0.0

@@ -27,9 +27,12 @@ from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.sequence_vae import SequenceVAE
 from genmbo.models.training import build_trainer, resume_path
 from genmbo.models.vector_vae import VectorVAE
-from genmbo.spaces import ContinuousSpace
+from genmbo.spaces import ContinuousSpace, MoleculeSpace
 
 PRIOR_MANIFEST = "prior.json"
+# The shipped MOSES prior (scripts/train_moses_prior.py, scripts/train_moses_diffusion.py), in a source
+# checkout or editable install.
+SHIPPED_MOSES_PRIOR = Path(__file__).resolve().parents[2] / "checkpoints" / "moses"
 AUTOENCODER_CLASSES = {"sequence_vae": SequenceVAE, "vector_vae": VectorVAE}
 
 
@@ -142,16 +145,22 @@ def _fit_autoencoder(
         if not isinstance(dataset.space, ContinuousSpace):
             raise GenmboError("the identity autoencoder needs a continuous design space")
         return IdentityAutoencoder(dataset.space)
-    if config.checkpoint is not None:
-        autoencoder = load_autoencoder(kind, config.checkpoint)
+    checkpoint = config.checkpoint
+    if checkpoint == "auto":
+        checkpoint = _shipped_autoencoder_for(dataset, kind)
+    if checkpoint is not None:
+        autoencoder = load_autoencoder(kind, checkpoint)
         if autoencoder.space.to_dict() != dataset.space.to_dict() and kind == "sequence_vae":
             # Token spaces must match exactly: the checkpoint's vocabulary defines the embedding rows.
-            raise GenmboError(f"{config.checkpoint}: its design space differs from the data's")
+            raise GenmboError(f"{checkpoint}: its design space differs from the data's")
         _save_copy(autoencoder, folder / "autoencoder.ckpt")
         return autoencoder
     pl.seed_everything(seed, verbose=False)
     if kind == "sequence_vae":
-        latent_dim = config.latent_dim or (16 if dataset.space.max_length <= 16 else 32)
+        latent_dim = config.latent_dim or (16 if dataset.space.max_length <= 16 else 64)
+        architecture = config.architecture
+        if architecture == "auto":
+            architecture = "positionwise" if getattr(dataset.space, "length", None) is not None else "gru"
         model: pl.LightningModule = SequenceVAE(
             dataset.space,
             latent_dim=latent_dim,
@@ -162,6 +171,7 @@ def _fit_autoencoder(
             free_bits=config.free_bits,
             word_dropout=config.word_dropout,
             learning_rate=config.learning_rate,
+            architecture=architecture,
         )
         # 5% held out for validation, at least one row (tiny user datasets too).
         validation_rows = max(1, len(dataset) // 20)
@@ -184,6 +194,14 @@ def _fit_autoencoder(
     trainer.fit(model, datamodule=data, ckpt_path=resume_path(run_dir))
     _save_copy(model, folder / "autoencoder.ckpt")
     return model.eval()
+
+
+def _shipped_autoencoder_for(dataset: OfflineDataset, kind: str) -> Path | None:
+    """The shipped MOSES VAE when the data are molecules in its vocabulary, else None (train one)."""
+    shipped = SHIPPED_MOSES_PRIOR / "autoencoder.ckpt"
+    if kind != "sequence_vae" or not isinstance(dataset.space, MoleculeSpace) or not shipped.is_file():
+        return None
+    return shipped if dataset.space.to_dict() == MoleculeSpace().to_dict() else None
 
 
 def _fit_diffusion(

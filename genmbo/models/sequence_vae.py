@@ -26,6 +26,12 @@ the other core was busy (OpenMP threads spinning on a shared core), so scripts d
 The shipped prior (encoder hidden 128 per direction, decoder 256, latent 64; 506k parameters) trains at
 0.24 s/step with the machine otherwise idle.
 
+Fixed-length spaces use `architecture="positionwise"` instead (MLP encoder over all token embeddings,
+MLP decoder predicting every position from z at once; `genmbo.models.prior` picks it automatically).
+Measured on Ehrlich s20-d32 (6,026 training sequences, batch 256, one thread, the other core busy): the
+GRU pair reached 0.2% exact match and 35% token accuracy after 1,500 steps (z ignored: the decoder
+learned the Markov transitions), the positionwise pair 95.5% / 98.5% after 4,000 steps in 83 s.
+
 Decoding is batched; greedy (`temperature=0`) or sampled with a `torch.Generator`. Logits are masked so
 every decode is a design of the space: never BOS or PAD, no EOS before the first token, and in a
 fixed-length space (TFBind8, Ehrlich) exactly `length` tokens then EOS.
@@ -43,8 +49,8 @@ from einops import rearrange
 
 from genmbo.metrics.reconstruction import ExactMatch, MeanKL, TokenAccuracy
 from genmbo.models.kl_schedule import KLSchedule, free_bits_kl, gaussian_kl
-from genmbo.models.networks.sequence_decoder import GRUSequenceDecoder
-from genmbo.models.networks.sequence_encoder import GRUSequenceEncoder
+from genmbo.models.networks.sequence_decoder import GRUSequenceDecoder, PositionwiseSequenceDecoder
+from genmbo.models.networks.sequence_encoder import GRUSequenceEncoder, PositionwiseSequenceEncoder
 from genmbo.spaces.base import DesignSpace, space_from_dict
 from genmbo.spaces.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
@@ -81,6 +87,7 @@ class SequenceVAE(pl.LightningModule):
         learning_rate: float = 1e-3,
         cosine_decay: bool = False,
         min_learning_rate_ratio: float = 0.05,
+        architecture: str = "gru",
     ):
         super().__init__()
         space_state = space.to_dict() if isinstance(space, DesignSpace) else dict(space)
@@ -94,10 +101,23 @@ class SequenceVAE(pl.LightningModule):
         self.vocab_size = len(self.space.vocabulary)
         self.width = self.space.max_length + 2
         self.fixed_length = getattr(self.space, "length", None)
-        self.encoder = GRUSequenceEncoder(
-            self.vocab_size, latent_dim, embedding_dim, encoder_hidden_dim or hidden_dim, num_layers
-        )
-        self.decoder = GRUSequenceDecoder(self.vocab_size, latent_dim, embedding_dim, hidden_dim, num_layers)
+        if architecture not in ("gru", "positionwise"):
+            raise ValueError(f"unknown architecture {architecture!r}; choose 'gru' or 'positionwise'")
+        self.autoregressive = architecture == "gru"
+        if self.autoregressive:
+            self.encoder = GRUSequenceEncoder(
+                self.vocab_size, latent_dim, embedding_dim, encoder_hidden_dim or hidden_dim, num_layers
+            )
+            self.decoder = GRUSequenceDecoder(
+                self.vocab_size, latent_dim, embedding_dim, hidden_dim, num_layers
+            )
+        else:
+            self.encoder = PositionwiseSequenceEncoder(
+                self.vocab_size, latent_dim, self.width, embedding_dim, encoder_hidden_dim or hidden_dim
+            )
+            self.decoder = PositionwiseSequenceDecoder(
+                self.vocab_size, latent_dim, self.width - 1, hidden_dim
+            )
         self.kl_schedule = KLSchedule(kl_weight, kl_warmup_steps)
         self.register_buffer(
             "allowed_tokens",
@@ -120,7 +140,11 @@ class SequenceVAE(pl.LightningModule):
             dropped = torch.rand(inputs.shape, device=inputs.device) < self.hparams.word_dropout
             dropped[:, 0] = False  # BOS stays: it is the decoder's only cue where a sequence starts
             inputs = inputs.masked_fill(dropped, PAD_ID)
-        logits, _ = self.decoder(latents, inputs)
+        if self.autoregressive:
+            logits, _ = self.decoder(latents, inputs)
+        else:
+            # Training batches are trimmed to their longest row; keep the matching positions.
+            logits = self.decoder(latents)[:, : inputs.shape[1]]
         return logits, mean, log_variance
 
     def _losses(self, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -190,6 +214,8 @@ class SequenceVAE(pl.LightningModule):
         self, latents: torch.Tensor, temperature: float = 0.0, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """Decode `batch x latent_dim` latents to `batch x width` ids; greedy if `temperature == 0`."""
+        if not self.autoregressive:
+            return self._generate_positionwise(latents, temperature, generator)
         batch = latents.shape[0]
         tokens = torch.full((batch, self.width), PAD_ID, dtype=torch.long, device=latents.device)
         tokens[:, 0] = BOS_ID
@@ -208,6 +234,22 @@ class SequenceVAE(pl.LightningModule):
             if bool(finished.all()):
                 break
         return tokens
+
+    def _generate_positionwise(
+        self, latents: torch.Tensor, temperature: float, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        logits = self.decoder(latents).masked_fill(~self.allowed_tokens, float("-inf"))
+        if temperature > 0:
+            probabilities = torch.softmax(logits / temperature, dim=-1)
+            flat = rearrange(probabilities, "batch steps vocab -> (batch steps) vocab")
+            chosen = torch.multinomial(flat, 1, generator=generator).view(latents.shape[0], -1)
+        else:
+            chosen = logits.argmax(dim=-1)
+        tokens = torch.cat([torch.full_like(chosen[:, :1], BOS_ID), chosen], dim=1)
+        # Everything after the first EOS is padding, as in the autoregressive layout.
+        is_end = tokens == EOS_ID
+        after_end = (is_end.cumsum(dim=1) - is_end.long()) > 0
+        return tokens.masked_fill(after_end, PAD_ID)
 
     # --- LatentAutoencoder ----------------------------------------------------------------------------
     @torch.no_grad()

@@ -178,3 +178,29 @@ def test_validation_logs_reconstruction_metrics():
 def test_rejects_a_continuous_space():
     with pytest.raises(ValueError):
         SequenceVAE({"kind": "continuous", "dim": 2})
+
+
+@pytest.mark.parametrize("space", [SequenceSpace("dna", length=8), SequenceSpace("protein", max_length=10)])
+def test_positionwise_architecture_decodes_designs_of_the_space(space):
+    pl.seed_everything(0)
+    model = SequenceVAE(space, architecture="positionwise", **TINY)
+    generator = torch.Generator().manual_seed(0)
+    for design in model.sample(40, temperature=1.0, generator=generator):
+        assert design is not None and space.parse(design) == design
+    for row in model.generate(torch.randn(20, 4, generator=generator)).tolist():
+        end = row.index(EOS_ID)
+        assert row[0] == BOS_ID and end >= 2 and PAD_ID not in row[1:end]
+        assert all(token == PAD_ID for token in row[end + 1 :])
+        assert space.length is None or end == space.length + 1
+
+
+def test_positionwise_loss_falls_and_unknown_architecture_is_refused():
+    pl.seed_everything(0)
+    space = SequenceSpace("dna", length=8)
+    model = SequenceVAE(space, architecture="positionwise", **TINY)
+    recorder = LossRecorder()
+    datamodule = TokenDataModule(space.encode(_dna_designs()), val_size=8, batch_size=8)
+    _trainer(60, callbacks=[recorder]).fit(model, datamodule=datamodule)
+    assert sum(recorder.losses[-10:]) < sum(recorder.losses[:10])
+    with pytest.raises(ValueError, match="unknown architecture"):
+        SequenceVAE(space, architecture="lstm")

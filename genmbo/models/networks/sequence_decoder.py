@@ -58,3 +58,28 @@ class GRUSequenceDecoder(nn.Module):
         conditioning = repeat(latents, "batch latent -> batch steps latent", steps=inputs.shape[1])
         outputs, state = self.gru(torch.cat([embedded, conditioning], dim=-1), state)
         return self.to_logits(outputs), state
+
+
+class PositionwiseSequenceDecoder(nn.Module):
+    """Non-autoregressive decoder: `latents` (`batch x latent_dim`) -> `batch x steps x vocab` logits at once.
+
+    Every position is predicted from z alone (an MLP), so the decoder cannot model the sequence without
+    the latent: no posterior collapse, and decoding is one matrix product instead of a loop. It suits
+    fixed-length spaces (TFBind8, Ehrlich), where the autoregressive decoder learned the transition
+    statistics and ignored z (see `genmbo.models.sequence_vae`).
+    """
+
+    def __init__(self, vocab_size: int, latent_dim: int, steps: int, hidden_dim: int = 256):
+        super().__init__()
+        self.steps, self.vocab_size = steps, vocab_size
+        self.network = nn.Sequential(
+            nn.Linear(latent_dim, hidden_dim),
+            nn.SiLU(),
+            nn.Linear(hidden_dim, hidden_dim),
+            nn.SiLU(),
+            nn.Linear(hidden_dim, steps * vocab_size),
+        )
+
+    def forward(self, latents: torch.Tensor) -> torch.Tensor:
+        logits = self.network(latents)
+        return rearrange(logits, "batch (steps vocab) -> batch steps vocab", vocab=self.vocab_size)

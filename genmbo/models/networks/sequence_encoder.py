@@ -38,3 +38,32 @@ class GRUSequenceEncoder(nn.Module):
         last_layer = rearrange(final_states[-2:], "direction batch hidden -> batch (direction hidden)")
         mean, log_variance = self.to_posterior(last_layer).chunk(2, dim=-1)
         return mean, log_variance
+
+
+class PositionwiseSequenceEncoder(nn.Module):
+    """Token ids `batch x width` -> posterior `mean`, `log_variance` through an MLP over all embeddings.
+
+    The companion of `PositionwiseSequenceDecoder` for fixed-length spaces: one matrix product per layer
+    instead of a recurrence, about ten times cheaper per step on CPU for 32-token Ehrlich sequences.
+    Rows narrower than `width` (trimmed batches) are padded back, so positions keep their weights.
+    """
+
+    def __init__(
+        self, vocab_size: int, latent_dim: int, width: int, embedding_dim: int = 32, hidden_dim: int = 256
+    ):
+        super().__init__()
+        self.width = width
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        self.network = nn.Sequential(
+            nn.Linear(width * embedding_dim, hidden_dim),
+            nn.SiLU(),
+            nn.Linear(hidden_dim, hidden_dim),
+            nn.SiLU(),
+            nn.Linear(hidden_dim, 2 * latent_dim),
+        )
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        tokens = nn.functional.pad(tokens, (0, self.width - tokens.shape[1]), value=PAD_ID)
+        flat = rearrange(self.embedding(tokens), "batch width embedding -> batch (width embedding)")
+        mean, log_variance = self.network(flat).chunk(2, dim=-1)
+        return mean, log_variance

@@ -1,0 +1,90 @@
+"""Surrogate-guided diffusion: sample the latent prior, steered at every step toward high surrogate scores.
+
+Classifier guidance (Dhariwal & Nichol, NeurIPS 2021, arXiv 2105.05233, Sec. 4.2, eq. 14, Algorithm 2)
+with the pessimistic surrogate objective ``(mean - kappa * std) / score_std`` in place of the classifier's
+log-likelihood, evaluated at the predicted clean latent; `genmbo.search.guidance.SurrogateGuidance` holds
+the math and documents the choice of gradient (at ``z0_hat``, without backpropagating through the
+denoiser, which DDIM turned into divergence on a toy prior). The prior keeps candidates on the
+data manifold (where the autoencoder decodes and the surrogate is trustworthy); the guidance and the
+pessimism push them up the surrogate within it.
+
+Selection (a departure from plain classifier guidance, which returns every sample): a pool of
+``pool_factor * budget`` latents is drawn, and the `budget` distinct ones with the highest pessimistic
+surrogate value are returned, best first. Oversampling then filtering by the same pessimistic objective
+drops the samples the guidance failed to lift, much as best-of-n reranking does for language models.
+
+Defaults and sources: DDIM (eta = 0) with the prior's default 50 steps, the sampler of Algorithm 2;
+`scale = 1.0` moves the predicted clean latent by about one normalized gradient (in units of the data's
+std) per early step, see `SurrogateGuidance` (our choice: Dhariwal & Nichol tune ``s`` per model; on a
+2-D toy prior s = 1 to 3 cut the gap to the surrogate's optimum 2.5-6x, while s = 10 overshot);
+`kappa = 1.0`, a one-standard-deviation lower confidence bound (our choice); `pool_factor = 4`.
+Deterministic under a fixed generator: it seeds the initial noise (and the DDPM sampler's every step).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+from genmbo.search.base import SearchMethod, SearchProblem
+from genmbo.search.guidance import StepSize, SurrogateGuidance
+from genmbo.search.objectives import PessimisticObjective, check_kappa, top_distinct
+
+
+class SurrogateGuidedDiffusion(SearchMethod):
+    """Guided samples from `problem.prior`, the best `budget` of a pool by the pessimistic objective.
+
+    Args:
+        scale: the guidance scale ``s`` (0 samples the prior unguided, then selects).
+        kappa: weight of the surrogate std in the objective, ``mean - kappa * std``.
+        pool_factor: latents sampled per returned candidate.
+        sampler: "ddim" (Algorithm 2 of Dhariwal & Nichol) or "ddpm" (ancestral).
+        num_steps: reverse steps; None uses the prior's default for the sampler.
+        step_size: optional per-dimension multipliers of the guidance gradient (see `StepSize`).
+    """
+
+    name = "guided_diffusion"
+
+    def __init__(
+        self,
+        scale: float = 1.0,
+        kappa: float = 1.0,
+        pool_factor: int = 4,
+        sampler: Literal["ddim", "ddpm"] = "ddim",
+        num_steps: int | None = None,
+        step_size: StepSize | None = None,
+    ):
+        if scale < 0:
+            raise ValueError(f"scale must be >= 0, got {scale}")
+        if pool_factor < 1:
+            raise ValueError(f"pool_factor must be >= 1, got {pool_factor}")
+        if sampler not in ("ddim", "ddpm"):
+            raise ValueError(f"sampler must be 'ddim' or 'ddpm', got {sampler!r}")
+        if num_steps is not None and num_steps < 1:
+            raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+        check_kappa(kappa)
+        self.scale = scale
+        self.kappa = kappa
+        self.pool_factor = pool_factor
+        self.sampler: Literal["ddim", "ddpm"] = sampler
+        self.num_steps = num_steps
+        self.step_size = step_size
+
+    def __call__(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> torch.Tensor:
+        """A `budget x d` float32 tensor of guided latents, in the autoencoder's latent scale."""
+        if problem.prior is None:
+            raise ValueError("guided diffusion samples from a prior; this search problem has none")
+        diffusion = problem.prior.diffusion.eval()
+        objective = PessimisticObjective.for_problem(problem, self.kappa)
+        guidance = SurrogateGuidance(diffusion, objective, self.scale, self.step_size)
+        pool = diffusion.sample(
+            budget * self.pool_factor,
+            generator,
+            sampler=self.sampler,
+            num_steps=self.num_steps,
+            guidance=guidance,
+        )
+        with torch.no_grad():
+            values = objective(pool)
+        return pool[top_distinct(pool, values, budget)].float()

@@ -1,0 +1,91 @@
+"""Train the latent diffusion half of the shipped MOSES prior and assemble `checkpoints/moses/`.
+
+Runs after `scripts/train_moses_prior.py` (the SELFIES VAE): encodes the VAE's training molecules (the
+shipped subset minus the 10,000 held out, seed 0) to posterior means, trains an unconditional latent
+diffusion model on them, and writes `checkpoints/moses/{autoencoder,diffusion}.ckpt` and `prior.json`,
+which `genmbo.models.prior.load_prior("checkpoints/moses")` loads.
+
+    python scripts/train_moses_diffusion.py --autoencoder checkpoints/moses_vae.ckpt --out checkpoints/moses
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+from genmbo.data.latent_datamodule import LatentDataModule
+from genmbo.data.token_datamodule import split_indices
+from genmbo.models.latent_diffusion import LatentDiffusion
+from genmbo.models.prior import Prior, _save_copy, load_autoencoder
+from genmbo.resources import moses_subset_smiles
+
+HELD_OUT = 10_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--autoencoder", type=Path, default=Path("checkpoints/moses_vae.ckpt"))
+    parser.add_argument("--out", type=Path, default=Path("checkpoints/moses"))
+    parser.add_argument("--seed", type=int, default=0, help="the seed the VAE's held-out split used")
+    parser.add_argument("--max-steps", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--hidden-dim", type=int, default=512)
+    parser.add_argument("--num-blocks", type=int, default=4)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    torch.set_num_threads(args.threads)
+    start = time.time()
+
+    autoencoder = load_autoencoder("sequence_vae", args.autoencoder)
+    smiles = moses_subset_smiles()
+    kept, _ = split_indices(len(smiles), HELD_OUT, args.seed)
+    training = [smiles[index] for index in kept.tolist()]
+    latents = autoencoder.encode_designs(training)
+    print(
+        f"[{time.time() - start:6.0f} s] encoded {len(training)} training molecules to {tuple(latents.shape)}"
+    )
+
+    pl.seed_everything(args.seed, verbose=False)
+    diffusion = LatentDiffusion(
+        latents.shape[1],
+        hidden_dim=args.hidden_dim,
+        num_blocks=args.num_blocks,
+        learning_rate=args.learning_rate,
+    )
+    data = LatentDataModule(latents, batch_size=args.batch_size, val_fraction=0.01, seed=args.seed)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=args.max_steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        val_check_interval=2_000,
+        check_val_every_n_epoch=None,
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(diffusion, datamodule=data)
+    print(
+        f"[{time.time() - start:6.0f} s] diffusion trained for {trainer.global_step} steps; "
+        f"validation loss {float(trainer.callback_metrics.get('val/loss', float('nan'))):.4f}"
+    )
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    _save_copy(autoencoder, args.out / "autoencoder.ckpt")
+    _save_copy(diffusion, args.out / "diffusion.ckpt")
+    Prior(autoencoder, diffusion.eval()).save(args.out)
+    sizes = {path.name: round(path.stat().st_size / 2**20, 2) for path in sorted(args.out.iterdir())}
+    print(f"[{time.time() - start:6.0f} s] wrote {args.out}: {sizes} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Surrogate-guided diffusion on a tiny 2-D prior: guidance lifts the surrogate, pessimism lowers the std."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from genmbo.models.latent_diffusion import LatentDiffusion
+from genmbo.models.prior import Prior
+from genmbo.search.base import SearchProblem
+from genmbo.search.guidance import SurrogateGuidance
+from genmbo.search.guided_diffusion import SurrogateGuidedDiffusion
+from genmbo.search.objectives import PessimisticObjective
+
+CENTER = torch.tensor([3.0, -1.0])
+FAST = {"num_steps": 20}
+
+
+class QuadraticSurrogate:
+    """mean = -||z - CENTER||^2, std = 0.1 ||z||: its optimum is CENTER, its least uncertain point 0."""
+
+    latent_dim = 2
+
+    def predict(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return -((latents - CENTER) ** 2).sum(dim=1), 0.1 * latents.norm(dim=1)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def problem() -> SearchProblem:
+    """Offline latents ~ N((1, -2), diag(2, 0.5)^2), not unit scale, and a prior trained 200 steps on them."""
+    generator = torch.Generator().manual_seed(0)
+    latents = torch.tensor([1.0, -2.0]) + torch.tensor([2.0, 0.5]) * torch.randn(1024, 2, generator=generator)
+    torch.manual_seed(0)
+    diffusion = LatentDiffusion(2, hidden_dim=64, num_blocks=2, embedding_dim=32)
+    diffusion.fit_standardization(latents)
+    optimizer = torch.optim.Adam(diffusion.parameters(), lr=3e-3)
+    for _ in range(200):
+        loss = diffusion.diffusion_loss(latents[torch.randint(0, 1024, (256,), generator=generator)])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    surrogate = QuadraticSurrogate()
+    prior = Prior(autoencoder=None, diffusion=diffusion.eval())  # type: ignore[arg-type]
+    return SearchProblem(latents, surrogate.predict(latents)[0], surrogate, prior)
+
+
+def sample(problem: SearchProblem, budget: int = 64, seed: int = 1, **options) -> torch.Tensor:
+    method = SurrogateGuidedDiffusion(**{"pool_factor": 1, **FAST, **options})
+    return method(problem, budget, torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("sampler", ["ddim", "ddpm"])
+def test_guidance_raises_the_surrogate_mean(problem: SearchProblem, sampler: str) -> None:
+    unguided = QuadraticSurrogate().predict(sample(problem, scale=0.0, sampler=sampler))[0]
+    guided = QuadraticSurrogate().predict(sample(problem, scale=1.0, sampler=sampler))[0]
+    assert guided.mean() > unguided.mean()
+    # Not a marginal gain: the mean gap to the optimum (value 0) shrinks by at least 40%.
+    assert guided.mean() > 0.6 * unguided.mean()
+
+
+def test_pessimism_moves_candidates_to_lower_std(problem: SearchProblem) -> None:
+    plain = QuadraticSurrogate().predict(sample(problem, scale=1.0, kappa=0.0))[1]
+    pessimistic = QuadraticSurrogate().predict(sample(problem, scale=1.0, kappa=5.0))[1]
+    assert pessimistic.mean() < plain.mean()
+
+
+def test_pool_is_filtered_by_the_pessimistic_objective(problem: SearchProblem) -> None:
+    candidates = sample(problem, budget=16, pool_factor=4, kappa=1.0)
+    objective = PessimisticObjective.for_problem(problem, kappa=1.0)
+    values = objective(candidates)
+    assert torch.equal(values, values.sort(descending=True).values)
+    assert torch.unique(candidates, dim=0).shape[0] == 16
+    # The best quarter of a pool beats an unfiltered sample of the same size.
+    assert values.mean() > objective(sample(problem, budget=16, kappa=1.0)).mean()
+
+
+def test_step_size_multiplies_the_gradient(problem: SearchProblem) -> None:
+    seen: list[torch.Size] = []
+
+    def no_steps(clean_latents: torch.Tensor) -> torch.Tensor:
+        seen.append(clean_latents.shape)
+        return torch.zeros_like(clean_latents)
+
+    unguided = sample(problem, budget=8, scale=0.0)
+    assert torch.equal(sample(problem, budget=8, scale=1.0, step_size=no_steps), unguided)
+    assert seen and all(shape == (8, 2) for shape in seen)
+
+
+def test_guidance_is_dhariwal_nichol_eq14_at_the_predicted_clean_latent(problem: SearchProblem) -> None:
+    """eps' = eps - sqrt(1 - abar) * s * sqrt(abar) * grad_{z0} f(z0_hat), in standardized coordinates."""
+    diffusion = problem.prior.diffusion
+    objective = PessimisticObjective.for_problem(problem, kappa=0.5)
+    guidance = SurrogateGuidance(diffusion, objective, scale=2.0)
+    generator = torch.Generator().manual_seed(3)
+    latents, noise = torch.randn(5, 2, generator=generator), torch.randn(5, 2, generator=generator)
+    timestep = torch.tensor(400)
+    alpha_bar = diffusion.noise_scheduler.alphas_cumprod[400]
+    clean = ((latents - (1 - alpha_bar).sqrt() * noise) / alpha_bar.sqrt()).requires_grad_(True)
+    (gradient,) = torch.autograd.grad(objective(diffusion.unstandardize(clean)).sum(), clean)
+    expected = noise - (1 - alpha_bar).sqrt() * 2.0 * alpha_bar.sqrt() * gradient
+    guided = guidance(noise, latents, timestep)
+    torch.testing.assert_close(guided, expected)
+    assert not guided.requires_grad
+    assert guidance.__class__(diffusion, objective, scale=0.0)(noise, latents, timestep) is noise
+
+
+def test_guidance_works_under_no_grad(problem: SearchProblem) -> None:
+    with torch.no_grad():
+        guided = sample(problem, budget=8, scale=1.0)
+    assert torch.equal(guided, sample(problem, budget=8, scale=1.0))
+
+
+def test_a_problem_without_a_prior_is_refused(problem: SearchProblem) -> None:
+    bare = SearchProblem(problem.latents, problem.scores, problem.surrogate)
+    with pytest.raises(ValueError, match="prior"):
+        SurrogateGuidedDiffusion()(bare, 4, torch.Generator())
