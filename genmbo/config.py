@@ -88,6 +88,44 @@ class PriorConfig:
     threads: int = 1
 
 
+SurrogateLoss = Literal["mse", "listnet", "coms"]
+
+
+@dataclass
+class SurrogateConfig:
+    """The ensemble surrogate. `batch_size` is rows per member per step; `list_length` the ListNet list
+    size (a member batch holds `batch_size // list_length` lists, at least one); `coms_*` set the COMs
+    penalty weight and its gradient ascent (step `coms_step_size * sqrt(latent_dim)`, standardized units)."""
+
+    checkpoint: str | None = None
+    loss: SurrogateLoss = "mse"
+    members: int = 5
+    hidden_dims: list[int] = field(default_factory=lambda: [256, 256])
+    max_steps: int = 2000
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    list_length: int = 256
+    listnet_temperature: float = 1.0
+    coms_alpha: float = 0.5
+    coms_step_size: float = 0.05
+    coms_steps: int = 5
+
+    def __post_init__(self) -> None:
+        # std across members needs two of them; everything else must be a positive count or size.
+        minimums = {"members": 2, "max_steps": 1, "batch_size": 1, "list_length": 2, "coms_steps": 1}
+        for name, minimum in minimums.items():
+            if getattr(self, name) < minimum:
+                raise ConfigError(f"surrogate.{name} must be at least {minimum}, got {getattr(self, name)}")
+        if not self.hidden_dims or min(self.hidden_dims) < 1:
+            raise ConfigError(f"surrogate.hidden_dims must be positive widths, got {self.hidden_dims}")
+        for name in ("learning_rate", "listnet_temperature", "coms_step_size"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"surrogate.{name} must be positive, got {getattr(self, name)}")
+        if self.coms_alpha < 0 or self.weight_decay < 0:
+            raise ConfigError("surrogate.coms_alpha and surrogate.weight_decay must be non-negative")
+
+
 @dataclass
 class RunConfig:
     seed: int = 0
@@ -106,6 +144,7 @@ class GenmboConfig:
     task: TaskConfig = field(default_factory=TaskConfig)
     data: DataConfig = field(default_factory=DataConfig)
     prior: PriorConfig = field(default_factory=PriorConfig)
+    surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
 

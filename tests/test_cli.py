@@ -104,9 +104,9 @@ def test_fit_on_user_data_writes_prior_and_metrics(tmp_path, capsys, table, opti
     argv = ["fit", "--data", str(tmp_path / "data.csv"), *options, "--config", str(tmp_path / "tiny.yaml")]
     assert main([*argv, "--out", str(out), "--samples", "20"]) == 0
     metrics = json.loads((out / "prior_metrics.json").read_text())
-    assert {"reconstruction_exact_match", "sample_validity", "sample_uniqueness", "sample_novelty"} <= set(
-        metrics
-    )
+    assert {"sample_validity", "sample_uniqueness", "sample_novelty"} <= set(metrics)
+    # Vectors in a small space use the identity autoencoder: reconstruction exact to float32.
+    assert "reconstruction_exact_match" in metrics or metrics["reconstruction_rmse"] < 1e-5
     assert 0 <= metrics["sample_validity"] <= 1 and set(metrics["timings"]) == {
         "load",
         "fit_prior",
