@@ -127,6 +127,14 @@ class SurrogateConfig:
 
 
 @dataclass
+class SearchConfig:
+    """The search method (see `genmbo.search.registry`) and its options, e.g. `{scale: 2.0, kappa: 1.0}`."""
+
+    method: str = "guided_diffusion"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class RunConfig:
     seed: int = 0
     n_candidates: int = 128
@@ -145,6 +153,7 @@ class GenmboConfig:
     data: DataConfig = field(default_factory=DataConfig)
     prior: PriorConfig = field(default_factory=PriorConfig)
     surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
 

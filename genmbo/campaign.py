@@ -1,0 +1,86 @@
+"""The pipeline a design run follows, stage by stage: data -> prior -> latents -> surrogate -> search.
+
+`prepare` loads the offline data (a task's visible rows or the user's file), fits or loads the prior,
+encodes the designs and fits the surrogate on their latents; `propose` runs one search method from the
+prepared state and decodes its candidate latents (`genmbo.evaluation.oracle_metrics` scores them with a
+task's hidden oracle). Every fitted model lands in the run folder, so a rerun resumes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from genmbo.config import GenmboConfig
+from genmbo.data.offline import OfflineDataset
+from genmbo.inputs import resolve_dataset
+from genmbo.models.prior import Prior, fit_prior
+from genmbo.models.surrogate import EnsembleSurrogate, fit_surrogate
+from genmbo.search.base import SearchProblem
+from genmbo.search.registry import build_search_method
+from genmbo.tasks import Task
+
+
+@dataclass
+class PreparedRun:
+    dataset: OfflineDataset
+    task: Task | None
+    prior: Prior
+    latents: torch.Tensor
+    surrogate: EnsembleSurrogate
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def problem(self) -> SearchProblem:
+        scores = torch.as_tensor(self.dataset.scores, dtype=torch.float32)
+        return SearchProblem(self.latents, scores, self.surrogate, self.prior)
+
+
+@dataclass
+class Proposal:
+    """Candidates of one method: latents (`n x d`), decoded designs (None if undecodable), predictions."""
+
+    method: str
+    latents: torch.Tensor
+    designs: list[Any]
+    predicted_mean: np.ndarray
+    predicted_std: np.ndarray
+    seconds: float
+
+
+def prepare(config: GenmboConfig, out: Path) -> PreparedRun:
+    """Load data, fit (or load) the prior and the surrogate, with each stage's wall time."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    dataset, task = resolve_dataset(config)
+    timings["load"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    prior = fit_prior(dataset, config.prior, out / "prior", seed=config.run.seed)
+    timings["fit_prior"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    latents = prior.autoencoder.encode_designs(dataset.designs).detach().cpu()
+    timings["encode"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
+    surrogate = fit_surrogate(latents, scores, config.surrogate, out, seed=config.run.seed).eval()
+    timings["fit_surrogate"] = time.perf_counter() - started
+    return PreparedRun(dataset, task, prior, latents, surrogate, timings)
+
+
+def propose(run: PreparedRun, method_name: str, options: dict[str, Any], budget: int, seed: int) -> Proposal:
+    """Run one search method and decode its `budget` candidate latents."""
+    method = build_search_method(method_name, **options)
+    started = time.perf_counter()
+    latents = method(run.problem(), budget, torch.Generator().manual_seed(seed)).detach()
+    designs = run.prior.autoencoder.decode_latents(latents)
+    with torch.no_grad():
+        mean, std = run.surrogate.predict(latents)
+    seconds = time.perf_counter() - started
+    return Proposal(method_name, latents, designs, mean.numpy(), std.numpy(), seconds)
