@@ -57,7 +57,7 @@ class AutoencoderConfig:
     latent_dim: int | None = None
     hidden_dim: int = 256
     embedding_dim: int = 32
-    identity_max_dim: int = 32
+    identity_max_dim: int = 64
     max_steps: int = 3000
     batch_size: int = 256
     learning_rate: float = 4e-3

@@ -181,7 +181,7 @@ def _fit_autoencoder(
     else:
         model = VectorVAE(
             dataset.space,
-            latent_dim=config.latent_dim or 8,
+            latent_dim=config.latent_dim or max(2, dataset.space.dim // 2),
             hidden_dims=(config.hidden_dim, config.hidden_dim),
             learning_rate=config.learning_rate,
             beta=config.kl_weight,

@@ -39,6 +39,10 @@ class DesignSpace(ABC):
     def to_dict(self) -> dict[str, Any]:
         """Everything needed to rebuild this space, as plain JSON/YAML-safe values."""
 
+    def fit(self, designs: Sequence[Any]) -> DesignSpace:
+        """This space with any encoding statistics fitted on `designs` (token spaces have none)."""
+        return self
+
     def key(self, design: Any) -> Hashable:
         """A hashable identity for a canonical design, used to merge and count duplicates."""
         return design

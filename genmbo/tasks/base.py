@@ -57,6 +57,8 @@ class Task(ABC):
         full = self.full_dataset
         visible = full.subset(visible_mask(full.scores, self.visible_percentile))
         visible.report = CleaningReport(rows_read=len(visible), rows_kept=len(visible))
+        # Encoding statistics (vector standardization) come from the visible rows only.
+        visible.space = self.space.fit(visible.designs)
         return visible
 
     def oracle(self, designs: Sequence[Any]) -> np.ndarray:

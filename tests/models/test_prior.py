@@ -60,7 +60,7 @@ def vector_dataset(dim: int) -> OfflineDataset:
     [
         (dna_dataset, "auto", SequenceVAE),
         (lambda: vector_dataset(3), "auto", IdentityAutoencoder),
-        (lambda: vector_dataset(40), "auto", VectorVAE),
+        (lambda: vector_dataset(80), "auto", VectorVAE),
         (lambda: vector_dataset(3), "vector_vae", VectorVAE),
     ],
 )

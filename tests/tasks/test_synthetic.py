@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from genmbo.tasks import get_task
 from genmbo.tasks.synthetic import SyntheticTask
@@ -31,3 +32,12 @@ def test_out_of_box_designs_score_nan():
     task = get_task("ackley-2")
     assert np.isnan(task.oracle([(40.0, 0.0)])[0])
     assert len(task.offline_dataset()) == 5_000
+
+
+def test_visible_data_is_standardized_by_its_own_statistics():
+    task = get_task("levy-4")
+    visible = task.offline_dataset()
+    encoded = visible.encoded()
+    assert torch.allclose(encoded.mean(0), torch.zeros(4), atol=1e-4)
+    assert torch.allclose(encoded.std(0), torch.ones(4), atol=1e-3)
+    assert task.space.parse(visible.designs[0]) == visible.designs[0]
