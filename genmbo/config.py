@@ -79,6 +79,8 @@ class DiffusionConfig:
     learning_rate: float = 1e-3
     conditional: bool = True
     condition_dropout: float = 0.15
+    # DDOM's training-data reweighting by a score histogram (conditional models only).
+    reweight: bool = True
 
 
 @dataclass

@@ -16,8 +16,8 @@ Departures: latents and scores are standardized with statistics fitted on the tr
 so one set of defaults serves any autoencoder scale; the predicted ``z_0`` is clipped to +-5 standard
 deviations at every reverse step (see `DEFAULT_NOISE_SCHEDULE`); timesteps use "trailing" spacing, so
 few-step samplers start at the last training timestep (Lin et al. 2024, arXiv 2305.08891); DDOM's
-reweighting of training rows by score and its continuous-time VP-SDE are not used (a discrete DDPM
-schedule is).
+continuous-time VP-SDE is replaced by a discrete DDPM schedule. DDOM's reweighting of training rows by
+score is done by the data, not here (`genmbo.data.score_weighting`, used by `genmbo.models.prior`).
 """
 
 from __future__ import annotations

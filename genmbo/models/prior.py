@@ -19,7 +19,9 @@ import torch
 from genmbo.config import AutoencoderConfig, DiffusionConfig, PriorConfig
 from genmbo.data.latent_datamodule import LatentDataModule
 from genmbo.data.offline import OfflineDataset
+from genmbo.data.score_weighting import ddom_weights
 from genmbo.data.token_datamodule import TokenDataModule
+from genmbo.data.weighted_latent_datamodule import WeightedLatentDataModule
 from genmbo.errors import GenmboError
 from genmbo.models.autoencoder import LatentAutoencoder
 from genmbo.models.identity_autoencoder import IdentityAutoencoder
@@ -227,9 +229,11 @@ def _fit_diffusion(
         condition_dropout=config.condition_dropout,
         learning_rate=config.learning_rate,
     )
-    data = LatentDataModule(
+    weights = ddom_weights(scores) if config.conditional and config.reweight else None
+    data = WeightedLatentDataModule(
         latents,
         scores if config.conditional else None,
+        weights=weights,
         batch_size=config.batch_size,
         val_fraction=0.05,
         seed=seed,

@@ -15,6 +15,7 @@ from typing import Any
 from genmbo.errors import ConfigError
 from genmbo.search.base import SearchMethod
 from genmbo.search.best_offline import BestOffline
+from genmbo.search.ddom import ConditionalDiffusion
 from genmbo.search.genetic import GeneticAlgorithm
 from genmbo.search.gradient_ascent import GradientAscent
 from genmbo.search.guided_diffusion import SurrogateGuidedDiffusion
@@ -24,6 +25,7 @@ SEARCH_METHODS: dict[str, type[SearchMethod]] = {
     "gradient_ascent": GradientAscent,
     "genetic": GeneticAlgorithm,
     "guided_diffusion": SurrogateGuidedDiffusion,
+    "ddom": ConditionalDiffusion,
 }
 
 

@@ -20,8 +20,9 @@ FAST_OPTIONS: dict[str, dict] = {
     "gradient_ascent": {"steps": 20},
     "genetic": {"population_size": 32, "generations": 5},
     "guided_diffusion": {"num_steps": 10, "pool_factor": 2},
+    "ddom": {"num_steps": 10},
 }
-STOCHASTIC = {"genetic", "guided_diffusion"}
+STOCHASTIC = {"genetic", "guided_diffusion", "ddom"}
 BUDGET = 12
 
 
@@ -50,11 +51,12 @@ def problem() -> SearchProblem:
     generator = torch.Generator().manual_seed(0)
     latents = torch.tensor([1.0, -2.0]) + torch.tensor([2.0, 0.5]) * torch.randn(256, 2, generator=generator)
     torch.manual_seed(0)
-    diffusion = LatentDiffusion(2, hidden_dim=32, num_blocks=1, embedding_dim=16)
-    diffusion.fit_standardization(latents)
+    diffusion = LatentDiffusion(2, hidden_dim=32, num_blocks=1, embedding_dim=16, conditional=True)
+    diffusion.fit_standardization(latents, latents[:, 0])
     optimizer = torch.optim.Adam(diffusion.parameters(), lr=3e-3)
     for _ in range(50):
-        loss = diffusion.diffusion_loss(latents[torch.randint(0, 256, (128,), generator=generator)])
+        rows = torch.randint(0, 256, (128,), generator=generator)
+        loss = diffusion.diffusion_loss(latents[rows], latents[rows, 0])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
