@@ -2,7 +2,8 @@
 
 Design-Bench (Trabucco et al., ICML 2022, Sec. 5) reports the 100th and 50th percentile of the oracle
 scores of the candidates, normalized by the full dataset's min and max. Candidates the oracle cannot score
-(invalid designs) are counted in `validity` and left out of the percentiles.
+(invalid designs) are counted in `validity` and left out of the percentiles; infeasible designs that
+the oracle scores -inf (Ehrlich) stay in them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ import numpy as np
 from genmbo.data.reading import read_frame, require_column, table_format
 from genmbo.errors import DataError
 from genmbo.tasks import get_task
+
+
+def percentile(values: np.ndarray, q: float) -> float:
+    """numpy's linear percentile, except that one falling among -inf values (infeasible Ehrlich
+    candidates) is -inf rather than the NaN that interpolating between infinities gives."""
+    value = float(np.percentile(values, q))
+    return float(np.percentile(values, q, method="lower")) if np.isnan(value) else value
 
 
 def oracle_metrics(task_name: str, designs: list[Any]) -> dict[str, Any]:
@@ -34,8 +42,8 @@ def oracle_metrics(task_name: str, designs: list[Any]) -> dict[str, Any]:
     }
     if valid.any():
         metrics |= {
-            "score_100th": float(np.percentile(normalized, 100)),
-            "score_50th": float(np.percentile(normalized, 50)),
+            "score_100th": percentile(normalized, 100),
+            "score_50th": percentile(normalized, 50),
             "top10_mean": float(np.sort(normalized)[::-1][:10].mean()),
             "best_raw_score": float(scores[valid].max()),
         }

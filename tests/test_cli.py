@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -142,3 +143,11 @@ def test_output_folder_that_is_a_file(tmp_path, capsys):
     (tmp_path / "taken").write_text("")
     assert exit_code(["fit", "--task", "tfbind8", "--out", str(tmp_path / "taken")]) == 2
     assert "the output folder is a file" in capsys.readouterr().err
+
+
+def test_percentile_among_infeasible_scores_is_minus_infinity():
+    from genmbo.evaluation import percentile
+
+    values = np.array([-np.inf, -np.inf, -np.inf, 0.5])
+    assert percentile(values, 50) == -np.inf and percentile(values, 100) == 0.5
+    assert percentile(np.array([0.0, 1.0]), 50) == 0.5
