@@ -4,7 +4,7 @@ Reconstruction is greedy decoding of the posterior mean. Printed as JSON: exact 
 row (target >= 0.70), token accuracy over non-padding positions including EOS (target >= 0.95), the
 fraction of decoded SMILES equal to the input molecule, and the fraction of decodes that are molecules.
 
-    python scripts/evaluate_moses_prior.py --checkpoint checkpoints/moses_vae.ckpt
+    python scripts/evaluate_moses_prior.py --checkpoint checkpoints/moses/autoencoder.ckpt
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--checkpoint", type=Path, default=Path("checkpoints/moses_vae.ckpt"))
+    parser.add_argument("--checkpoint", type=Path, default=Path("checkpoints/moses/autoencoder.ckpt"))
     parser.add_argument("--seed", type=int, default=0, help="the seed the prior was trained with")
     parser.add_argument(
         "--limit", type=int, default=None, help="evaluate only the first LIMIT held-out molecules"

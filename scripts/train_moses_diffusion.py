@@ -27,6 +27,20 @@ from genmbo.resources import moses_subset_smiles
 HELD_OUT = 10_000
 
 
+class ProgressLine(pl.Callback):
+    """One line every `every` steps with the elapsed time and the training loss."""
+
+    def __init__(self, start: float, every: int):
+        self.start, self.every = start, every
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_index) -> None:
+        if trainer.global_step % self.every == 0:
+            loss = float(outputs["loss"]) if isinstance(outputs, dict) else float(outputs)
+            print(
+                f"[{time.time() - self.start:6.0f} s] step {trainer.global_step} loss {loss:.4f}", flush=True
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -34,9 +48,9 @@ def main() -> None:
     parser.add_argument("--autoencoder", type=Path, default=Path("checkpoints/moses_vae.ckpt"))
     parser.add_argument("--out", type=Path, default=Path("checkpoints/moses"))
     parser.add_argument("--seed", type=int, default=0, help="the seed the VAE's held-out split used")
-    parser.add_argument("--max-steps", type=int, default=20_000)
+    parser.add_argument("--max-steps", type=int, default=7_000)
     parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--hidden-dim", type=int, default=512)
+    parser.add_argument("--hidden-dim", type=int, default=384)
     parser.add_argument("--num-blocks", type=int, default=4)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, default=1)
@@ -64,6 +78,7 @@ def main() -> None:
     data = LatentDataModule(latents, batch_size=args.batch_size, val_fraction=0.01, seed=args.seed)
     trainer = pl.Trainer(
         accelerator="cpu",
+        callbacks=[ProgressLine(start, every=500)],
         max_steps=args.max_steps,
         logger=False,
         enable_checkpointing=False,

@@ -17,6 +17,10 @@ TINY = {
     "prior": {"diffusion": {"hidden_dim": 16, "num_blocks": 1, "max_steps": 30, "batch_size": 64}},
     "surrogate": {"members": 2, "hidden_dims": [16], "max_steps": 30, "batch_size": 64},
 }
+# PGS trains an offline-RL policy: its defaults take minutes, so the pipeline test shrinks it.
+FAST_OPTIONS = {
+    "pgs": {"percentiles": (20.0,), "trajectories": 20, "updates": 20, "steps": 10, "hidden_dims": (16, 16)},
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +40,14 @@ def test_prepare_fits_every_stage(prepared):
 
 @pytest.mark.parametrize("method", sorted(SEARCH_METHODS))
 def test_every_method_proposes_scoreable_designs(prepared, method):
-    proposal = propose(prepared, method, {}, budget=8, seed=0)
+    options = FAST_OPTIONS.get(method, {})
+    proposal = propose(prepared, method, options, budget=8, seed=0)
     assert proposal.latents.shape == (8, 3) and len(proposal.designs) == 8
     for design in proposal.designs:
         assert prepared.dataset.space.parse(design) == design
     metrics = oracle_metrics("ackley-3", proposal.designs)
     assert metrics["validity"] == 1.0 and not math.isnan(metrics["score_100th"])
-    again = propose(prepared, method, {}, budget=8, seed=0)
+    again = propose(prepared, method, options, budget=8, seed=0)
     assert again.designs == proposal.designs
 
 

@@ -5,7 +5,7 @@ whole designs, and for token autoencoders token accuracy over non-padding positi
 vectors, the root-mean-square error in units of the data's standard deviation.
 Samples are latent diffusion draws decoded greedily, scored with the MOSES-style metrics of
 `genmbo.metrics.samples` (validity, uniqueness, novelty against the training designs, and IntDiv_1/2
-for molecules).
+for molecules), plus the share of samples the space accepts again (`sample_in_space`).
 """
 
 from __future__ import annotations
@@ -54,7 +54,11 @@ def sample_metrics(
     samples = prior.sample_designs(num_samples, generator)
     space = prior.autoencoder.space
     metrics: dict[str, Any] = {
-        "sample_validity": Validity(space)(samples),
+        # MOSES validity: the sample decodes to a design (for molecules, one RDKit parses and sanitizes).
+        "sample_validity": Validity()(samples),
+        # Stricter: the space accepts it again (molecules: every SELFIES token in the prior's vocabulary,
+        # exact round trip), so it can be re-encoded for further search.
+        "sample_in_space": Validity(space)(samples),
         "sample_uniqueness": Uniqueness(space)(samples),
         "sample_novelty": Novelty(training_designs, space)(samples),
     }

@@ -19,12 +19,14 @@ from genmbo.search.ddom import ConditionalDiffusion
 from genmbo.search.genetic import GeneticAlgorithm
 from genmbo.search.gradient_ascent import GradientAscent
 from genmbo.search.guided_diffusion import SurrogateGuidedDiffusion
+from genmbo.search.pgs import PolicyGuidedGradientSearch
 
 SEARCH_METHODS: dict[str, type[SearchMethod]] = {
     "best_offline": BestOffline,
     "gradient_ascent": GradientAscent,
     "genetic": GeneticAlgorithm,
     "guided_diffusion": SurrogateGuidedDiffusion,
+    "pgs": PolicyGuidedGradientSearch,
     "ddom": ConditionalDiffusion,
 }
 

@@ -21,8 +21,16 @@ FAST_OPTIONS: dict[str, dict] = {
     "genetic": {"population_size": 32, "generations": 5},
     "guided_diffusion": {"num_steps": 10, "pool_factor": 2},
     "ddom": {"num_steps": 10},
+    "pgs": {
+        "percentiles": (20.0,),
+        "trajectories": 20,
+        "updates": 20,
+        "steps": 10,
+        "hidden_dims": (16, 16),
+        "batch_size": 32,
+    },
 }
-STOCHASTIC = {"genetic", "guided_diffusion", "ddom"}
+STOCHASTIC = {"genetic", "guided_diffusion", "ddom", "pgs"}
 BUDGET = 12
 
 
