@@ -25,10 +25,7 @@ FAST_OPTIONS = {
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield prepare(from_mapping(GenmboConfig, TINY), tmp_path_factory.mktemp("run"))
-    torch.set_num_threads(threads)
+    return prepare(from_mapping(GenmboConfig, TINY), tmp_path_factory.mktemp("run"))
 
 
 def test_prepare_fits_every_stage(prepared):

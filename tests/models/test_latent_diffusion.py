@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -17,14 +15,6 @@ from genmbo.models.networks.denoiser import LatentDenoiser
 CENTERS = torch.tensor([[-6.0, 8.0], [6.0, 8.0]])
 TINY = {"hidden_dim": 64, "num_blocks": 2, "embedding_dim": 32, "learning_rate": 3e-3}
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread() -> Iterator[None]:
-    # Models this small run fastest on one thread; on a loaded machine two threads are many times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def trainer(max_steps: int, **kwargs) -> pl.Trainer:

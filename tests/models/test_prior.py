@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -15,14 +13,6 @@ from genmbo.models.prior import fit_prior, load_prior
 from genmbo.models.sequence_vae import SequenceVAE
 from genmbo.models.vector_vae import VectorVAE
 from genmbo.spaces import ContinuousSpace, SequenceSpace
-
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_config(kind: str = "auto", steps: int = 30) -> PriorConfig:

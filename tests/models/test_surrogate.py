@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import pytest
 import pytorch_lightning as pl
@@ -27,13 +26,6 @@ INSIDE = (0.5, -0.5)  # the toy's maximum, inside the data
 OUTSIDE = (5.0, -0.5)  # a maximum beyond the data, so gradient ascent leaves it
 TINY = {"hidden_dims": (64, 64), "list_length": 64}
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def toy(count: int, seed: int, optimum: tuple[float, float] = INSIDE) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -14,15 +12,6 @@ from genmbo.models.autoencoder import LatentAutoencoder
 from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.models.vector_vae import VectorVAE
 from genmbo.spaces import ContinuousSpace, MoleculeSpace
-
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread() -> Iterator[None]:
-    # Models this small run fastest on one thread; on a loaded machine two threads are many times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def trainer(max_steps: int, **kwargs) -> pl.Trainer:

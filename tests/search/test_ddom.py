@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 
@@ -26,13 +24,6 @@ class FirstCoordinate:
     def predict(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return latents[:, 0], torch.zeros(latents.shape[0])
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def train_diffusion(latents: torch.Tensor, scores: torch.Tensor | None, steps: int) -> LatentDiffusion:

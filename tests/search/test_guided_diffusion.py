@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 
@@ -26,13 +24,6 @@ class QuadraticSurrogate:
     def predict(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return -((latents - CENTER) ** 2).sum(dim=1), 0.1 * latents.norm(dim=1)
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

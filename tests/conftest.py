@@ -1,0 +1,16 @@
+"""Shared test set-up."""
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True, scope="session")
+def single_thread() -> Iterator[None]:
+    # The models in tests are tiny: one thread is fastest, and on a busy 2-core machine two threads
+    # spinning on a shared core made them 10-100 times slower.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
