@@ -29,6 +29,7 @@ from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.sequence_vae import SequenceVAE
 from genmbo.models.training import build_trainer, resume_path
 from genmbo.models.vector_vae import VectorVAE
+from genmbo.outputs import write_json
 from genmbo.spaces import ContinuousSpace, MoleculeSpace
 
 PRIOR_MANIFEST = "prior.json"
@@ -67,14 +68,11 @@ class Prior:
 
     def save(self, folder: Path) -> None:
         """Write `prior.json` beside the checkpoints so `load_prior(folder)` needs nothing else."""
-        manifest = {
-            "autoencoder": _autoencoder_entry(self.autoencoder, folder),
-            "diffusion": "diffusion.ckpt",
-        }
-        (folder / PRIOR_MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+        manifest = {"autoencoder": _autoencoder_entry(self.autoencoder), "diffusion": "diffusion.ckpt"}
+        write_json(folder / PRIOR_MANIFEST, manifest)
 
 
-def _autoencoder_entry(autoencoder: LatentAutoencoder, folder: Path) -> dict[str, Any]:
+def _autoencoder_entry(autoencoder: LatentAutoencoder) -> dict[str, Any]:
     if isinstance(autoencoder, IdentityAutoencoder):
         return {"kind": "identity", **autoencoder.to_dict()}
     kind = next(name for name, cls in AUTOENCODER_CLASSES.items() if isinstance(autoencoder, cls))
