@@ -49,13 +49,23 @@ class Task(ABC):
         return OfflineDataset(self.space, list(designs), np.asarray(scores, dtype=np.float64), report=report)
 
     @cached_property
+    def visible(self) -> np.ndarray:
+        """Boolean mask of the full dataset's rows a model may see."""
+        return visible_mask(self.full_dataset.scores, self.visible_percentile)
+
+    @property
+    def best_visible_score(self) -> float:
+        """D(best): the highest score in the visible data."""
+        return float(self.full_dataset.scores[self.visible].max())
+
+    @cached_property
     def visibility_cut(self) -> float:
         return percentile_cut(self.full_dataset.scores, self.visible_percentile)
 
     def offline_dataset(self) -> OfflineDataset:
         """The visible data: full-dataset rows scoring at or below the percentile cut."""
         full = self.full_dataset
-        visible = full.subset(visible_mask(full.scores, self.visible_percentile))
+        visible = full.subset(self.visible)
         visible.report = CleaningReport(rows_read=len(visible), rows_kept=len(visible))
         # Encoding statistics (vector standardization) come from the visible rows only.
         visible.space = self.space.fit(visible.designs)
@@ -84,14 +94,13 @@ class Task(ABC):
     def summary(self) -> dict[str, Any]:
         """One row of `genmbo tasks`."""
         full = self.full_dataset
-        visible = visible_mask(full.scores, self.visible_percentile)
         return {
             "name": self.name,
             "space": self.space.kind,
-            "visible": int(visible.sum()),
+            "visible": int(self.visible.sum()),
             "full": len(full),
             "percentile": self.visible_percentile,
-            "best_visible": float(full.scores[visible].max()),
+            "best_visible": self.best_visible_score,
             "best_full": float(full.scores.max()),
             "description": self.description,
         }
