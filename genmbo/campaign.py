@@ -19,10 +19,10 @@ import torch
 from genmbo.config import GenmboConfig
 from genmbo.data.offline import OfflineDataset
 from genmbo.inputs import resolve_dataset
-from genmbo.models.prior import Prior, fit_prior
+from genmbo.models.prior import Prior, fit_prior_and_encode
 from genmbo.models.surrogate import EnsembleSurrogate, fit_surrogate
 from genmbo.search.base import SearchProblem
-from genmbo.search.registry import build_search_method
+from genmbo.search.registry import SEARCH_METHODS, build_search_method
 from genmbo.tasks import Task
 
 
@@ -52,26 +52,32 @@ class Proposal:
     seconds: float
 
 
-def prepare(config: GenmboConfig, out: Path) -> PreparedRun:
-    """Load data, fit (or load) the prior and the surrogate, with each stage's wall time."""
+def prepare(config: GenmboConfig, out: Path, needs_condition: bool = True) -> PreparedRun:
+    """Load data, fit (or load) the prior and the surrogate, with each stage's wall time.
+
+    `needs_condition`: whether a method to be run needs a score-conditioned diffusion prior (DDOM).
+    """
     timings: dict[str, float] = {}
     started = time.perf_counter()
     dataset, task = resolve_dataset(config)
     timings["load"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    prior = fit_prior(dataset, config.prior, out / "prior", seed=config.run.seed)
-    timings["fit_prior"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    latents = prior.autoencoder.encode_designs(dataset.designs).detach().cpu()
-    timings["encode"] = time.perf_counter() - started
+    prior, latents = fit_prior_and_encode(
+        dataset, config.prior, out / "prior", config.run.seed, needs_condition
+    )
+    timings["fit_prior"] = time.perf_counter() - started  # including encoding the designs
 
     started = time.perf_counter()
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
     surrogate = fit_surrogate(latents, scores, config.surrogate, out, seed=config.run.seed).eval()
     timings["fit_surrogate"] = time.perf_counter() - started
     return PreparedRun(dataset, task, prior, latents, surrogate, timings)
+
+
+def needs_condition(method_names: list[str]) -> bool:
+    """Whether any of these search methods samples a score-conditioned prior."""
+    return any(getattr(SEARCH_METHODS.get(name), "needs_condition", False) for name in method_names)
 
 
 def propose(run: PreparedRun, method_name: str, options: dict[str, Any], budget: int, seed: int) -> Proposal:

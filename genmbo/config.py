@@ -71,7 +71,8 @@ class AutoencoderConfig:
 class DiffusionConfig:
     """The latent diffusion prior, conditioned on the score with classifier-free dropout (DDOM)."""
 
-    checkpoint: str | None = None
+    # auto: the shipped MOSES diffusion when the shipped VAE is used and no score conditioning is needed
+    checkpoint: str | None = "auto"
     hidden_dim: int = 256
     num_blocks: int = 3
     max_steps: int = 1500
@@ -137,6 +138,41 @@ class SearchConfig:
 
 
 @dataclass
+class ConstraintsConfig:
+    """Filters on decoded candidates, after the space's own checks (SMILES sanitization, alphabet,
+    length, bounds), which always apply.
+
+    `structural_alerts` names RDKit filter catalogs (PAINS, PAINS_A/B/C, BRENK, NIH, ZINC, CHEMBL, ...);
+    `properties` maps RDKit descriptor names to ``[low, high]`` ranges, either end null for open, e.g.
+    ``{MolWt: [null, 500], qed: [0.5, null]}``. Both apply to molecules only.
+    """
+
+    structural_alerts: list[str] = field(default_factory=list)
+    properties: dict[str, list[float | None]] = field(default_factory=dict)
+    exclude_offline: bool = True
+
+
+@dataclass
+class SelectionConfig:
+    """How the library's candidates are chosen from the search's larger pool (`genmbo.selection`)."""
+
+    pool_factor: int = 4
+    shortlist_factor: float = 3.0
+    diversity_weight: float = 0.3
+    kappa: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.pool_factor < 1:
+            raise ConfigError(f"selection.pool_factor must be >= 1, got {self.pool_factor}")
+        if self.shortlist_factor < 1:
+            raise ConfigError(f"selection.shortlist_factor must be >= 1, got {self.shortlist_factor}")
+        if not 0 <= self.diversity_weight <= 1:
+            raise ConfigError(f"selection.diversity_weight must be in [0, 1], got {self.diversity_weight}")
+        if self.kappa < 0:
+            raise ConfigError(f"selection.kappa must be >= 0, got {self.kappa}")
+
+
+@dataclass
 class RunConfig:
     seed: int = 0
     n_candidates: int = 128
@@ -156,6 +192,8 @@ class GenmboConfig:
     prior: PriorConfig = field(default_factory=PriorConfig)
     surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    constraints: ConstraintsConfig = field(default_factory=ConstraintsConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
 

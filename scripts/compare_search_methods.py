@@ -5,11 +5,14 @@ then run every method with a budget of 128 candidates and score them with the ta
 Prints a Markdown table of the normalized 100th percentile (50th in brackets) and writes OUT/results.csv.
 
     python scripts/compare_search_methods.py --tasks tfbind8 ackley-32 --out runs/compare
+
+A method may carry options and a label of its own: `'flagship_pgs=guided_diffusion:{"policy": {}}'`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -17,11 +20,18 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from genmbo.campaign import prepare, propose
+from genmbo.campaign import needs_condition, prepare, propose
 from genmbo.config import GenmboConfig, from_mapping, to_mapping
 from genmbo.evaluation import oracle_metrics
 
 DEFAULT_METHODS = ["best_offline", "gradient_ascent", "genetic", "guided_diffusion"]
+
+
+def parse_method(spec: str) -> tuple[str, str, dict]:
+    """`label=method:{json options}` (label and options optional) -> (label, method, options)."""
+    label, _, rest = spec.rpartition("=") if "=" in spec.split(":", 1)[0] else ("", "", spec)
+    method, _, options = rest.partition(":")
+    return label or method, method, json.loads(options) if options else {}
 
 
 def main() -> None:
@@ -45,10 +55,12 @@ def main() -> None:
         raw["task"]["name"] = task_name
         raw["run"]["seed"] = args.seed
         config = from_mapping(GenmboConfig, raw)
-        run = prepare(config, args.out / task_name)
+        names = [parse_method(spec)[1] for spec in args.methods]
+        run = prepare(config, args.out / task_name, needs_condition(names))
         print(f"{task_name}: prepared in {sum(run.timings.values()):.0f} s {run.timings}", flush=True)
-        for method in args.methods:
-            proposal = propose(run, method, {}, args.budget, args.seed)
+        for spec in args.methods:
+            method, name, options = parse_method(spec)
+            proposal = propose(run, name, options, args.budget, args.seed)
             metrics = oracle_metrics(task_name, proposal.designs)
             rows.append(
                 {"task": task_name, "method": method, "seconds": round(proposal.seconds, 1), **metrics}
@@ -63,7 +75,7 @@ def main() -> None:
     results.to_csv(args.out / "results.csv", index=False)
     cells = results.apply(lambda row: f"{row['score_100th']:.3f} ({row['score_50th']:.3f})", axis=1)
     table = results.assign(cell=cells).pivot(index="method", columns="task", values="cell")
-    table = table.reindex(args.methods)
+    table = table.reindex([parse_method(spec)[0] for spec in args.methods])
     print("| method | " + " | ".join(table.columns) + " |")
     print("|---" * (len(table.columns) + 1) + "|")
     for method, cells in table.iterrows():

@@ -30,7 +30,7 @@ def prepared(tmp_path_factory):
 
 def test_prepare_fits_every_stage(prepared):
     assert prepared.latents.shape == (len(prepared.dataset), 3)
-    assert set(prepared.timings) == {"load", "fit_prior", "encode", "fit_surrogate"}
+    assert set(prepared.timings) == {"load", "fit_prior", "fit_surrogate"}
     mean, std = prepared.surrogate.predict(prepared.latents[:5])
     assert mean.shape == std.shape == (5,) and torch.all(std >= 0)
 

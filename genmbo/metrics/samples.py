@@ -25,10 +25,10 @@ from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
 from genmbo.errors import InvalidDesign
-from genmbo.metrics.fingerprints import WORD_BITS, morgan_fingerprints, tanimoto_matrix
+from genmbo.metrics.fingerprints import WORD_BITS, morgan_fingerprints, tanimoto_from_bits, unpack_bits
 from genmbo.spaces.base import DesignSpace
 
-# Bound on the `rows x n x words` int64 temporary of one Tanimoto block (32 MiB).
+# Bound on the `rows x n` float64 block of Tanimoto similarities (32 MiB).
 _MAX_BLOCK_ELEMENTS = 1 << 22
 
 
@@ -165,9 +165,10 @@ class InternalDiversity(Metric):
         count = fingerprints.shape[0]
         if count == 0:
             return torch.tensor(float("nan"))
-        rows_per_block = max(1, _MAX_BLOCK_ELEMENTS // (count * self.num_words))
+        bits = unpack_bits(fingerprints)
+        rows_per_block = max(1, _MAX_BLOCK_ELEMENTS // count)
         total = torch.zeros((), dtype=torch.float64, device=fingerprints.device)
         for start in range(0, count, rows_per_block):
-            block = tanimoto_matrix(fingerprints[start : start + rows_per_block], fingerprints)
+            block = tanimoto_from_bits(bits[start : start + rows_per_block], bits)
             total += block.pow(self.p).sum()
         return 1.0 - (total / count**2) ** (1.0 / self.p)

@@ -158,6 +158,17 @@ class PGSPolicy(nn.Module):
         """
         return self.step_vector(latents).clamp_min(0.0)
 
+    def relative_step_size(self, latents: torch.Tensor) -> torch.Tensor:
+        """`step_size` divided by its mean over the dimensions of each row (ones where that mean is 0).
+
+        The policy then chooses how guidance spreads its step over the dimensions while the guidance
+        scale alone sets the step's overall size; the policy's absolute steps were learned for PGS's
+        discrete ascent, whose units (``action_scale``, up to 10) would otherwise multiply the scale.
+        """
+        positive = self.step_size(latents)
+        row_mean = positive.mean(1, keepdim=True)
+        return torch.where(row_mean > 0, positive / row_mean.clamp_min(1e-12), torch.ones_like(positive))
+
     def forward(self, latents: torch.Tensor) -> torch.Tensor:
         return self.step_size(latents)
 

@@ -8,7 +8,10 @@ samples decoded by the autoencoder. The split follows latent diffusion (Rombach 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -115,36 +118,70 @@ def resolve_autoencoder_kind(config: AutoencoderConfig, dataset: OfflineDataset)
     return "identity" if space.dim <= config.identity_max_dim else "vector_vae"
 
 
-def fit_prior(dataset: OfflineDataset, config: PriorConfig, folder: Path, seed: int = 0) -> Prior:
+def fit_prior(
+    dataset: OfflineDataset,
+    config: PriorConfig,
+    folder: Path,
+    seed: int = 0,
+    needs_condition: bool = True,
+) -> Prior:
     """Train (or load) the autoencoder, encode the data, train the diffusion prior; save all in `folder`.
 
     Rerunning with the same arguments resumes an interrupted training from its `last.ckpt`.
+    `needs_condition` says whether the search needs a score-conditioned diffusion (DDOM); if not,
+    ``diffusion.checkpoint: auto`` may load the shipped, unconditional MOSES diffusion.
     """
+    return fit_prior_and_encode(dataset, config, folder, seed, needs_condition)[0]
+
+
+def fit_prior_and_encode(
+    dataset: OfflineDataset,
+    config: PriorConfig,
+    folder: Path,
+    seed: int = 0,
+    needs_condition: bool = True,
+) -> tuple[Prior, torch.Tensor]:
+    """`fit_prior`, also returning the `n x d` latents (posterior means) of the dataset's designs."""
     if len(dataset) < 2:
         raise GenmboError(f"a prior needs at least 2 distinct designs to train on, got {len(dataset)}")
     folder.mkdir(parents=True, exist_ok=True)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(config.threads)
-    try:
-        autoencoder = _fit_autoencoder(dataset, config.autoencoder, folder, seed)
+    # Small models train fastest on `config.threads` threads; encoding a large dataset uses them all.
+    with _threads(config.threads):
+        autoencoder, shipped = _fit_autoencoder(dataset, config.autoencoder, folder, seed)
+    with torch.no_grad():
         latents = autoencoder.encode_designs(dataset.designs).cpu()
-        scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
-        diffusion = _fit_diffusion(latents, scores, config.diffusion, folder, seed)
-    finally:
-        torch.set_num_threads(threads)
+    scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
+    diffusion_config = config.diffusion
+    if diffusion_config.checkpoint == "auto":
+        use_shipped = shipped and not needs_condition
+        checkpoint = str(SHIPPED_MOSES_PRIOR / "diffusion.ckpt") if use_shipped else None
+        diffusion_config = dataclasses.replace(diffusion_config, checkpoint=checkpoint)
+    with _threads(config.threads):
+        diffusion = _fit_diffusion(latents, scores, diffusion_config, folder, seed)
     prior = Prior(autoencoder, diffusion)
     prior.save(folder)
-    return prior
+    return prior, latents
+
+
+@contextlib.contextmanager
+def _threads(count: int) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _fit_autoencoder(
     dataset: OfflineDataset, config: AutoencoderConfig, folder: Path, seed: int
-) -> LatentAutoencoder:
+) -> tuple[LatentAutoencoder, bool]:
+    """The autoencoder, and whether it is the shipped MOSES VAE."""
     kind = resolve_autoencoder_kind(config, dataset)
     if kind == "identity":
         if not isinstance(dataset.space, ContinuousSpace):
             raise GenmboError("the identity autoencoder needs a continuous design space")
-        return IdentityAutoencoder(dataset.space)
+        return IdentityAutoencoder(dataset.space), False
     checkpoint = config.checkpoint
     if checkpoint == "auto":
         checkpoint = _shipped_autoencoder_for(dataset, kind)
@@ -154,7 +191,8 @@ def _fit_autoencoder(
             # Token spaces must match exactly: the checkpoint's vocabulary defines the embedding rows.
             raise GenmboError(f"{checkpoint}: its design space differs from the data's")
         _save_copy(autoencoder, folder / "autoencoder.ckpt")
-        return autoencoder
+        shipped = Path(checkpoint).resolve() == (SHIPPED_MOSES_PRIOR / "autoencoder.ckpt").resolve()
+        return autoencoder, shipped
     pl.seed_everything(seed, verbose=False)
     if kind == "sequence_vae":
         latent_dim = config.latent_dim or (16 if dataset.space.max_length <= 16 else 64)
@@ -193,7 +231,7 @@ def _fit_autoencoder(
     trainer = build_trainer(run_dir, config.max_steps, limit_val_batches=4)
     trainer.fit(model, datamodule=data, ckpt_path=resume_path(run_dir))
     _save_copy(model, folder / "autoencoder.ckpt")
-    return model.eval()
+    return model.eval(), False
 
 
 def _shipped_autoencoder_for(dataset: OfflineDataset, kind: str) -> Path | None:

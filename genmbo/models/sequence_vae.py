@@ -51,6 +51,7 @@ from genmbo.metrics.reconstruction import ExactMatch, MeanKL, TokenAccuracy
 from genmbo.models.kl_schedule import KLSchedule, free_bits_kl, gaussian_kl
 from genmbo.models.networks.sequence_decoder import GRUSequenceDecoder, PositionwiseSequenceDecoder
 from genmbo.models.networks.sequence_encoder import GRUSequenceEncoder, PositionwiseSequenceEncoder
+from genmbo.progress import track
 from genmbo.spaces.base import DesignSpace, space_from_dict
 from genmbo.spaces.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
@@ -258,7 +259,8 @@ class SequenceVAE(pl.LightningModule):
         was_training = self.training
         self.eval()
         tokens = self.space.encode(list(designs)).to(self.device)
-        means = [self.encoder(chunk)[0] for chunk in tokens.split(batch_size)]
+        chunks = tokens.split(batch_size)
+        means = [self.encoder(chunk)[0] for chunk in track(chunks, "encoding designs")]
         self.train(was_training)
         return torch.cat(means) if means else torch.empty(0, self.latent_dim, device=self.device)
 
@@ -275,7 +277,8 @@ class SequenceVAE(pl.LightningModule):
         self.eval()
         latents = latents.to(self.device, self.dtype)
         designs = []
-        for chunk in latents.split(batch_size):
+        chunks = latents.split(batch_size)
+        for chunk in track(chunks, "decoding latents"):
             designs.extend(self.space.decode(self.generate(chunk, temperature, generator).cpu()))
         self.train(was_training)
         return designs

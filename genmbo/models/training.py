@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
-from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
+
+from genmbo.progress import progress_enabled
 
 
 def build_trainer(
@@ -21,7 +23,9 @@ def build_trainer(
     progress_bar: bool = False,
     limit_val_batches: int | float = 1.0,
 ) -> pl.Trainer:
-    """A CPU-or-accelerator trainer logging CSV to `run_dir/logs` and checkpointing to `run_dir`."""
+    """A CPU-or-accelerator trainer logging CSV (and TensorBoard, if installed) to `run_dir/logs` and
+    checkpointing to `run_dir`; it draws a progress bar when asked or when the command line shows
+    progress."""
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = ModelCheckpoint(
         dirpath=run_dir, save_last=True, save_top_k=0, every_n_train_steps=checkpoint_every
@@ -30,14 +34,25 @@ def build_trainer(
         max_steps=max_steps,
         accelerator="auto",
         devices=1,
-        logger=CSVLogger(run_dir, name="logs", version=""),
+        logger=_loggers(run_dir),
         callbacks=[checkpoint],
-        enable_progress_bar=progress_bar,
+        enable_progress_bar=progress_bar or progress_enabled(),
         enable_model_summary=False,
         limit_val_batches=limit_val_batches,
         num_sanity_val_steps=0,
+        # At least 20 logged points per run, so short runs also leave a training curve.
+        log_every_n_steps=max(1, min(50, max_steps // 20)),
         deterministic=True,
     )
+
+
+def _loggers(run_dir: Path) -> list[Logger]:
+    loggers: list[Logger] = [CSVLogger(run_dir, name="logs", version="")]
+    try:
+        import tensorboard  # noqa: F401  (optional: only its presence matters)
+    except ImportError:
+        return loggers
+    return [*loggers, TensorBoardLogger(run_dir, name="logs", version="tensorboard")]
 
 
 def resume_path(run_dir: Path) -> Path | None:

@@ -38,6 +38,8 @@ class SearchProblem:
 
 class SearchMethod(ABC):
     name: str
+    # Whether the method samples a score-conditioned diffusion prior (the prior must then be trained so).
+    needs_condition: bool = False
 
     @abstractmethod
     def __call__(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> torch.Tensor:

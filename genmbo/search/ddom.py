@@ -38,6 +38,7 @@ class ConditionalDiffusion(SearchMethod):
     """
 
     name = "ddom"
+    needs_condition = True  # samples p(z | y = target)
 
     def __init__(
         self,

@@ -19,17 +19,28 @@ std) per early step, see `SurrogateGuidance` (our choice: Dhariwal & Nichol tune
 2-D toy prior s = 1 to 3 cut the gap to the surrogate's optimum 2.5-6x, while s = 10 overshot);
 `kappa = 1.0`, a one-standard-deviation lower confidence bound (our choice); `pool_factor = 4`.
 Deterministic under a fixed generator: it seeds the initial noise (and the DDPM sampler's every step).
+
+Learned step sizes (the PGS link; Chemingui et al., AAAI 2024, arXiv 2405.05349). With `policy` set to
+a dict of PGS options, a PGS run (`genmbo.search.pgs`, OSEL-selected policy) is trained on the same
+problem first, and its policy's per-dimension step sizes multiply the guidance gradient at every step
+(`SurrogateGuidance`'s ``step_size``). Departure: the policy's steps enter relative to their mean over the
+dimensions (`PGSPolicy.relative_step_size`), so the policy decides how the step is spread over the
+latent dimensions while `scale` keeps setting its size; PGS's own absolute steps (up to
+``action_scale = 10`` gradient units per step) were learned for 50 discrete ascent steps, not for a
+guidance term added at every denoising step, and used as is they overshoot.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import time
+from typing import Any, Literal
 
 import torch
 
 from genmbo.search.base import SearchMethod, SearchProblem
 from genmbo.search.guidance import StepSize, SurrogateGuidance
 from genmbo.search.objectives import PessimisticObjective, check_kappa, top_distinct
+from genmbo.search.pgs import PolicyGuidedGradientSearch
 
 
 class SurrogateGuidedDiffusion(SearchMethod):
@@ -42,6 +53,12 @@ class SurrogateGuidedDiffusion(SearchMethod):
         sampler: "ddim" (Algorithm 2 of Dhariwal & Nichol) or "ddpm" (ancestral).
         num_steps: reverse steps; None uses the prior's default for the sampler.
         step_size: optional per-dimension multipliers of the guidance gradient (see `StepSize`).
+        policy: options of a PGS run (`PolicyGuidedGradientSearch`; ``{}`` for its defaults) whose
+            selected policy supplies the step sizes; None (default) guides with equal steps. Ignored when
+            `step_size` is given.
+
+    After a call with `policy`, `pgs` holds the PGS run (its `policy`, `selected`) and `policy_seconds`
+    the time it took.
     """
 
     name = "guided_diffusion"
@@ -54,6 +71,7 @@ class SurrogateGuidedDiffusion(SearchMethod):
         sampler: Literal["ddim", "ddpm"] = "ddim",
         num_steps: int | None = None,
         step_size: StepSize | None = None,
+        policy: dict[str, Any] | None = None,
     ):
         if scale < 0:
             raise ValueError(f"scale must be >= 0, got {scale}")
@@ -70,6 +88,11 @@ class SurrogateGuidedDiffusion(SearchMethod):
         self.sampler: Literal["ddim", "ddpm"] = sampler
         self.num_steps = num_steps
         self.step_size = step_size
+        if policy is not None and not isinstance(policy, dict):
+            raise ValueError(f"policy must be a mapping of PGS options or None, got {policy!r}")
+        # Built now so that a bad PGS option is reported before any sampling.
+        self.pgs = PolicyGuidedGradientSearch(**policy) if policy is not None else None
+        self.policy_seconds = 0.0
 
     def __call__(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> torch.Tensor:
         """A `budget x d` float32 tensor of guided latents, in the autoencoder's latent scale."""
@@ -77,7 +100,9 @@ class SurrogateGuidedDiffusion(SearchMethod):
             raise ValueError("guided diffusion samples from a prior; this search problem has none")
         diffusion = problem.prior.diffusion.eval()
         objective = PessimisticObjective.for_problem(problem, self.kappa)
-        guidance = SurrogateGuidance(diffusion, objective, self.scale, self.step_size)
+        guidance = SurrogateGuidance(
+            diffusion, objective, self.scale, self.policy_step_size(problem, budget, generator)
+        )
         pool = diffusion.sample(
             budget * self.pool_factor,
             generator,
@@ -88,3 +113,14 @@ class SurrogateGuidedDiffusion(SearchMethod):
         with torch.no_grad():
             values = objective(pool)
         return pool[top_distinct(pool, values, budget)].float()
+
+    def policy_step_size(
+        self, problem: SearchProblem, budget: int, generator: torch.Generator
+    ) -> StepSize | None:
+        """`step_size`, or the relative step sizes of a PGS policy trained now when `policy` was given."""
+        if self.step_size is not None or self.pgs is None:
+            return self.step_size
+        started = time.perf_counter()
+        self.pgs(problem, budget, generator)
+        self.policy_seconds = time.perf_counter() - started
+        return self.pgs.policy.relative_step_size

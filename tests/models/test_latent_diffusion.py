@@ -16,7 +16,6 @@ CENTERS = torch.tensor([[-6.0, 8.0], [6.0, 8.0]])
 TINY = {"hidden_dim": 64, "num_blocks": 2, "embedding_dim": 32, "learning_rate": 3e-3}
 
 
-
 def trainer(max_steps: int, **kwargs) -> pl.Trainer:
     return pl.Trainer(
         accelerator="cpu",

@@ -27,7 +27,6 @@ OUTSIDE = (5.0, -0.5)  # a maximum beyond the data, so gradient ascent leaves it
 TINY = {"hidden_dims": (64, 64), "list_length": 64}
 
 
-
 def toy(count: int, seed: int, optimum: tuple[float, float] = INSIDE) -> tuple[torch.Tensor, torch.Tensor]:
     """`count` standard normal 2-d points and their scores ``-||z - optimum||^2``."""
     latents = torch.randn(count, 2, generator=torch.Generator().manual_seed(seed))

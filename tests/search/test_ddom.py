@@ -25,7 +25,6 @@ class FirstCoordinate:
         return latents[:, 0], torch.zeros(latents.shape[0])
 
 
-
 def train_diffusion(latents: torch.Tensor, scores: torch.Tensor | None, steps: int) -> LatentDiffusion:
     """A small diffusion prior trained `steps` Adam steps, seeded; rows drawn by DDOM's weights."""
     generator = torch.Generator().manual_seed(0)

@@ -25,7 +25,6 @@ class QuadraticSurrogate:
         return -((latents - CENTER) ** 2).sum(dim=1), 0.1 * latents.norm(dim=1)
 
 
-
 @pytest.fixture(scope="module")
 def problem() -> SearchProblem:
     """Offline latents ~ N((1, -2), diag(2, 0.5)^2), not unit scale, and a prior trained 200 steps on them."""

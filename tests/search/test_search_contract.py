@@ -44,7 +44,6 @@ class QuadraticSurrogate:
         return -((latents - self.center) ** 2).sum(dim=1), 0.1 * latents.norm(dim=1)
 
 
-
 @pytest.fixture(scope="module")
 def problem() -> SearchProblem:
     generator = torch.Generator().manual_seed(0)

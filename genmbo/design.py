@@ -1,0 +1,339 @@
+"""A design campaign end to end: offline data in; a ranked, diverse, novel candidate library and a report out.
+
+Stages (each timed in `metrics.json` under `timings`):
+
+1. ``load``: a task's visible rows or the user's file, cleaned (counts in `cleaning.json`);
+2. ``fit_prior``: load or train the autoencoder and the latent diffusion, encode the offline designs;
+3. ``fit_surrogate``: the deep ensemble on the offline latents;
+4. ``fit_policy``: the PGS step-size policy, when the search uses one (guided diffusion's ``policy``);
+5. ``search``: ``pool_factor * n_candidates`` candidate latents from the configured method;
+6. ``decode``: greedy decoding to designs;
+7. ``filter``: drop undecodable designs and designs the space rejects, repeats within the pool, designs
+   already in the offline data (they are measured already) and designs failing the configured
+   constraints, each counted by reason;
+8. ``select``: ``n_candidates`` designs by predicted score, uncertainty and diversity (`genmbo.selection`);
+9. ``score``: the task's oracle, when the data come from a task;
+10. ``metrics`` and ``write``: library metrics, `library.csv/.parquet/.sdf`, `metrics.json`, `report.html`.
+
+Validity, uniqueness and novelty are measured on the decoded pool, before filtering (after it they are 1
+by construction); diversity and nearest-offline similarity on the library. Every fitted model is saved in
+the output folder, so rerunning the same command resumes an interrupted training.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from genmbo.config import GenmboConfig, to_mapping
+from genmbo.constraints import DesignFilter
+from genmbo.data.offline import OfflineDataset
+from genmbo.errors import InvalidDesign
+from genmbo.evaluation import oracle_metrics
+from genmbo.inputs import resolve_dataset
+from genmbo.library import write_library
+from genmbo.metrics.design_distance import design_features, distance_kind, nearest
+from genmbo.metrics.library import MeanPairwiseDistance
+from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
+from genmbo.models.prior import fit_prior_and_encode
+from genmbo.models.surrogate import fit_surrogate
+from genmbo.outputs import write_json, write_text_atomic, write_yaml
+from genmbo.progress import progress_enabled
+from genmbo.report import ReportInputs, render_report
+from genmbo.search.base import SearchProblem
+from genmbo.search.best_offline import BestOffline
+from genmbo.search.guided_diffusion import SurrogateGuidedDiffusion
+from genmbo.search.registry import build_search_method
+from genmbo.selection import select_diverse
+from genmbo.spaces import ContinuousSpace, MoleculeSpace
+from genmbo.spaces.base import DesignSpace
+from genmbo.tasks import Task
+
+METRICS_FILE = "metrics.json"
+REPORT_FILE = "report.html"
+
+
+@dataclass
+class DesignOutcome:
+    library: pd.DataFrame
+    metrics: dict[str, Any]
+    files: dict[str, Path]
+
+
+class Stopwatch:
+    """Times named stages into `timings`; with progress on, says on stderr when each starts and ends."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if progress_enabled():
+            print(f"[{name}] ...", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        yield
+        self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - started, 3)
+        if progress_enabled():
+            print(f"[{name}] done in {self.timings[name]:.1f} s", file=sys.stderr, flush=True)
+
+
+def run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
+    """Run the whole campaign into the existing folder `out`; see the module docstring."""
+    clock = Stopwatch()
+    seed = config.run.seed
+    # Configuration errors surface before any data is read or model trained.
+    method = build_search_method(config.search.method, **config.search.options)
+    with clock.stage("load"):
+        dataset, task = resolve_dataset(config)
+    design_filter = DesignFilter(dataset.space, config.constraints)
+    write_yaml(out / "config.yaml", to_mapping(config))
+    write_json(out / "cleaning.json", dataset.report.to_dict())
+
+    with clock.stage("fit_prior"):
+        prior, latents = fit_prior_and_encode(
+            dataset, config.prior, out / "prior", seed, needs_condition=method.needs_condition
+        )
+    scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
+    with clock.stage("fit_surrogate"):
+        surrogate = fit_surrogate(latents, scores, config.surrogate, out, seed=seed).eval()
+
+    pool_size = config.run.n_candidates * config.selection.pool_factor
+    with clock.stage("search"):
+        problem = SearchProblem(latents, scores, surrogate, prior)
+        pool_latents = method(problem, pool_size, torch.Generator().manual_seed(seed)).detach().float()
+    if isinstance(method, SurrogateGuidedDiffusion) and method.pgs is not None:
+        clock.timings["fit_policy"] = round(method.policy_seconds, 3)
+        clock.timings["search"] = round(clock.timings["search"] - method.policy_seconds, 3)
+    with clock.stage("decode"):
+        pool_designs = prior.autoencoder.decode_latents(pool_latents)
+
+    with clock.stage("filter"):
+        pool_metrics = _pool_metrics(dataset, pool_designs)
+        exclude_offline = config.constraints.exclude_offline and not isinstance(method, BestOffline)
+        kept, dropped = _filter(dataset, pool_designs, design_filter, exclude_offline)
+
+    with clock.stage("select"):
+        kept_latents = pool_latents[kept]
+        kept_designs = [pool_designs[index] for index in kept]
+        with torch.no_grad():
+            mean, std = surrogate.predict(kept_latents) if kept else (torch.zeros(0), torch.zeros(0))
+        acquisition = mean - config.selection.kappa * std
+        kind = distance_kind(dataset.space)
+        features = design_features(dataset.space, kept_designs) if kept else torch.zeros(0, 1)
+        order = select_diverse(
+            acquisition,
+            features,
+            kind,
+            config.run.n_candidates,
+            config.selection.diversity_weight,
+            config.selection.shortlist_factor,
+        )
+    library_designs = [kept_designs[index] for index in order]
+    library_latents = kept_latents[order]
+    library_features = features[order]
+
+    with clock.stage("metrics"):
+        offline_features = design_features(dataset.space, dataset.designs)
+        nearest_values, nearest_rows = nearest(kind, library_features, offline_features, progress_enabled())
+        library_metrics = _library_metrics(dataset, library_designs, library_features, kind)
+        library_metrics["nearest_offline_" + ("similarity" if kind == "tanimoto" else "distance")] = (
+            float(nearest_values.mean()) if len(order) else float("nan")
+        )
+    frame = _library_frame(
+        dataset,
+        library_designs,
+        mean[order].numpy(),
+        std[order].numpy(),
+        acquisition[order].numpy(),
+        nearest_values.numpy(),
+        [dataset.designs[row] for row in nearest_rows.tolist()] if len(order) else [],
+        kind,
+    )
+    task_metrics: dict[str, Any] = {}
+    if task is not None:
+        with clock.stage("score"):
+            oracle_scores = task.oracle(library_designs)
+            frame["oracle_score"] = oracle_scores
+            frame["normalized_score"] = task.normalize(oracle_scores)
+            task_metrics = oracle_metrics(task.name, library_designs)
+
+    metrics = _assemble_metrics(config, dataset, task, pool_metrics, dropped, library_metrics, task_metrics)
+    metrics["n_candidates"] = len(frame)
+    with clock.stage("write"):
+        files = write_library(frame, out, molecules=isinstance(dataset.space, MoleculeSpace))
+        metrics["timings"] = clock.timings  # written twice: the report shows all but its own time
+        report = ReportInputs(
+            title=_title(config, task),
+            space_kind=dataset.space.kind,
+            library=frame,
+            metrics=metrics,
+            offline_scores=dataset.reported_scores(),
+            offline_latents=latents,
+            library_latents=library_latents,
+            offline_range=_vector_range(dataset),
+            minimize=dataset.minimize,
+            notes={"Input cleaning": dataset.report.to_dict(), "Pool filtering": dropped},
+        )
+        files["report"] = out / REPORT_FILE
+        write_text_atomic(files["report"], render_report(report, seed))
+    metrics["timings"] = clock.timings
+    files["metrics"] = out / METRICS_FILE
+    write_json(files["metrics"], metrics)
+    return DesignOutcome(frame, metrics, files)
+
+
+def _pool_metrics(dataset: OfflineDataset, designs: list[Any]) -> dict[str, float]:
+    validity, uniqueness = Validity(dataset.space), Uniqueness(dataset.space)
+    novelty = Novelty(dataset.designs, dataset.space)
+    validity.update(designs)
+    valid = [design for design in designs if design is not None]
+    uniqueness.update(valid)
+    novelty.update(valid)
+    return {
+        "size": len(designs),
+        "validity": float(validity.compute()),
+        "uniqueness": float(uniqueness.compute()),
+        "novelty": float(novelty.compute()),
+    }
+
+
+def _filter(
+    dataset: OfflineDataset, designs: list[Any], design_filter: DesignFilter, exclude_offline: bool
+) -> tuple[list[int], dict[str, int]]:
+    """Indices of the pool designs to keep, and how many were dropped for each reason."""
+    space = dataset.space
+    offline_keys = {space.key(design) for design in dataset.designs} if exclude_offline else set()
+    seen: set[Any] = set()
+    kept: list[int] = []
+    dropped: dict[str, int] = {}
+    for index, design in enumerate(designs):
+        if design is None:
+            reason = "undecodable"
+        elif (invalid := _invalid_reason(space, design)) is not None:
+            reason = f"invalid: {invalid}"
+        else:
+            key = space.key(design)
+            if key in seen:
+                reason = "repeat within the pool"
+            elif key in offline_keys:
+                reason = "already in the offline data"
+            else:
+                reason = design_filter.reason(design)
+            seen.add(key)
+        if reason is None:
+            kept.append(index)
+        else:
+            dropped[reason] = dropped.get(reason, 0) + 1
+    return kept, dict(sorted(dropped.items()))
+
+
+def _invalid_reason(space: DesignSpace, design: Any) -> str | None:
+    """Why the space rejects a decoded design (for molecules: a SMILES whose SELFIES round trip differs
+    or that uses tokens outside the vocabulary), or None if it accepts it."""
+    try:
+        space.parse(design)
+    except InvalidDesign as error:
+        return error.reason
+    return None
+
+
+def _library_metrics(
+    dataset: OfflineDataset, designs: list[Any], features: torch.Tensor, kind: str
+) -> dict[str, float]:
+    novelty = Novelty(dataset.designs, dataset.space)
+    novelty.update(designs)
+    metrics = {"novelty": float(novelty.compute()) if designs else float("nan")}
+    if kind == "tanimoto":
+        for power in (1, 2):
+            diversity = InternalDiversity(p=power)
+            diversity.update(designs)
+            metrics[f"intdiv{power}"] = float(diversity.compute())
+        metrics["diversity"] = metrics["intdiv1"]
+    else:
+        pairwise = MeanPairwiseDistance(kind)  # type: ignore[arg-type]
+        pairwise.update(features)
+        metrics["diversity"] = float(pairwise.compute())
+    return metrics
+
+
+def _library_frame(
+    dataset: OfflineDataset,
+    designs: list[Any],
+    mean: np.ndarray,
+    std: np.ndarray,
+    acquisition: np.ndarray,
+    nearest_values: np.ndarray,
+    nearest_designs: list[Any],
+    kind: str,
+) -> pd.DataFrame:
+    space = dataset.space
+    sign = -1.0 if dataset.minimize else 1.0
+    nearest_name = "nearest_offline_similarity" if kind == "tanimoto" else "nearest_offline_distance"
+    columns: dict[str, Any] = {
+        "rank": np.arange(1, len(designs) + 1),
+        "design": [space.format(design) for design in designs],
+        "predicted_score": sign * mean.astype(np.float64),
+        "predicted_std": std.astype(np.float64),
+        "acquisition": sign * acquisition.astype(np.float64),
+        nearest_name: nearest_values,
+        "nearest_offline_design": [space.format(design) for design in nearest_designs],
+    }
+    if isinstance(space, ContinuousSpace):
+        coordinates = np.asarray(designs, dtype=np.float64).reshape(len(designs), space.dim)
+        columns |= {f"x{index}": coordinates[:, index] for index in range(space.dim)}
+    return pd.DataFrame(columns)
+
+
+def _assemble_metrics(
+    config: GenmboConfig,
+    dataset: OfflineDataset,
+    task: Task | None,
+    pool: dict[str, float],
+    dropped: dict[str, int],
+    library: dict[str, float],
+    task_metrics: dict[str, Any],
+) -> dict[str, Any]:
+    reported = dataset.reported_scores()
+    best = float(reported.min() if dataset.minimize else reported.max())
+    metrics: dict[str, Any] = {
+        "n_candidates": 0,  # set by the caller from the library
+        "n_requested": config.run.n_candidates,
+        "method": config.search.method,
+        "seed": config.run.seed,
+        "validity": pool["validity"],
+        "uniqueness": pool["uniqueness"],
+        "novelty": pool["novelty"],
+        **{key: value for key, value in library.items() if key != "novelty"},
+        "library_novelty": library["novelty"],
+        "best_offline_score": best,
+        "pool": {**pool, "dropped": dropped},
+        "offline_designs": len(dataset),
+    }
+    if task is not None:
+        metrics["task"] = task.name
+        for key in ("score_100th", "score_50th", "top10_mean", "best_raw_score", "best_offline_normalized"):
+            if key in task_metrics:
+                metrics[key] = task_metrics[key]
+        metrics["best_offline_score"] = task_metrics["best_offline_score"]
+    return metrics
+
+
+def _title(config: GenmboConfig, task: Task | None) -> str:
+    source = f"task {task.name}" if task is not None else str(config.data.path)
+    return f"genmbo design: {source}, method {config.search.method}, seed {config.run.seed}"
+
+
+def _vector_range(dataset: OfflineDataset) -> tuple[np.ndarray, np.ndarray] | None:
+    if not isinstance(dataset.space, ContinuousSpace):
+        return None
+    coordinates = np.asarray(dataset.designs, dtype=np.float64)
+    return coordinates.min(0), coordinates.max(0)
