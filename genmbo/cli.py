@@ -52,6 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
     design.add_argument("--no-progress", action="store_true", help="no progress bars or stage lines")
     design.set_defaults(handler=run_design_command)
 
+    benchmark = commands.add_parser(
+        "benchmark", help="run methods on tasks over seeds (Design-Bench protocol); write results.csv and .md"
+    )
+    benchmark.add_argument("--tasks", nargs="+", help="task names (default: the standard suite)")
+    benchmark.add_argument(
+        "--methods", nargs="+", help="method names, 'coms', or LABEL=METHOD:{json} (default: all seven)"
+    )
+    benchmark.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds (default 0 1 2)")
+    benchmark.add_argument("--budget", type=int, default=128, help="candidates per run (default 128)")
+    benchmark.add_argument("--config", type=Path, help="YAML config for priors and surrogates")
+    benchmark.add_argument("--out", required=True, type=Path, help="output folder")
+    benchmark.set_defaults(handler=run_benchmark_command)
+
     fit = commands.add_parser("fit", help="train the generative prior (autoencoder + latent diffusion)")
     add_input_options(fit)
     fit.add_argument("--samples", type=int, default=1000, help="prior samples to measure (default 1000)")
@@ -184,6 +197,28 @@ def run_design_command(args: argparse.Namespace) -> int:
     print(design_summary(outcome.metrics))
     print(f"library: {outcome.files['csv']}")
     print(f"report:  {outcome.files['report']}")
+    return 0
+
+
+def run_benchmark_command(args: argparse.Namespace) -> int:
+    from genmbo.benchmark import STANDARD_METHODS, STANDARD_TASKS, parse_method, run_benchmark, summary_table
+    from genmbo.config import GenmboConfig, load_config
+    from genmbo.errors import ConfigError
+    from genmbo.outputs import prepare_output_folder
+    from genmbo.progress import showing_progress
+
+    if args.budget < 1 or any(seed < 0 for seed in args.seeds):
+        raise ConfigError("--budget must be at least 1 and --seeds non-negative")
+    base = load_config(args.config) if args.config is not None else GenmboConfig()
+    out = prepare_output_folder(args.out)
+    quiet_lightning()
+    methods = args.methods or list(STANDARD_METHODS)
+    with showing_progress():
+        results = run_benchmark(
+            args.tasks or list(STANDARD_TASKS), methods, args.seeds, out, base, args.budget
+        )
+    print(summary_table(results, [parse_method(spec).label for spec in methods]))
+    print(f"results: {out / 'results.csv'} and {out / 'results.md'}")
     return 0
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from torchmetrics import Metric
 
 from genmbo.config import GenmboConfig, to_mapping
 from genmbo.constraints import DesignFilter
@@ -42,7 +43,7 @@ from genmbo.evaluation import oracle_metrics
 from genmbo.inputs import resolve_dataset
 from genmbo.library import write_library
 from genmbo.metrics.design_distance import design_features, distance_kind, nearest
-from genmbo.metrics.library import MeanPairwiseDistance
+from genmbo.metrics.library import MeanPairwiseDistance, VectorNovelty
 from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogate import fit_surrogate
@@ -193,17 +194,30 @@ def run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
 
 def _pool_metrics(dataset: OfflineDataset, designs: list[Any]) -> dict[str, float]:
     validity, uniqueness = Validity(dataset.space), Uniqueness(dataset.space)
-    novelty = Novelty(dataset.designs, dataset.space)
     validity.update(designs)
     valid = [design for design in designs if design is not None]
     uniqueness.update(valid)
-    novelty.update(valid)
+    distinct = list({dataset.space.key(design): design for design in valid}.values())
     return {
         "size": len(designs),
         "validity": float(validity.compute()),
         "uniqueness": float(uniqueness.compute()),
-        "novelty": float(novelty.compute()),
+        "novelty": _novelty(dataset, distinct),
     }
+
+
+def _novelty(dataset: OfflineDataset, designs: list[Any]) -> float:
+    """Share of the (distinct, valid) `designs` not in the offline data: by identity for token designs
+    (MOSES' novelty), by a tolerance for vectors (`VectorNovelty`)."""
+    if not designs:
+        return float("nan")
+    if isinstance(dataset.space, ContinuousSpace):
+        metric: Metric = VectorNovelty(dataset.space.encode(dataset.designs))
+        metric.update(dataset.space.encode(designs))
+    else:
+        metric = Novelty(dataset.designs, dataset.space)
+        metric.update(designs)
+    return float(metric.compute())
 
 
 def _filter(
@@ -246,12 +260,16 @@ def _invalid_reason(space: DesignSpace, design: Any) -> str | None:
     return None
 
 
+def library_metrics(dataset: OfflineDataset, designs: list[Any]) -> dict[str, float]:
+    """Novelty against `dataset` and diversity of decoded, non-None `designs` (see `_library_metrics`)."""
+    kind = distance_kind(dataset.space)
+    return _library_metrics(dataset, designs, design_features(dataset.space, designs), kind)
+
+
 def _library_metrics(
     dataset: OfflineDataset, designs: list[Any], features: torch.Tensor, kind: str
 ) -> dict[str, float]:
-    novelty = Novelty(dataset.designs, dataset.space)
-    novelty.update(designs)
-    metrics = {"novelty": float(novelty.compute()) if designs else float("nan")}
+    metrics = {"novelty": _novelty(dataset, designs)}
     if kind == "tanimoto":
         for power in (1, 2):
             diversity = InternalDiversity(p=power)

@@ -79,3 +79,31 @@ class MeanPairwiseDistance(Metric):
             total += distance_matrix(self.kind, features[start : start + _PAIR_BLOCK_ROWS], features).sum()
         # The diagonal is zero for every kind, so the sum over all pairs is the sum over distinct ones.
         return total / (count * (count - 1))
+
+
+class VectorNovelty(Metric):
+    """Share of vectors farther than `tolerance` (Euclidean) from every reference vector.
+
+    The novelty of real vectors: exact equality would call a design that went through a float32 encoder
+    and back "new"; features are expected in standardized units, where the default tolerance (1e-4) is
+    far above float32 round-off and far below any search step.
+    """
+
+    is_differentiable = False
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(self, reference: torch.Tensor, tolerance: float = 1e-4, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.tolerance = tolerance
+        self.register_buffer("reference", reference, persistent=False)
+        self.add_state("novel", default=torch.tensor(0), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, features: torch.Tensor) -> None:
+        distances, _ = nearest("euclidean", features, self.reference)
+        self.novel += int((distances > self.tolerance).sum())
+        self.total += features.shape[0]
+
+    def compute(self) -> torch.Tensor:
+        return self.novel.double() / self.total if self.total > 0 else torch.tensor(float("nan"))

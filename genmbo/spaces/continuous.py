@@ -87,6 +87,11 @@ class ContinuousSpace(DesignSpace):
             data = np.clip(data, self.lower, self.upper)
         return [tuple(row) for row in data.tolist()]
 
+    def key(self, design: Any) -> tuple[float, ...]:
+        """The design to 6 significant digits: models see float32 (about 7 digits), so a design that went
+        through the encoder and back is still the same design (for duplicates and novelty)."""
+        return tuple(float(f"{value:.6g}") for value in design)
+
     def format(self, design: Any) -> str:
         return " ".join(f"{value:.8g}" for value in design)
 

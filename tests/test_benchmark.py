@@ -1,0 +1,83 @@
+"""`genmbo benchmark`: a quick suite (two tasks, five methods, two seeds, tiny models) end to end."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genmbo.benchmark import MethodSpec, parse_method, summary_table
+from genmbo.cli import main
+from genmbo.errors import ConfigError
+
+TINY = """
+prior:
+  autoencoder: {latent_dim: 4, hidden_dim: 16, embedding_dim: 8, max_steps: 30, batch_size: 32}
+  diffusion: {hidden_dim: 16, num_blocks: 1, max_steps: 30, batch_size: 32}
+surrogate: {members: 2, hidden_dims: [16], max_steps: 30, batch_size: 32}
+"""
+TINY_PGS = {
+    "percentiles": [50],
+    "trajectories": 20,
+    "trajectory_length": 5,
+    "updates": 5,
+    "checkpoint_every": None,
+    "hidden_dims": [16],
+    "batch_size": 16,
+}
+
+
+def test_parse_method_specs():
+    assert parse_method("pgs") == MethodSpec("pgs", "pgs")
+    assert parse_method("coms") == MethodSpec("coms", "gradient_ascent", {}, {"loss": "coms"})
+    spec = parse_method('hot=guided_diffusion:{"scale": 2.0, "surrogate": {"loss": "listnet"}}')
+    assert spec == MethodSpec("hot", "guided_diffusion", {"scale": 2.0}, {"loss": "listnet"})
+    with pytest.raises(ConfigError, match="options are not JSON"):
+        parse_method("pgs:{bad")
+
+
+def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    methods = ["best_offline", "gradient_ascent", "coms", "genetic", "pgs_tiny=pgs:" + json.dumps(TINY_PGS)]
+    argv = ["benchmark", "--tasks", "ackley-4", "tfbind8", "--methods", *methods, "--seeds", "0", "1"]
+    argv += ["--budget", "16", "--config", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "bench")]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    results = pd.read_csv(tmp_path / "bench" / "results.csv")
+    assert len(results) == 2 * 5 * 2
+    assert set(results["method"]) == {"best_offline", "gradient_ascent", "coms", "genetic", "pgs_tiny"}
+    for column in ("score_100th", "score_50th", "novelty", "diversity", "search_seconds", "fit_seconds"):
+        assert results[column].notna().all(), column
+    # On ackley-4 (identity autoencoder) D(best) returns the best visible designs themselves.
+    ackley_best = results[(results["task"] == "ackley-4") & (results["method"] == "best_offline")]
+    np.testing.assert_allclose(ackley_best["score_100th"], ackley_best["best_offline_normalized"], rtol=1e-6)
+    assert (ackley_best["novelty"] == 0).all()
+    # The printed table is the mean and population std of the CSV's values.
+    grad = results[(results["task"] == "tfbind8") & (results["method"] == "gradient_ascent")]["score_100th"]
+    expected_cell = f"{grad.mean():.3f} ± {grad.std(ddof=0):.3f}"
+    row = next(line for line in printed.splitlines() if line.startswith("| gradient_ascent |"))
+    assert expected_cell in row
+    assert (tmp_path / "bench" / "results.md").read_text().count("\n| ") == 5 + 1
+    assert (tmp_path / "bench" / "tfbind8" / "seed-1" / "surrogate-loss-coms" / "surrogate.ckpt").is_file()
+
+
+def test_summary_table_marks_missing_cells():
+    results = pd.DataFrame(
+        {
+            "task": ["a", "a", "b"],
+            "method": ["x", "x", "y"],
+            "score_100th": [0.5, 0.7, 0.9],
+            "score_50th": [0.1, 0.3, 0.2],
+        }
+    )
+    table = summary_table(results, ["x", "y"])
+    assert "| x | 0.600 ± 0.100 (0.200) |  | 0.600 |" in table
+    assert "| y |  | 0.900 ± 0.000 (0.200) | 0.900 |" in table
+
+
+def test_unknown_task_or_method_stops_before_training(tmp_path, capsys):
+    assert main(["benchmark", "--tasks", "tfbind9", "--methods", "pgs", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown task 'tfbind9'" in capsys.readouterr().err
+    assert main(["benchmark", "--tasks", "tfbind8", "--methods", "pgss", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown search method 'pgss'" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "tfbind8").exists()
