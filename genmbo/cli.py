@@ -15,8 +15,10 @@ from pathlib import Path
 
 from genmbo import __version__
 from genmbo.errors import GenmboError
+from genmbo.interrupts import Terminated, install_sigterm_handler
 
 EXIT_USAGE = 2
+RESUME_HINT = "training checkpoints are saved: rerun the same command to resume"
 DEFAULT_DESIGN_TASK = "moses-qed"
 
 
@@ -303,6 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    install_sigterm_handler()
     try:
         return args.handler(args)
     except GenmboError as error:
@@ -311,8 +314,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"genmbo: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("genmbo: interrupted", file=sys.stderr)
+        print(f"genmbo: interrupted; {RESUME_HINT}", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"genmbo: terminated; {RESUME_HINT}", file=sys.stderr)
+        return 143
+    except SystemExit as stop:
+        # Lightning ends a run stopped by SIGTERM or Ctrl-C (after saving last.ckpt) with these.
+        if type(stop).__name__ != "SIGTERMException":
+            raise
+        print(f"genmbo: stopped; {RESUME_HINT}", file=sys.stderr)
+        return 143
 
 
 if __name__ == "__main__":

@@ -177,10 +177,13 @@ class RunConfig:
     seed: int = 0
     n_candidates: int = 128
     out: str | None = None
+    checkpoint_every: int = 250  # training steps between resumable checkpoints
 
     def __post_init__(self) -> None:
         if self.n_candidates < 1:
             raise ConfigError(f"run.n_candidates must be at least 1, got {self.n_candidates}")
+        if self.checkpoint_every < 1:
+            raise ConfigError(f"run.checkpoint_every must be at least 1, got {self.checkpoint_every}")
         if self.seed < 0:
             raise ConfigError(f"run.seed must be non-negative, got {self.seed}")
 

@@ -47,6 +47,7 @@ from genmbo.metrics.library import MeanPairwiseDistance, VectorNovelty
 from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogate import fit_surrogate
+from genmbo.models.training import checkpointing_every
 from genmbo.outputs import write_json, write_text_atomic, write_yaml
 from genmbo.progress import progress_enabled
 from genmbo.report import ReportInputs, render_report
@@ -89,6 +90,11 @@ class Stopwatch:
 
 def run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     """Run the whole campaign into the existing folder `out`; see the module docstring."""
+    with checkpointing_every(config.run.checkpoint_every):
+        return _run_design(config, out)
+
+
+def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     clock = Stopwatch()
     seed = config.run.seed
     # Configuration errors surface before any data is read or model trained.

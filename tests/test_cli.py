@@ -44,7 +44,11 @@ def test_config_prints_defaults_and_rejects_unknown_keys(tmp_path, capsys):
     (tmp_path / "c.yaml").write_text("run:\n  sed: 1\n")
     assert main(["config", str(tmp_path / "c.yaml")]) == 2
     expected = "unknown config key 'run.sed' (did you mean 'run.seed'?); valid keys here: 'run.seed', "
-    assert capsys.readouterr().err.strip().endswith(expected + "'run.n_candidates', 'run.out'")
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(expected + "'run.n_candidates', 'run.out', 'run.checkpoint_every'")
+    )
 
 
 @pytest.mark.parametrize(

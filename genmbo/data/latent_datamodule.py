@@ -2,7 +2,8 @@
 
 Used to train the vector VAE on encoded designs and the latent diffusion prior on VAE latents. The split
 is a seeded permutation, so every process of a distributed run holds the same train/validation split and
-models can fit statistics on `train_latents` without communicating.
+models can fit statistics on `train_latents` without communicating. Training batches come from a
+resumable loader (`genmbo.data.resumable`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
+
+from genmbo.data.resumable import EpochBatchSampler, ResumableDataLoader, evaluation_loader
 
 
 class LatentDataModule(pl.LightningDataModule):
@@ -71,17 +74,13 @@ class LatentDataModule(pl.LightningDataModule):
         return TensorDataset(*tensors)
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(
-            self._dataset(self.train_indices),
-            batch_size=self.batch_size,
-            shuffle=True,
-            num_workers=self.num_workers,
-        )
+        sampler = EpochBatchSampler(len(self.train_indices), self.batch_size, self.seed)
+        return ResumableDataLoader(self._dataset(self.train_indices), sampler, num_workers=self.num_workers)
 
     def val_dataloader(self) -> DataLoader | list:
         # An empty list tells Lightning there is nothing to validate on.
         if len(self.val_indices) == 0:
             return []
-        return DataLoader(
-            self._dataset(self.val_indices), batch_size=self.batch_size, num_workers=self.num_workers
+        return evaluation_loader(
+            self._dataset(self.val_indices), self.batch_size, num_workers=self.num_workers
         )

@@ -1,6 +1,7 @@
 """A LightningDataModule over encoded token rows (`n x width` ids from a token space's `encode`).
 
-The train/validation split is a seeded permutation, so a resumed or repeated run sees the same split.
+The train/validation split is a seeded permutation, so a resumed or repeated run sees the same split, and
+training batches come from a resumable loader (`genmbo.data.resumable`).
 Batches are trimmed to their longest row: trailing columns that are padding in every row cost recurrent
 steps and carry no loss (molecules average ~35 of 54 SELFIES tokens).
 """
@@ -11,6 +12,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from genmbo.data.resumable import EpochBatchSampler, ResumableDataLoader, evaluation_loader
 from genmbo.spaces.vocabulary import PAD_ID
 
 
@@ -56,22 +58,15 @@ class TokenDataModule(pl.LightningDataModule):
         self.val_set = TensorDataset(tokens[val_indices])
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(
-            self.train_set,
-            batch_size=self.batch_size,
-            shuffle=True,
-            drop_last=len(self.train_set) > self.batch_size,
-            collate_fn=trim_padding,
-            num_workers=self.num_workers,
-            # Seeded per call so every epoch's order is reproducible from the seed alone.
-            generator=torch.Generator().manual_seed(self.seed),
+        # Every epoch's order comes from the seed alone, and a resumed run skips the batches it trained on.
+        sampler = EpochBatchSampler(
+            len(self.train_set), self.batch_size, self.seed, drop_last=len(self.train_set) > self.batch_size
+        )
+        return ResumableDataLoader(
+            self.train_set, sampler, collate_fn=trim_padding, num_workers=self.num_workers
         )
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(
-            self.val_set,
-            batch_size=self.batch_size,
-            shuffle=False,
-            collate_fn=trim_padding,
-            num_workers=self.num_workers,
+        return evaluation_loader(
+            self.val_set, self.batch_size, collate_fn=trim_padding, num_workers=self.num_workers
         )

@@ -2,18 +2,20 @@
 
 DDOM (Krishnamoorthy et al., ICML 2023, arXiv 2306.07180, Sec. 3) trains on a dataset reweighted toward
 high scores (`genmbo.data.score_weighting.ddom_weights`). The official code multiplies each row's loss by
-its weight; here rows are drawn with replacement by a `WeightedRandomSampler` instead, so the model's
-loss stays an unweighted mean and the reweighting lives in the data. Both optimize the same objective in
-expectation; sampling spends gradient steps on the rows that matter rather than on rows weighted ~0.
+its weight; here rows are drawn with replacement in proportion to their weights instead
+(`EpochBatchSampler`), so the model's loss stays an unweighted mean and the reweighting lives in the
+data. Both optimize the same objective in expectation; sampling spends gradient steps on the rows that
+matter rather than on rows weighted ~0.
 Validation batches stay unweighted (the data's own distribution).
 """
 
 from __future__ import annotations
 
 import torch
-from torch.utils.data import DataLoader, WeightedRandomSampler
+from torch.utils.data import DataLoader
 
 from genmbo.data.latent_datamodule import LatentDataModule
+from genmbo.data.resumable import EpochBatchSampler, ResumableDataLoader
 
 
 class WeightedLatentDataModule(LatentDataModule):
@@ -24,7 +26,8 @@ class WeightedLatentDataModule(LatentDataModule):
         weights: an optional `n` tensor of nonnegative weights, one per row of `latents` (before the
             split); only the training rows' weights are used, renormalized. None: uniform shuffling.
         samples_per_epoch: rows drawn per epoch; None draws as many as there are training rows.
-    The sampler's generator is seeded with `seed`, so a run's sequence of batches is reproducible.
+    Every epoch's draws come from `seed` and the epoch, so a run's sequence of batches is reproducible and
+    resumable.
     """
 
     def __init__(
@@ -65,15 +68,11 @@ class WeightedLatentDataModule(LatentDataModule):
         train_weights = self.train_weights
         if train_weights is None:
             return super().train_dataloader()
-        sampler = WeightedRandomSampler(
-            train_weights,
-            num_samples=self.samples_per_epoch or len(self.train_indices),
-            replacement=True,
-            generator=torch.Generator().manual_seed(self.seed),
+        sampler = EpochBatchSampler(
+            len(self.train_indices),
+            self.batch_size,
+            self.seed,
+            weights=train_weights,
+            samples_per_epoch=self.samples_per_epoch,
         )
-        return DataLoader(
-            self._dataset(self.train_indices),
-            batch_size=self.batch_size,
-            sampler=sampler,
-            num_workers=self.num_workers,
-        )
+        return ResumableDataLoader(self._dataset(self.train_indices), sampler, num_workers=self.num_workers)

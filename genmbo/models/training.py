@@ -2,24 +2,55 @@
 
 Each model trains in its own folder under a run directory: `last.ckpt` is saved every
 `checkpoint_every` steps, so a rerun of the same command resumes from it (`resume_path`) and ends with the
-same weights as an uninterrupted run (seeded data order, fixed step count).
+same weights as an uninterrupted run. Three things make that exact: the data order is a function of the
+seed and the epoch, and resumes mid-epoch (`genmbo.data.resumable`); the random number generators'
+states travel in the checkpoint (`RandomStateCheckpoint`), so the noise and dropout after a resume are
+the ones the uninterrupted run drew; and the step count is fixed.
+
+Interruptions: SIGTERM (Lightning's handler) and Ctrl-C (`GracefulInterrupt` turns the first one into the
+same request) stop training after the current step, and `GracefulInterrupt` then saves `last.ckpt`, so
+the rerun loses nothing. SIGKILL cannot be caught; the rerun resumes from the last periodic checkpoint.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import random
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytorch_lightning as pl
-from pytorch_lightning.callbacks import ModelCheckpoint
+import torch
+from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from genmbo.interrupts import training_started, training_stopped
 from genmbo.progress import progress_enabled
+
+_CHECKPOINT_EVERY = contextvars.ContextVar("genmbo_checkpoint_every", default=250)
+
+
+@contextlib.contextmanager
+def checkpointing_every(steps: int) -> Iterator[None]:
+    """Trainers built inside save `last.ckpt` every `steps` training steps (the config's
+    `run.checkpoint_every`), unless told otherwise."""
+    token = _CHECKPOINT_EVERY.set(steps)
+    try:
+        yield
+    finally:
+        _CHECKPOINT_EVERY.reset(token)
 
 
 def build_trainer(
     run_dir: Path,
     max_steps: int,
-    checkpoint_every: int = 250,
+    checkpoint_every: int | None = None,
     progress_bar: bool = False,
     limit_val_batches: int | float = 1.0,
 ) -> pl.Trainer:
@@ -27,6 +58,7 @@ def build_trainer(
     checkpointing to `run_dir`; it draws a progress bar when asked or when the command line shows
     progress."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_every = checkpoint_every or _CHECKPOINT_EVERY.get()
     checkpoint = ModelCheckpoint(
         dirpath=run_dir, save_last=True, save_top_k=0, every_n_train_steps=checkpoint_every
     )
@@ -35,7 +67,7 @@ def build_trainer(
         accelerator="auto",
         devices=1,
         logger=_loggers(run_dir),
-        callbacks=[checkpoint],
+        callbacks=[checkpoint, RandomStateCheckpoint(), GracefulInterrupt(run_dir / "last.ckpt")],
         enable_progress_bar=progress_bar or progress_enabled(),
         enable_model_summary=False,
         limit_val_batches=limit_val_batches,
@@ -46,8 +78,78 @@ def build_trainer(
     )
 
 
+class RandomStateCheckpoint(Callback):
+    """Saves the torch, numpy and Python RNG states in every checkpoint and restores them on resume.
+
+    Lightning checkpoints hold weights, optimizer and loop state but not the generators that draw the
+    diffusion noise, timesteps and dropout masks; without them a resumed run trains on other noise.
+    States are stored as tensors and plain numbers, so checkpoints still load with ``weights_only``.
+    """
+
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict
+    ) -> None:
+        kind, keys, position, has_gauss, cached = np.random.get_state()
+        checkpoint["genmbo_rng"] = {
+            "torch": torch.get_rng_state(),
+            "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached],
+            "python": list(random.getstate()[1]),
+            "python_version": random.getstate()[0],
+        }
+
+    def on_load_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict
+    ) -> None:
+        state = checkpoint.get("genmbo_rng")
+        if state is None:  # a checkpoint written before these states were saved
+            return
+        torch.set_rng_state(state["torch"])
+        kind, keys, position, has_gauss, cached = state["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
+        random.setstate((state["python_version"], tuple(state["python"]), None))
+
+
+class GracefulInterrupt(Callback):
+    """Ctrl-C stops like SIGTERM, after the current step; either way `last.ckpt` is saved on the way out.
+
+    The first Ctrl-C during training only raises Lightning's SIGTERM flag, so the step in progress
+    finishes and the checkpoint is consistent; a second one interrupts at once.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._previous: Any = None
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        training_started()
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._previous = signal.getsignal(signal.SIGINT)
+
+        def request_stop(signum: int, frame: Any) -> None:
+            signal.signal(signal.SIGINT, self._previous)
+            trainer._signal_connector.received_sigterm = True
+
+        signal.signal(signal.SIGINT, request_stop)
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        training_stopped()
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        if isinstance(exception, SIGTERMException | KeyboardInterrupt) and trainer.global_step > 0:
+            trainer.save_checkpoint(self.path)
+
+
 def _loggers(run_dir: Path) -> list[Logger]:
-    loggers: list[Logger] = [CSVLogger(run_dir, name="logs", version="")]
+    # A resumed run logs beside the first one instead of overwriting its metrics.csv.
+    resumes = len(list((run_dir / "logs").glob("resumed-*"))) if (run_dir / "logs").is_dir() else 0
+    version = "" if resume_path(run_dir) is None else f"resumed-{resumes + 1}"
+    loggers: list[Logger] = [CSVLogger(run_dir, name="logs", version=version)]
     try:
         import tensorboard  # noqa: F401  (optional: only its presence matters)
     except ImportError:
