@@ -23,7 +23,6 @@ the output folder, so rerunning the same command resumes an interrupted training
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,7 +71,8 @@ class DesignOutcome:
 
 
 class Stopwatch:
-    """Times named stages into `timings`; with progress on, says on stderr when each starts and ends."""
+    """Times named stages into `timings`; with progress on, says on stdout when each starts and ends
+    (stderr is kept for progress bars and for the one-line error a failure prints)."""
 
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
@@ -80,12 +80,12 @@ class Stopwatch:
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
         if progress_enabled():
-            print(f"[{name}] ...", file=sys.stderr, flush=True)
+            print(f"[{name}] ...", flush=True)
         started = time.perf_counter()
         yield
         self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - started, 3)
         if progress_enabled():
-            print(f"[{name}] done in {self.timings[name]:.1f} s", file=sys.stderr, flush=True)
+            print(f"[{name}] done in {self.timings[name]:.1f} s", flush=True)
 
 
 def run_design(config: GenmboConfig, out: Path) -> DesignOutcome:

@@ -16,6 +16,7 @@ import numpy as np
 from genmbo.data.offline import CleaningReport, OfflineDataset
 from genmbo.data.reading import RawTable
 from genmbo.errors import DataError, InvalidDesign
+from genmbo.progress import track
 from genmbo.spaces.base import DesignSpace
 
 ProgressCallback = Callable[[int], None]
@@ -35,7 +36,8 @@ def clean(
     sums: dict[Any, float] = {}
     counts: dict[Any, int] = {}
     canonical: dict[Any, Any] = {}
-    for index, (raw, score) in enumerate(zip(table.designs, table.scores, strict=True)):
+    rows = zip(table.designs, table.scores, strict=True)
+    for index, (raw, score) in enumerate(track(rows, "cleaning rows", total=len(table.designs))):
         if progress is not None and index % 10_000 == 0:
             progress(index)
         if not finite[index]:

@@ -27,6 +27,7 @@ from genmbo.data.token_datamodule import TokenDataModule
 from genmbo.data.weighted_latent_datamodule import WeightedLatentDataModule
 from genmbo.errors import GenmboError
 from genmbo.models.autoencoder import LatentAutoencoder
+from genmbo.models.checkpoints import load_module
 from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.sequence_vae import SequenceVAE
@@ -83,11 +84,7 @@ def _autoencoder_entry(autoencoder: LatentAutoencoder) -> dict[str, Any]:
 
 
 def load_autoencoder(kind: str, checkpoint: str | Path) -> LatentAutoencoder:
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise GenmboError(f"{path}: no such checkpoint")
-    model = AUTOENCODER_CLASSES[kind].load_from_checkpoint(path, map_location="cpu", weights_only=True)
-    return model.eval()
+    return load_module(AUTOENCODER_CLASSES[kind], checkpoint, "autoencoder")
 
 
 def load_prior(folder: str | Path) -> Prior:
@@ -102,11 +99,8 @@ def load_prior(folder: str | Path) -> Prior:
         autoencoder: LatentAutoencoder = IdentityAutoencoder.from_dict(entry)
     else:
         autoencoder = load_autoencoder(entry["kind"], folder / entry["checkpoint"])
-    diffusion_path = folder / manifest["diffusion"]
-    if not diffusion_path.is_file():
-        raise GenmboError(f"{diffusion_path}: no such checkpoint")
-    diffusion = LatentDiffusion.load_from_checkpoint(diffusion_path, map_location="cpu", weights_only=True)
-    return Prior(autoencoder, diffusion.eval())
+    diffusion = load_module(LatentDiffusion, folder / manifest["diffusion"], "latent diffusion")
+    return Prior(autoencoder, diffusion)
 
 
 def resolve_autoencoder_kind(config: AutoencoderConfig, dataset: OfflineDataset) -> str:
@@ -187,9 +181,15 @@ def _fit_autoencoder(
         checkpoint = _shipped_autoencoder_for(dataset, kind)
     if checkpoint is not None:
         autoencoder = load_autoencoder(kind, checkpoint)
-        if autoencoder.space.to_dict() != dataset.space.to_dict() and kind == "sequence_vae":
-            # Token spaces must match exactly: the checkpoint's vocabulary defines the embedding rows.
-            raise GenmboError(f"{checkpoint}: its design space differs from the data's")
+        theirs, ours = autoencoder.space.to_dict(), dataset.space.to_dict()
+        # Token spaces must match exactly (the checkpoint's vocabulary defines the embedding rows);
+        # vector spaces in kind and dimension (standardization statistics may differ).
+        same = theirs == ours if kind == "sequence_vae" else _same_vector_space(theirs, ours)
+        if not same:
+            raise GenmboError(
+                f"{checkpoint}: an autoencoder of another design space ({_describe_space(theirs)}), "
+                f"not the data's ({_describe_space(ours)})"
+            )
         _save_copy(autoencoder, folder / "autoencoder.ckpt")
         shipped = Path(checkpoint).resolve() == (SHIPPED_MOSES_PRIOR / "autoencoder.ckpt").resolve()
         return autoencoder, shipped
@@ -234,6 +234,21 @@ def _fit_autoencoder(
     return model.eval(), False
 
 
+def _same_vector_space(theirs: dict[str, Any], ours: dict[str, Any]) -> bool:
+    return theirs.get("kind") == ours.get("kind") and theirs.get("dim") == ours.get("dim")
+
+
+def _describe_space(space: dict[str, Any]) -> str:
+    if space.get("kind") == "continuous":
+        return f"{space['dim']}-d vectors"
+    if space.get("kind") == "sequence":
+        alphabet = space["alphabet"]
+        return (
+            f"sequences over {len(alphabet)} tokens, length {space.get('length') or space.get('max_length')}"
+        )
+    return str(space.get("kind"))
+
+
 def _shipped_autoencoder_for(dataset: OfflineDataset, kind: str) -> Path | None:
     """The shipped MOSES VAE when the data are molecules in its vocabulary, else None (train one)."""
     shipped = SHIPPED_MOSES_PRIOR / "autoencoder.ckpt"
@@ -247,9 +262,7 @@ def _fit_diffusion(
 ) -> LatentDiffusion:
     if config.checkpoint is not None:
         path = Path(config.checkpoint)
-        if not path.is_file():
-            raise GenmboError(f"{path}: no such checkpoint")
-        diffusion = LatentDiffusion.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+        diffusion = load_module(LatentDiffusion, path, "latent diffusion")
         if diffusion.latent_dim != latents.shape[1]:
             raise GenmboError(
                 f"{path}: a diffusion prior over {diffusion.latent_dim}-d latents, not {latents.shape[1]}-d"

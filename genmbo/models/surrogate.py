@@ -56,6 +56,7 @@ from torchmetrics import MeanSquaredError, SpearmanCorrCoef
 from genmbo.config import SurrogateConfig, SurrogateLoss
 from genmbo.data.latent_datamodule import LatentDataModule
 from genmbo.errors import GenmboError
+from genmbo.models.checkpoints import load_module
 from genmbo.models.networks.ensemble_mlp import EnsembleMLP
 from genmbo.models.prior import _save_copy
 from genmbo.models.surrogate_losses import coms_penalty, gradient_ascent, listnet_loss, mse_loss
@@ -249,11 +250,7 @@ class EnsembleSurrogate(pl.LightningModule):
 
 def load_surrogate(path: str | Path) -> EnsembleSurrogate:
     """Rebuild a surrogate from a checkpoint written by `fit_surrogate` (weights and hyperparameters)."""
-    path = Path(path)
-    if not path.is_file():
-        raise GenmboError(f"{path}: no such checkpoint")
-    model = EnsembleSurrogate.load_from_checkpoint(path, map_location="cpu", weights_only=True)
-    return model.eval()
+    return load_module(EnsembleSurrogate, path, "surrogate")
 
 
 def fit_surrogate(

@@ -31,6 +31,7 @@ from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from genmbo.interrupts import training_started, training_stopped
+from genmbo.models.checkpoints import usable_resume_checkpoint
 from genmbo.progress import progress_enabled
 
 _CHECKPOINT_EVERY = contextvars.ContextVar("genmbo_checkpoint_every", default=250)
@@ -148,7 +149,7 @@ class GracefulInterrupt(Callback):
 def _loggers(run_dir: Path) -> list[Logger]:
     # A resumed run logs beside the first one instead of overwriting its metrics.csv.
     resumes = len(list((run_dir / "logs").glob("resumed-*"))) if (run_dir / "logs").is_dir() else 0
-    version = "" if resume_path(run_dir) is None else f"resumed-{resumes + 1}"
+    version = f"resumed-{resumes + 1}" if (run_dir / "last.ckpt").is_file() else ""
     loggers: list[Logger] = [CSVLogger(run_dir, name="logs", version=version)]
     try:
         import tensorboard  # noqa: F401  (optional: only its presence matters)
@@ -160,4 +161,4 @@ def _loggers(run_dir: Path) -> list[Logger]:
 def resume_path(run_dir: Path) -> Path | None:
     """`run_dir/last.ckpt` if an earlier run of the same command left one."""
     last = run_dir / "last.ckpt"
-    return last if last.is_file() else None
+    return last if usable_resume_checkpoint(last) else None
