@@ -190,10 +190,11 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
             minimize=dataset.minimize,
             notes={"Input cleaning": dataset.report.to_dict(), "Pool filtering": dropped},
         )
+        files["metrics"] = out / METRICS_FILE
+        write_json(files["metrics"], metrics)  # before the report: its figures must not wait on drawing
         files["report"] = out / REPORT_FILE
         write_text_atomic(files["report"], render_report(report, seed))
     metrics["timings"] = clock.timings
-    files["metrics"] = out / METRICS_FILE
     write_json(files["metrics"], metrics)
     return DesignOutcome(frame, metrics, files)
 

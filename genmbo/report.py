@@ -194,7 +194,15 @@ def _candidates(inputs: ReportInputs) -> str:
 
 def _molecule_grid(smiles: Sequence[str], legends: Sequence[str]) -> str:
     from rdkit import Chem
-    from rdkit.Chem import Draw
+
+    try:
+        from rdkit.Chem import Draw
+    except ImportError as error:  # RDKit's drawing needs X rendering libraries a headless box may lack
+        rows = "".join(
+            f"<tr><td>{html.escape(legend)}</td><td class='sequences'>{html.escape(text)}</td></tr>"
+            for legend, text in zip(legends, smiles, strict=True)
+        )
+        return f"<p>Molecule drawings unavailable here ({html.escape(str(error))}).</p><table>{rows}</table>"
 
     molecules = [Chem.MolFromSmiles(text) for text in smiles]
     svg = Draw.MolsToGridImage(

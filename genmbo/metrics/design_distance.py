@@ -79,8 +79,8 @@ def nearest(
         `reference` is empty.
     """
     count = queries.shape[0]
-    best = torch.full((count,), float("nan"), dtype=torch.float64)
-    where = torch.full((count,), -1, dtype=torch.int64)
+    best = torch.full((count,), float("nan"), dtype=torch.float64, device=queries.device)
+    where = torch.full((count,), -1, dtype=torch.int64, device=queries.device)
     if count == 0 or reference.shape[0] == 0:
         return best, where
     larger_is_nearer = kind == "tanimoto"

@@ -1,0 +1,300 @@
+"""Speed benchmarks: the main job stage by stage, sampler throughput, the fingerprint kernels against
+RDKit, and how costs scale with offline data size and library size.
+
+    python scripts/bench_speed.py --out runs/speed --main-job runs/demo/metrics.json
+    python scripts/bench_speed.py --out runs/speed_quick --quick          # the version the tests run
+
+Writes OUT/speed.json, OUT/speed.md (the tables of docs/BENCHMARKS.md) and two PNG plots
+(OUT/main_job_stages.png, OUT/scaling.png). Figures are seconds and rates on the machine it runs on,
+which it names in the output.
+
+- Main job: the `timings` of a `genmbo design --out DIR` run's metrics.json (`--main-job`), or of a run
+  made now (`--run-main-job`).
+- Samplers: candidates per second, decoded, and the share of them that are valid molecules, for the
+  shipped MOSES prior sampled with DDIM (50 steps) and DDPM (1,000 steps), for the flagship's guided
+  DDIM (a 5-member surrogate with untrained weights: throughput does not depend on them), and for the
+  VAE's own N(0, I) prior.
+- Kernels: Tanimoto comparisons per second of `genmbo.metrics` (nearest offline similarity, IntDiv)
+  and of RDKit's `BulkTanimotoSimilarity` on the same Morgan fingerprints (radius 2, 2,048 bits for
+  novelty, 1,024 for IntDiv as in MOSES), with the largest difference between their values.
+- Scaling: nearest-offline similarity of a 128-candidate library against 10k, 100k and 1M offline
+  fingerprints, and IntDiv of libraries of 1k, 10k (and 100k unless `--skip-100k`) candidates. The
+  fingerprints are random bit vectors with the MOSES subset's mean bit density (the kernels' cost does
+  not depend on which bits are set).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from rdkit import Chem, DataStructs
+from rdkit.Chem import rdFingerprintGenerator
+
+from genmbo.errors import InvalidDesign
+from genmbo.metrics.design_distance import nearest
+from genmbo.metrics.fingerprints import morgan_fingerprints, pack_bits, tanimoto_from_bits, unpack_bits
+from genmbo.models.prior import SHIPPED_MOSES_PRIOR, load_prior
+from genmbo.models.surrogate import EnsembleSurrogate
+from genmbo.resources import moses_subset_smiles
+from genmbo.search.guidance import SurrogateGuidance
+from genmbo.search.objectives import PessimisticObjective
+from genmbo.spaces import MoleculeSpace
+
+
+def machine(device: str) -> str:
+    cores = torch.get_num_threads()
+    name = torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine()
+    return f"{platform.node()}: {name}, {cores} torch threads, torch {torch.__version__}"
+
+
+def timed(function, repeats: int = 1):
+    started = time.perf_counter()
+    for _ in range(repeats):
+        result = function()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return (time.perf_counter() - started) / repeats, result
+
+
+def sampler_throughput(count: int, device: str, ddpm_count: int) -> list[dict]:
+    prior = load_prior(SHIPPED_MOSES_PRIOR)
+    prior.diffusion.to(device)
+    prior.autoencoder.to(device)
+    space = MoleculeSpace()
+    surrogate = EnsembleSurrogate(prior.autoencoder.latent_dim).to(device).eval()
+    objective = PessimisticObjective(surrogate, kappa=1.0)
+    guidance = SurrogateGuidance(prior.diffusion, objective, scale=1.0)
+
+    def valid_share(designs):
+        valid = 0
+        for design in designs:
+            try:
+                valid += design is not None and bool(space.parse(design))
+            except InvalidDesign:
+                pass
+        return valid / len(designs)
+
+    samplers = {
+        "latent diffusion, DDIM 50 steps": (count, lambda n, g: prior.sample_latents(n, g, "ddim")),
+        "latent diffusion, DDPM 1,000 steps": (ddpm_count, lambda n, g: prior.sample_latents(n, g, "ddpm")),
+        "flagship: surrogate-guided DDIM 50 steps": (
+            count,
+            lambda n, g: prior.diffusion.sample(n, g, sampler="ddim", guidance=guidance),
+        ),
+        "VAE prior N(0, I)": (
+            count,
+            lambda n, g: torch.randn(n, prior.autoencoder.latent_dim, generator=g).to(device),
+        ),
+    }
+    rows = []
+    for name, (n, draw) in samplers.items():
+        generator = torch.Generator().manual_seed(0)
+        seconds, designs = timed(
+            lambda draw=draw, n=n, generator=generator: prior.autoencoder.decode_latents(draw(n, generator))
+        )
+        rows.append(
+            {
+                "sampler": name,
+                "candidates": n,
+                "seconds": seconds,
+                "candidates_per_second": n / seconds,
+                "valid_share": valid_share(designs),
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def rdkit_fingerprints(smiles: list[str], bits: int):
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=bits)
+    return [generator.GetFingerprint(Chem.MolFromSmiles(text)) for text in smiles]
+
+
+def kernels_against_rdkit(library_size: int, offline_size: int, device: str) -> list[dict]:
+    smiles = list(moses_subset_smiles()[: library_size + offline_size])
+    library, offline = smiles[:library_size], smiles[library_size:]
+    rows = []
+    # Novelty: each candidate's nearest offline similarity, 2,048 bits.
+    ours_library = morgan_fingerprints(library, 2, 2048).to(device)
+    ours_offline = morgan_fingerprints(offline, 2, 2048).to(device)
+    seconds, (values, _) = timed(lambda: nearest("tanimoto", ours_library, ours_offline), repeats=3)
+    rdkit_library, rdkit_offline = rdkit_fingerprints(library, 2048), rdkit_fingerprints(offline, 2048)
+    rdkit_seconds, expected = timed(
+        lambda: [max(DataStructs.BulkTanimotoSimilarity(fp, rdkit_offline)) for fp in rdkit_library]
+    )
+    rows.append(_kernel_row("nearest offline similarity", library_size * offline_size, seconds, rdkit_seconds,
+                            values.cpu().numpy(), np.array(expected)))  # fmt: skip
+    # Diversity: IntDiv1 over all ordered pairs, 1,024 bits.
+    packed = morgan_fingerprints(library, 2, 1024).to(device)
+
+    def intdiv():
+        bits = unpack_bits(packed)
+        return 1 - tanimoto_from_bits(bits, bits).mean()
+
+    seconds, ours = timed(intdiv, repeats=3)
+    rdkit_1024 = rdkit_fingerprints(library, 1024)
+    rdkit_seconds, total = timed(
+        lambda: sum(sum(DataStructs.BulkTanimotoSimilarity(fp, rdkit_1024)) for fp in rdkit_1024)
+    )
+    rows.append(_kernel_row("IntDiv1 (all pairs)", library_size**2, seconds, rdkit_seconds,
+                            np.array([float(ours)]), np.array([1 - total / library_size**2])))  # fmt: skip
+    return rows
+
+
+def _kernel_row(name, comparisons, seconds, rdkit_seconds, ours, expected) -> dict:
+    row = {
+        "kernel": name,
+        "comparisons": comparisons,
+        "genmbo_per_second": comparisons / seconds,
+        "rdkit_per_second": comparisons / rdkit_seconds,
+        "speedup_over_rdkit": rdkit_seconds / seconds,
+        "max_abs_difference": float(np.abs(ours - expected).max()),
+    }
+    print(row, flush=True)
+    return row
+
+
+def random_fingerprints(count: int, bits: int, density: float, generator: torch.Generator) -> torch.Tensor:
+    return pack_bits((torch.rand(count, bits, generator=generator) < density).to(torch.int64))
+
+
+def scaling(offline_sizes, library_sizes, device: str, density: float) -> dict:
+    generator = torch.Generator().manual_seed(0)
+    library = random_fingerprints(128, 2048, density, generator).to(device)
+    offline_rows = []
+    for size in offline_sizes:
+        reference = torch.cat(
+            [
+                random_fingerprints(min(100_000, size - start), 2048, density, generator)
+                for start in range(0, size, 100_000)
+            ]
+        ).to(device)
+        seconds, _ = timed(lambda reference=reference: nearest("tanimoto", library, reference))
+        offline_rows.append({"offline_size": size, "seconds": seconds})
+        print(offline_rows[-1], flush=True)
+    library_rows = []
+    for size in library_sizes:
+        packed = random_fingerprints(size, 1024, density, generator).to(device)
+
+        def intdiv(packed=packed):
+            bits = unpack_bits(packed)
+            total = torch.zeros((), dtype=torch.float64, device=bits.device)
+            for start in range(0, bits.shape[0], 2048):
+                total += tanimoto_from_bits(bits[start : start + 2048], bits).sum()
+            return 1 - total / bits.shape[0] ** 2
+
+        seconds, _ = timed(intdiv)
+        library_rows.append({"library_size": size, "seconds": seconds})
+        print(library_rows[-1], flush=True)
+    return {"offline": offline_rows, "library": library_rows}
+
+
+def plot(results: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    offline = results["scaling"]["offline"]
+    axes[0].loglog([r["offline_size"] for r in offline], [r["seconds"] for r in offline], "o-")
+    axes[0].set(
+        xlabel="offline designs", ylabel="seconds", title="nearest-offline similarity, 128 candidates"
+    )
+    library = results["scaling"]["library"]
+    axes[1].loglog([r["library_size"] for r in library], [r["seconds"] for r in library], "o-")
+    axes[1].set(xlabel="library size", ylabel="seconds", title="IntDiv1 (all pairs)")
+    for axis in axes:
+        axis.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(out / "scaling.png")
+    plt.close(figure)
+    if results.get("main_job"):
+        stages = results["main_job"]
+        figure, axis = plt.subplots(figsize=(8, 3.5), dpi=100)
+        axis.barh(list(stages), list(stages.values()))
+        axis.set(xlabel="seconds", title=f"main job, {sum(stages.values()):.0f} s")
+        axis.invert_yaxis()
+        figure.tight_layout()
+        figure.savefig(out / "main_job_stages.png")
+        plt.close(figure)
+
+
+def markdown(results: dict) -> str:
+    lines = [f"Machine: {results['machine']}", ""]
+    if results.get("main_job"):
+        lines += ["| main job stage | seconds |", "|---|---|"]
+        lines += [f"| {stage} | {seconds:.1f} |" for stage, seconds in results["main_job"].items()]
+        lines += [f"| total | {sum(results['main_job'].values()):.1f} |", ""]
+    lines += ["| sampler | candidates | decoded per second | valid |", "|---|---|---|---|"]
+    for row in results["samplers"]:
+        rate = row["candidates_per_second"]
+        lines.append(f"| {row['sampler']} | {row['candidates']} | {rate:.0f} | {row['valid_share']:.1%} |")
+    lines += [
+        "",
+        "| kernel | comparisons | genmbo per s | RDKit per s | genmbo / RDKit | max difference |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in results["kernels"]:
+        rates = f"{row['genmbo_per_second']:.3g} | {row['rdkit_per_second']:.3g}"
+        lines.append(
+            f"| {row['kernel']} | {row['comparisons']:,} | {rates} "
+            f"| {row['speedup_over_rdkit']:.1f}x | {row['max_abs_difference']:.1e} |"
+        )
+    lines += ["", "| offline designs | nearest similarity, 128 candidates (s) |", "|---|---|"]
+    lines += [f"| {r['offline_size']:,} | {r['seconds']:.3f} |" for r in results["scaling"]["offline"]]
+    lines += ["", "| library size | IntDiv1 (s) |", "|---|---|"]
+    lines += [f"| {r['library_size']:,} | {r['seconds']:.3f} |" for r in results["scaling"]["library"]]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--main-job", type=Path, help="metrics.json of a `genmbo design` run")
+    parser.add_argument(
+        "--run-main-job", action="store_true", help="run `genmbo design --out OUT/main_job` now"
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (the test suite's version)")
+    parser.add_argument("--skip-100k", action="store_true", help="leave the 100k-candidate IntDiv out")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict = {"machine": machine(args.device), "device": args.device}
+    if args.run_main_job:
+        folder = args.out / "main_job"
+        subprocess.run(
+            [sys.executable, "-m", "genmbo", "design", "--out", str(folder), "--no-progress"], check=True
+        )
+        args.main_job = folder / "metrics.json"
+    if args.main_job is not None:
+        results["main_job"] = json.loads(args.main_job.read_text())["timings"]
+    bits = unpack_bits(morgan_fingerprints(list(moses_subset_smiles()[:2000]), 2, 2048))
+    density = float(bits.mean())
+    if args.quick:
+        results["samplers"] = sampler_throughput(16, args.device, ddpm_count=4)
+        results["kernels"] = kernels_against_rdkit(50, 500, args.device)
+        results["scaling"] = scaling([1_000, 10_000], [100, 1_000], args.device, density)
+    else:
+        results["samplers"] = sampler_throughput(1_000, args.device, ddpm_count=200)
+        results["kernels"] = kernels_against_rdkit(1_000, 20_000, args.device)
+        library_sizes = [1_000, 10_000] if args.skip_100k else [1_000, 10_000, 100_000]
+        results["scaling"] = scaling([10_000, 100_000, 1_000_000], library_sizes, args.device, density)
+    (args.out / "speed.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "speed.md").write_text(markdown(results))
+    plot(results, args.out)
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
