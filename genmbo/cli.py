@@ -91,6 +91,9 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--minimize", action="store_true", default=None, help="lower scores are better")
     parser.add_argument("--out", help="output folder")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--strategy", help="Lightning strategy for training, e.g. ddp (default auto)")
+    parser.add_argument("--devices", help="devices per node for training: an integer or auto (default 1)")
+    parser.add_argument("--num-nodes", type=int, help="nodes for training (default 1)")
 
 
 def run_config_from(args: argparse.Namespace):
@@ -109,6 +112,9 @@ def run_config_from(args: argparse.Namespace):
         ("run", "out"): args.out,
         ("run", "seed"): args.seed,
         ("search", "method"): getattr(args, "method", None),
+        ("distributed", "strategy"): args.strategy,
+        ("distributed", "devices"): _devices(args.devices),
+        ("distributed", "num_nodes"): args.num_nodes,
         ("run", "n_candidates"): getattr(args, "n_candidates", None),
     }
     for (section, key), value in overrides.items():
@@ -120,6 +126,10 @@ def run_config_from(args: argparse.Namespace):
 
         raise ConfigError("name an output folder (--out DIR)")
     return config
+
+
+def _devices(value: str | None) -> int | str | None:
+    return int(value) if value is not None and value.isdigit() else value
 
 
 def quiet_lightning() -> None:
@@ -158,7 +168,14 @@ def run_fit(args: argparse.Namespace) -> int:
     write_json(out / "cleaning.json", dataset.report.to_dict())
 
     started = time.perf_counter()
-    prior = fit_prior(dataset, config.prior, out / "prior", seed=config.run.seed)
+    from genmbo.models.training import checkpointing_every, distributed_training
+
+    distributed = config.distributed
+    with (
+        checkpointing_every(config.run.checkpoint_every),
+        distributed_training(distributed.strategy, distributed.devices, distributed.num_nodes),
+    ):
+        prior = fit_prior(dataset, config.prior, out / "prior", seed=config.run.seed)
     timings["fit_prior"] = time.perf_counter() - started
     print(
         f"prior: {type(prior.autoencoder).__name__}, {prior.autoencoder.latent_dim}-d latents, "
@@ -196,6 +213,8 @@ def run_design_command(args: argparse.Namespace) -> int:
     quiet_lightning()
     with showing_progress(not args.no_progress):
         outcome = run_design(config, out)
+    if not outcome.metrics:  # a helper process of a distributed run: the main process reports
+        return 0
     print(design_summary(outcome.metrics))
     print(f"library: {outcome.files['csv']}")
     print(f"report:  {outcome.files['report']}")

@@ -173,6 +173,25 @@ class SelectionConfig:
 
 
 @dataclass
+class DistributedConfig:
+    """Lightning's strategy, devices per node and node count for every training (prior, surrogate).
+
+    `strategy: ddp` with `devices: 4` trains on four GPUs of one node; add `num_nodes` for a cluster
+    (Lightning reads SLURM's or torchrun's environment). `devices` may be an integer or "auto".
+    """
+
+    strategy: str = "auto"
+    devices: int | str = 1
+    num_nodes: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.devices, int) and self.devices < 1 or self.num_nodes < 1:
+            raise ConfigError("distributed.devices and distributed.num_nodes must be at least 1")
+        if isinstance(self.devices, str) and self.devices != "auto":
+            raise ConfigError(f"distributed.devices must be an integer or 'auto', got {self.devices!r}")
+
+
+@dataclass
 class RunConfig:
     seed: int = 0
     n_candidates: int = 128
@@ -197,6 +216,7 @@ class GenmboConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     constraints: ConstraintsConfig = field(default_factory=ConstraintsConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
 

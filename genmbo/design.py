@@ -46,7 +46,7 @@ from genmbo.metrics.library import MeanPairwiseDistance, VectorNovelty
 from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogate import fit_surrogate
-from genmbo.models.training import checkpointing_every
+from genmbo.models.training import checkpointing_every, distributed_training
 from genmbo.outputs import write_json, write_text_atomic, write_yaml
 from genmbo.progress import progress_enabled
 from genmbo.report import ReportInputs, render_report
@@ -90,7 +90,11 @@ class Stopwatch:
 
 def run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     """Run the whole campaign into the existing folder `out`; see the module docstring."""
-    with checkpointing_every(config.run.checkpoint_every):
+    distributed = config.distributed
+    with (
+        checkpointing_every(config.run.checkpoint_every),
+        distributed_training(distributed.strategy, distributed.devices, distributed.num_nodes),
+    ):
         return _run_design(config, out)
 
 
@@ -113,6 +117,10 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     with clock.stage("fit_surrogate"):
         surrogate = fit_surrogate(latents, scores, config.surrogate, out, seed=seed).eval()
 
+    if not _is_main_process():
+        # Under a launcher that runs the whole command in every process (strategy ddp), the others only
+        # helped train; one process searches and writes the outputs.
+        return DesignOutcome(pd.DataFrame(), {}, {})
     pool_size = config.run.n_candidates * config.selection.pool_factor
     with clock.stage("search"):
         problem = SearchProblem(latents, scores, surrogate, prior)
@@ -197,6 +205,11 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     metrics["timings"] = clock.timings
     write_json(files["metrics"], metrics)
     return DesignOutcome(frame, metrics, files)
+
+
+def _is_main_process() -> bool:
+    distributed = torch.distributed
+    return not (distributed.is_available() and distributed.is_initialized()) or distributed.get_rank() == 0
 
 
 def _pool_metrics(dataset: OfflineDataset, designs: list[Any]) -> dict[str, float]:

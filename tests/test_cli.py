@@ -155,3 +155,27 @@ def test_percentile_among_infeasible_scores_is_minus_infinity():
     values = np.array([-np.inf, -np.inf, -np.inf, 0.5])
     assert percentile(values, 50) == -np.inf and percentile(values, 100) == 0.5
     assert percentile(np.array([0.0, 1.0]), 50) == 0.5
+
+
+def test_distributed_options_reach_the_config():
+    from genmbo.cli import build_parser, run_config_from
+
+    args = build_parser().parse_args(
+        [
+            "design",
+            "--task",
+            "tfbind8",
+            "--out",
+            "o",
+            "--strategy",
+            "ddp",
+            "--devices",
+            "4",
+            "--num-nodes",
+            "2",
+        ]
+    )
+    distributed = run_config_from(args).distributed
+    assert (distributed.strategy, distributed.devices, distributed.num_nodes) == ("ddp", 4, 2)
+    args = build_parser().parse_args(["design", "--task", "tfbind8", "--out", "o", "--devices", "auto"])
+    assert run_config_from(args).distributed.devices == "auto"

@@ -35,6 +35,24 @@ from genmbo.models.checkpoints import usable_resume_checkpoint
 from genmbo.progress import progress_enabled
 
 _CHECKPOINT_EVERY = contextvars.ContextVar("genmbo_checkpoint_every", default=250)
+# Lightning's (strategy, devices, num_nodes) for every trainer built inside `distributed_training`.
+_DISTRIBUTION = contextvars.ContextVar("genmbo_distribution", default=("auto", 1, 1))
+
+
+@contextlib.contextmanager
+def distributed_training(
+    strategy: str = "auto", devices: int | str = 1, num_nodes: int = 1
+) -> Iterator[None]:
+    """Trainers built inside use this Lightning strategy (e.g. "ddp"), devices per node and node count.
+
+    Training code is the same for one process or many: data loaders shard their batches by rank
+    (`genmbo.data.resumable`), and Lightning wraps the model and averages gradients.
+    """
+    token = _DISTRIBUTION.set((strategy, devices, num_nodes))
+    try:
+        yield
+    finally:
+        _DISTRIBUTION.reset(token)
 
 
 @contextlib.contextmanager
@@ -63,10 +81,15 @@ def build_trainer(
     checkpoint = ModelCheckpoint(
         dirpath=run_dir, save_last=True, save_top_k=0, every_n_train_steps=checkpoint_every
     )
+    strategy, devices, num_nodes = _DISTRIBUTION.get()
     return pl.Trainer(
         max_steps=max_steps,
         accelerator="auto",
-        devices=1,
+        strategy=strategy,
+        devices=devices,
+        num_nodes=num_nodes,
+        # The resumable batch sampler already gives each process its own batches.
+        use_distributed_sampler=False,
         logger=_loggers(run_dir),
         callbacks=[checkpoint, RandomStateCheckpoint(), GracefulInterrupt(run_dir / "last.ckpt")],
         enable_progress_bar=progress_bar or progress_enabled(),
