@@ -117,10 +117,6 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     with clock.stage("fit_surrogate"):
         surrogate = fit_surrogate(latents, scores, config.surrogate, out, seed=seed).eval()
 
-    if not _is_main_process():
-        # Under a launcher that runs the whole command in every process (strategy ddp), the others only
-        # helped train; one process searches and writes the outputs.
-        return DesignOutcome(pd.DataFrame(), {}, {})
     pool_size = config.run.n_candidates * config.selection.pool_factor
     with clock.stage("search"):
         problem = SearchProblem(latents, scores, surrogate, prior)
@@ -128,6 +124,10 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     if isinstance(method, SurrogateGuidedDiffusion) and method.pgs is not None:
         clock.timings["fit_policy"] = round(method.policy_seconds, 3)
         clock.timings["search"] = round(clock.timings["search"] - method.policy_seconds, 3)
+    if not _is_main_process():
+        # Under a launcher that runs the whole command in every process (strategy ddp), the others
+        # helped train and sample; one process decodes, selects and writes the outputs.
+        return DesignOutcome(pd.DataFrame(), {}, {})
     with clock.stage("decode"):
         pool_designs = prior.autoencoder.decode_latents(pool_latents)
 

@@ -77,13 +77,16 @@ class EpochBatchSampler(Sampler[list[int]]):
         if self.drop_last and len(batches[-1]) < self.batch_size:
             batches.pop()
         rank, world_size = _rank_and_world_size()
+        if world_size > 1:
+            # Every process must take the same number of steps per epoch, or DDP's gradient averaging
+            # waits forever: drop the tail batches that do not fill a round (repeat some if too few).
+            if len(batches) < world_size:
+                batches = (batches * world_size)[:world_size]
+            batches = batches[: len(batches) - len(batches) % world_size]
         return batches[rank::world_size]
 
     def __len__(self) -> int:
-        full, remainder = divmod(self.samples_per_epoch, self.batch_size)
-        total = full + (1 if remainder and not self.drop_last else 0)
-        rank, world_size = _rank_and_world_size()
-        return len(range(rank, total, world_size))
+        return len(self._batches(self.epoch))
 
     def __iter__(self) -> Iterator[list[int]]:
         # Lightning stops taking batches after `len(self)` without exhausting the iterator, so a new

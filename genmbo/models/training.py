@@ -66,6 +66,11 @@ def checkpointing_every(steps: int) -> Iterator[None]:
         _CHECKPOINT_EVERY.reset(token)
 
 
+def distribution() -> tuple[str, int | str, int]:
+    """The current (strategy, devices, num_nodes) for trainers (see `distributed_training`)."""
+    return _DISTRIBUTION.get()
+
+
 def build_trainer(
     run_dir: Path,
     max_steps: int,

@@ -48,3 +48,19 @@ def test_weighted_draws_follow_the_weights():
     draws = torch.tensor([index for batch in sampler for index in batch])
     assert set(draws.tolist()) == {2, 3}
     assert abs((draws == 3).float().mean().item() - 0.75) < 0.03
+
+
+def test_processes_get_disjoint_batches_and_the_same_number_of_steps(monkeypatch):
+    from genmbo.data import resumable
+
+    per_rank = []
+    for rank in range(3):
+        monkeypatch.setattr(resumable, "_rank_and_world_size", lambda rank=rank: (rank, 3))
+        sampler = EpochBatchSampler(23, 4, seed=0)  # 6 batches: 5 full and 1 of 3 rows
+        per_rank.append(list(sampler))
+        assert len(sampler) == len(per_rank[-1])
+    assert [len(batches) for batches in per_rank] == [2, 2, 2]  # equal steps, or DDP would hang
+    rows = [index for batches in per_rank for batch in batches for index in batch]
+    assert len(rows) == len(set(rows))
+    monkeypatch.setattr(resumable, "_rank_and_world_size", lambda: (1, 3))
+    assert len(EpochBatchSampler(5, 4, seed=0)) == 1  # 2 batches for 3 processes: repeated to fill a round
