@@ -227,3 +227,15 @@ def test_bad_constraints_stop_before_training(tmp_path, capsys, extra, message):
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o" / "prior").exists()
+
+
+def test_outputs_stay_under_out(tmp_path, capsys, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    dna_table().to_csv(work / "data.csv", index=False)
+    (work / "tiny.yaml").write_text(TINY)
+    argv = ["design", "--data", "data.csv", "--space", "sequence", "--design-col", "seq", "--score-col", "y"]
+    assert main([*argv, "--config", "tiny.yaml", "--out", "run", "--no-progress"]) == 0
+    assert sorted(path.name for path in work.iterdir()) == ["data.csv", "run", "tiny.yaml"]
+    assert not list((work / "run").glob("**/*.tmp"))  # no temporary file left behind

@@ -21,6 +21,8 @@ import torch
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 
+from genmbo.progress import track
+
 WORD_BITS = 32
 
 
@@ -51,7 +53,10 @@ def morgan_fingerprints(smiles: Sequence[str], radius: int = 2, fp_size: int = 1
     """
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=fp_size)
     bits = np.zeros((len(smiles), fp_size), dtype=np.uint8)
-    for row, text in enumerate(smiles):
+    rows = enumerate(smiles)
+    for row, text in (
+        track(rows, "fingerprinting molecules", total=len(smiles)) if len(smiles) > 10_000 else rows
+    ):
         molecule = Chem.MolFromSmiles(text)
         if molecule is None:
             raise ValueError(f"RDKit cannot parse SMILES {text!r}")

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from genmbo.models.networks.pgs_networks import QNetwork, TanhGaussianPolicyNetwork
+from genmbo.progress import track
 
 PGS_DEFAULT_UPDATES = 500
 
@@ -283,7 +284,7 @@ class ConservativeSAC(nn.Module):
         checkpoints: list[TanhGaussianPolicyNetwork] = []
         history: list[dict[str, float]] = []
         self.train()
-        for step in range(1, updates + 1):
+        for step in track(range(1, updates + 1), "training the step-size policy (CQL-SAC)"):
             indices = torch.randint(0, len(transitions), (self.config.batch_size,), generator=generator)
             history.append(self.update(transitions.batch(indices), generator))
             if step == updates or (checkpoint_every and step % checkpoint_every == 0):
