@@ -9,7 +9,7 @@ data), diversity (`genmbo.design.library_metrics`) and wall time per run.
 Per (task, seed) the prior and the surrogate are fitted once, with that seed, and shared by every method,
 so methods differ only in their search; `coms` is gradient ascent on a surrogate trained with the COMs
 loss (Trabucco et al., ICML 2021), fitted beside the default one. Every fitted model is saved under
-``OUT/TASK/seed-S``, so a rerun skips what is done.
+``OUT/TASK/seed-S``, so a rerun skips the training already done (the searches run again).
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ def parse_method(spec: str) -> MethodSpec:
     if not isinstance(options, dict):
         raise ConfigError(f"method {spec!r}: options must be a JSON object")
     surrogate = options.pop("surrogate", {})
+    if not isinstance(surrogate, dict):
+        raise ConfigError(f"method {spec!r}: the 'surrogate' option must be an object of surrogate keys")
     return MethodSpec(label or method, method, options, surrogate)
 
 
@@ -105,7 +107,7 @@ def run_benchmark(
         for seed in seeds:
             rows += _run_task_seed(task_name, seed, specs, out, base or GenmboConfig(), budget)
             results = pd.DataFrame(rows)
-            _write(results, out, [spec.label for spec in specs])
+            _write(results, out, [spec.label for spec in specs], budget)
     return pd.DataFrame(rows)
 
 
@@ -198,12 +200,12 @@ def summary_table(results: pd.DataFrame, labels: Sequence[str], column: str = "s
     return "\n".join(lines)
 
 
-def _write(results: pd.DataFrame, out: Path, labels: Sequence[str]) -> None:
+def _write(results: pd.DataFrame, out: Path, labels: Sequence[str], budget: int) -> None:
     descriptor = out / "results.csv"
     write_text_atomic(descriptor, results.to_csv(index=False))
     seeds = sorted(set(results["seed"]))
     header = (
         f"Normalized 100th percentile, mean ± std over seeds {seeds} (50th percentile's mean in brackets); "
-        "128 candidates per run.\n\n"
+        f"{budget} candidates per run.\n\n"
     )
     write_text_atomic(out / "results.md", header + summary_table(results, labels) + "\n")

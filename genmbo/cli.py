@@ -15,7 +15,7 @@ from pathlib import Path
 
 from genmbo import __version__
 from genmbo.errors import GenmboError
-from genmbo.interrupts import Terminated, install_sigterm_handler
+from genmbo.interrupts import Terminated, install_sigterm_handler, was_user_interrupted
 
 EXIT_USAGE = 2
 RESUME_HINT = "training checkpoints are saved: rerun the same command to resume"
@@ -339,11 +339,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"genmbo: terminated; {RESUME_HINT}", file=sys.stderr)
         return 143
     except SystemExit as stop:
-        # Lightning ends a run stopped by SIGTERM or Ctrl-C (after saving last.ckpt) with these.
-        if type(stop).__name__ != "SIGTERMException":
-            raise
-        print(f"genmbo: stopped; {RESUME_HINT}", file=sys.stderr)
-        return 143
+        # Lightning ends a run stopped by SIGTERM or the first Ctrl-C (after saving last.ckpt) with a
+        # SIGTERMException, and one cut by a second Ctrl-C with sys.exit(1).
+        if type(stop).__name__ == "SIGTERMException":
+            print(f"genmbo: stopped; {RESUME_HINT}", file=sys.stderr)
+            return 143
+        if was_user_interrupted():
+            print(f"genmbo: interrupted; {RESUME_HINT} (from the last periodic checkpoint)", file=sys.stderr)
+            return 130
+        raise
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ are canonical already, and `genmbo.design` drops those that fail to decode.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -50,8 +51,15 @@ class DesignFilter:
             if catalog.HasMatch(molecule):
                 return f"{name} structural alert"
         for name, function, low, high in self.ranges:
-            value = function(molecule)
-            if (low is not None and value < low) or (high is not None and value > high):
+            try:
+                value = float(function(molecule))
+            except Exception:  # an RDKit descriptor can fail on an exotic molecule: count, don't crash
+                return f"{name} could not be computed"
+            if (
+                not math.isfinite(value)
+                or (low is not None and value < low)
+                or (high is not None and value > high)
+            ):
                 return f"{name} out of range"
         return None
 

@@ -212,8 +212,15 @@ def _is_main_process() -> bool:
     return not (distributed.is_available() and distributed.is_initialized()) or distributed.get_rank() == 0
 
 
+# The metrics below run in one process over the whole pool (the others of a distributed run have
+# returned), so they must not wait for the others to synchronize: `sync_on_compute=False`.
+
+
 def _pool_metrics(dataset: OfflineDataset, designs: list[Any]) -> dict[str, float]:
-    validity, uniqueness = Validity(dataset.space), Uniqueness(dataset.space)
+    validity, uniqueness = (
+        Validity(dataset.space, sync_on_compute=False),
+        Uniqueness(dataset.space, sync_on_compute=False),
+    )
     validity.update(designs)
     valid = [design for design in designs if design is not None]
     uniqueness.update(valid)
@@ -232,10 +239,10 @@ def _novelty(dataset: OfflineDataset, designs: list[Any]) -> float:
     if not designs:
         return float("nan")
     if isinstance(dataset.space, ContinuousSpace):
-        metric: Metric = VectorNovelty(dataset.space.encode(dataset.designs))
+        metric: Metric = VectorNovelty(dataset.space.encode(dataset.designs), sync_on_compute=False)
         metric.update(dataset.space.encode(designs))
     else:
-        metric = Novelty(dataset.designs, dataset.space)
+        metric = Novelty(dataset.designs, dataset.space, sync_on_compute=False)
         metric.update(designs)
     return float(metric.compute())
 
@@ -292,12 +299,12 @@ def _library_metrics(
     metrics = {"novelty": _novelty(dataset, designs)}
     if kind == "tanimoto":
         for power in (1, 2):
-            diversity = InternalDiversity(p=power)
+            diversity = InternalDiversity(p=power, sync_on_compute=False)
             diversity.update(designs)
             metrics[f"intdiv{power}"] = float(diversity.compute())
         metrics["diversity"] = metrics["intdiv1"]
     else:
-        pairwise = MeanPairwiseDistance(kind)  # type: ignore[arg-type]
+        pairwise = MeanPairwiseDistance(kind, sync_on_compute=False)  # type: ignore[arg-type]
         pairwise.update(features)
         metrics["diversity"] = float(pairwise.compute())
     return metrics

@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 _trainers_running = 0
+_user_interrupted = False
 
 
 class Terminated(Exception):
@@ -25,6 +26,16 @@ def training_started() -> None:
 def training_stopped() -> None:
     global _trainers_running
     _trainers_running = max(0, _trainers_running - 1)
+
+
+def user_interrupted() -> None:
+    """Lightning caught a KeyboardInterrupt (it then exits with `sys.exit(1)`)."""
+    global _user_interrupted
+    _user_interrupted = True
+
+
+def was_user_interrupted() -> bool:
+    return _user_interrupted
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:

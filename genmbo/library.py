@@ -56,6 +56,8 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     os.close(descriptor)
     try:
         write(Path(temporary))
+        with open(temporary, "rb+") as handle:  # on disk before the rename, as write_text_atomic does
+            os.fsync(handle.fileno())
         shareable(temporary)
         os.replace(temporary, path)
     except BaseException:

@@ -123,7 +123,8 @@ def _score_figure(inputs: ReportInputs):
     offline = inputs.offline_scores[np.isfinite(inputs.offline_scores)]
     library = inputs.library
     series = [("offline data", offline, "#888888")]
-    series.append(("candidates, predicted", library["predicted_score"].to_numpy(float), "#1f77b4"))
+    predicted = library["predicted_score"].to_numpy(float)
+    series.append(("candidates, predicted", predicted[np.isfinite(predicted)], "#1f77b4"))
     if "oracle_score" in library:
         oracle = library["oracle_score"].to_numpy(float)
         series.append(("candidates, oracle", oracle[np.isfinite(oracle)], "#d62728"))

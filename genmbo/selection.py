@@ -36,7 +36,7 @@ def select_diverse(
     """Indices into the pool of the chosen designs, in selection (rank) order.
 
     Args:
-        acquisition: a `n` tensor, higher is better (non-finite values rank last).
+        acquisition: a `n` tensor, higher is better (NaN and infinite values rank last).
         features: `n x ...` design features (`design_distance.design_features`).
         kind: their distance kind.
         count: designs to choose (fewer if the pool is smaller).
@@ -49,16 +49,21 @@ def select_diverse(
     count = min(count, size)
     if count <= 0:
         return []
-    values = torch.nan_to_num(acquisition.double(), nan=-math.inf)
+    values = acquisition.double()
+    values = torch.where(torch.isfinite(values), values, torch.full_like(values, -math.inf))  # NaN, inf last
     order = torch.argsort(values, descending=True, stable=True)
     shortlist = order[: min(size, max(count, math.ceil(shortlist_factor * count)))]
     scaled = _unit_scale(values[shortlist])
-    distances = distance_matrix(kind, features[shortlist], features[shortlist])
+    candidates = features[shortlist]
+
+    def distances_from(row: int) -> torch.Tensor:
+        # One row at a time: memory stays linear in the shortlist, not quadratic.
+        return distance_matrix(kind, candidates[row : row + 1], candidates)[0]
 
     chosen = [0]  # the shortlist's first row is the pool's best
     available = torch.ones(shortlist.shape[0], dtype=torch.bool)
     available[0] = False
-    nearest_chosen = distances[0].clone()
+    nearest_chosen = distances_from(0)
     while len(chosen) < count:
         largest = nearest_chosen[available].max()
         spread = nearest_chosen / largest if largest > 0 else torch.zeros_like(nearest_chosen)
@@ -67,7 +72,7 @@ def select_diverse(
         pick = int(torch.argmax(blend))  # first maximum: ties go to the better-ranked design
         chosen.append(pick)
         available[pick] = False
-        nearest_chosen = torch.minimum(nearest_chosen, distances[pick])
+        nearest_chosen = torch.minimum(nearest_chosen, distances_from(pick))
     return shortlist[chosen].tolist()
 
 

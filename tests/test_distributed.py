@@ -11,7 +11,10 @@ from genmbo.metrics.library import MeanPairwiseDistance
 from genmbo.metrics.samples import Uniqueness
 from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.models.latent_diffusion import LatentDiffusion
+from genmbo.models.surrogate import EnsembleSurrogate
 from genmbo.models.training import build_trainer, distributed_training
+from genmbo.search.guidance import SurrogateGuidance
+from genmbo.search.objectives import PessimisticObjective
 from genmbo.search.sharded_sampling import ShardedSampler, sample_pool
 from genmbo.spaces import ContinuousSpace
 
@@ -77,3 +80,15 @@ def test_ddp_training_and_sharded_sampling_match_one_process(tmp_path):
     assert set(metrics) == {"uniqueness", "diversity"}
     for name, value in single_metrics.items():
         torch.testing.assert_close(metrics[name], value)
+
+    # Guided by a surrogate (gradients inside Trainer.predict), sharded the same way.
+    surrogate = EnsembleSurrogate(2, members=2, hidden_dims=[8]).eval()
+    guidance = SurrogateGuidance(diffusion, PessimisticObjective(surrogate, kappa=1.0), scale=1.0)
+    guided = {}
+    for devices in (2, 1):
+        sampler = sampler_for(diffusion, autoencoder, tmp_path / f"guided{devices}.pt")
+        sampler.guidance = guidance
+        with distributed_training("ddp_spawn" if devices == 2 else "auto", devices=devices):
+            guided[devices], _ = sample_pool(sampler, tmp_path / f"g{devices}")
+    torch.testing.assert_close(guided[2], guided[1])
+    assert not torch.allclose(guided[1], single)  # the guidance moved the samples

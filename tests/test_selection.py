@@ -42,7 +42,9 @@ def test_blend_trades_score_for_spread_and_is_deterministic():
     assert 7 in first  # position 2.0 (score 8) beats the crowded 0.1-0.3 once spread counts
 
 
-def test_small_pool_and_nan_scores():
-    positions = torch.tensor([[0.0], [1.0], [2.0]])
-    assert select_diverse(torch.tensor([1.0, float("nan"), 2.0]), positions, "euclidean", 5) == [2, 0, 1]
+def test_small_pool_and_non_finite_scores():
+    positions = torch.tensor([[0.0], [1.0], [2.0], [3.0]])
+    scores = torch.tensor([1.0, float("nan"), 2.0, float("inf")])
+    # NaN and +inf (a surrogate that overflowed) rank last, not first.
+    assert select_diverse(scores, positions, "euclidean", 5, diversity_weight=0.0) == [2, 0, 1, 3]
     assert select_diverse(torch.zeros(0), torch.zeros(0, 1), "euclidean", 3) == []

@@ -84,8 +84,11 @@ def nearest(
     if count == 0 or reference.shape[0] == 0:
         return best, where
     larger_is_nearer = kind == "tanimoto"
-    width = 1 if kind != "hamming" else max(1, queries.shape[1])
-    block = max(1, _BLOCK_ELEMENTS // (count * width))
+    # Rows per block: the `count x block` result, and for Tanimoto the block's unpacked bits
+    # (`block x 32 words` float32) and for Hamming the `count x block x length` comparison, stay bounded.
+    width = max(1, queries.shape[1]) * (32 if kind == "tanimoto" else 1)
+    per_row = count * width if kind == "hamming" else max(count, width)
+    block = max(1, _BLOCK_ELEMENTS // per_row)
     starts = range(0, reference.shape[0], block)
     blocks = track(starts, "comparing with offline designs") if show_progress else starts
     for start in blocks:

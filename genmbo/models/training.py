@@ -30,7 +30,7 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from genmbo.interrupts import training_started, training_stopped
+from genmbo.interrupts import training_started, training_stopped, user_interrupted
 from genmbo.models.checkpoints import usable_resume_checkpoint
 from genmbo.progress import progress_enabled
 
@@ -77,6 +77,7 @@ def build_trainer(
     checkpoint_every: int | None = None,
     progress_bar: bool = False,
     limit_val_batches: int | float = 1.0,
+    inference_mode: bool = True,
 ) -> pl.Trainer:
     """A CPU-or-accelerator trainer logging CSV (and TensorBoard, if installed) to `run_dir/logs` and
     checkpointing to `run_dir`; it draws a progress bar when asked or when the command line shows
@@ -104,6 +105,7 @@ def build_trainer(
         # At least 20 logged points per run, so short runs also leave a training curve.
         log_every_n_steps=max(1, min(50, max_steps // 20)),
         deterministic=True,
+        inference_mode=inference_mode,
     )
 
 
@@ -119,11 +121,14 @@ class RandomStateCheckpoint(Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict
     ) -> None:
         kind, keys, position, has_gauss, cached = np.random.get_state()
+        version, python_state, gauss_next = random.getstate()
         checkpoint["genmbo_rng"] = {
             "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached],
-            "python": list(random.getstate()[1]),
-            "python_version": random.getstate()[0],
+            "python": list(python_state),
+            "python_version": version,
+            "python_gauss_next": gauss_next,
         }
 
     def on_load_checkpoint(
@@ -133,9 +138,11 @@ class RandomStateCheckpoint(Callback):
         if state is None:  # a checkpoint written before these states were saved
             return
         torch.set_rng_state(state["torch"])
+        if state.get("cuda") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
         kind, keys, position, has_gauss, cached = state["numpy"]
         np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
-        random.setstate((state["python_version"], tuple(state["python"]), None))
+        random.setstate((state["python_version"], tuple(state["python"]), state.get("python_gauss_next")))
 
 
 class GracefulInterrupt(Callback):
@@ -150,9 +157,9 @@ class GracefulInterrupt(Callback):
         self._previous: Any = None
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        training_started()
         if threading.current_thread() is not threading.main_thread():
             return
+        training_started()
         self._previous = signal.getsignal(signal.SIGINT)
 
         def request_stop(signum: int, frame: Any) -> None:
@@ -162,22 +169,29 @@ class GracefulInterrupt(Callback):
         signal.signal(signal.SIGINT, request_stop)
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        training_stopped()
+        self._release()
+
+    def _release(self) -> None:
         if self._previous is not None:
+            training_stopped()
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
-        if isinstance(exception, SIGTERMException | KeyboardInterrupt) and trainer.global_step > 0:
+        # Lightning skips `teardown` when training raises: release the handler and the count here too.
+        self._release()
+        if isinstance(exception, KeyboardInterrupt):
+            user_interrupted()  # a second Ctrl-C cut a step short: keep the last periodic checkpoint
+        elif isinstance(exception, SIGTERMException) and trainer.global_step > 0:
             trainer.save_checkpoint(self.path)
 
 
 def _loggers(run_dir: Path) -> list[Logger]:
     # A resumed run logs beside the first one instead of overwriting its metrics.csv.
     resumes = len(list((run_dir / "logs").glob("resumed-*"))) if (run_dir / "logs").is_dir() else 0
-    version = f"resumed-{resumes + 1}" if (run_dir / "last.ckpt").is_file() else ""
+    version = f"resumed-{resumes + 1}" if resume_path(run_dir) is not None else ""
     loggers: list[Logger] = [CSVLogger(run_dir, name="logs", version=version)]
     try:
         import tensorboard  # noqa: F401  (optional: only its presence matters)

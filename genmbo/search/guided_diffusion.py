@@ -163,4 +163,7 @@ def _distributed_sampling() -> bool:
     from genmbo.models.training import distribution
 
     strategy, devices, num_nodes = distribution()
-    return devices != 1 or num_nodes != 1 or strategy not in ("auto", "single_device")
+    # `devices: auto` alone means one process on whatever accelerator there is; sharding starts when
+    # more than one process is asked for, or a distributed strategy is named.
+    several = (isinstance(devices, int) and devices > 1) or num_nodes > 1
+    return several or strategy.startswith(("ddp", "fsdp", "deepspeed"))

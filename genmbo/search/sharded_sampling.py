@@ -71,9 +71,14 @@ class ShardedSampler(pl.LightningModule):
         self.guidance = guidance
         self.decode = decode
         self.metrics = metrics
+        # A submodule, so Lightning moves the guiding surrogate to the sampling device with the prior.
+        objective = getattr(guidance, "objective", None)
+        self.guidance_surrogate = getattr(objective, "surrogate", None)
+        self.pool: torch.Tensor | None = None
         self.sampler: Literal["ddim", "ddpm"] = sampler
         self.num_steps = num_steps
         self._shards: list[tuple[int, torch.Tensor]] = []
+        self.pool_metrics: dict[str, torch.Tensor] = {}
 
     def predict_dataloader(self) -> DataLoader:
         world_size, rank = self.trainer.world_size, self.trainer.global_rank
@@ -111,6 +116,7 @@ class ShardedSampler(pl.LightningModule):
         metrics = (
             {name: value.cpu() for name, value in self.metrics.compute().items()} if self.metrics else {}
         )
+        self.pool, self.pool_metrics = pool, metrics  # every process holds the whole pool
         if self.trainer.is_global_zero:
             temporary = self.output.with_name(self.output.name + ".tmp")
             torch.save({"latents": pool, "metrics": metrics}, temporary)
@@ -120,8 +126,15 @@ class ShardedSampler(pl.LightningModule):
 
 def sample_pool(sampler: ShardedSampler, run_dir: Path) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Run `sampler` under the current distribution settings (`training.distributed_training`) and
-    return the gathered pool (`num_shards * shard_size x d`) and the synchronized metrics."""
-    trainer = build_trainer(run_dir, max_steps=1)
+    return the gathered pool (`num_shards * shard_size x d`) and the synchronized metrics.
+
+    Processes that ran the sampling (every process under `ddp`, or one alone) return the pool they
+    gathered; a parent whose children did the work (`ddp_spawn`) reads the file process 0 wrote.
+    """
+    # Guidance needs gradients, which inference mode would forbid even inside `enable_grad`.
+    trainer = build_trainer(run_dir, max_steps=1, inference_mode=False)
     trainer.predict(sampler, return_predictions=False)
+    if sampler.pool is not None:
+        return sampler.pool, sampler.pool_metrics
     result = torch.load(sampler.output, map_location="cpu", weights_only=True)
     return result["latents"], result["metrics"]

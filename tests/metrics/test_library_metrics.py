@@ -29,7 +29,7 @@ def test_molecule_nearest_matches_rdkit_in_any_block_size(monkeypatch):
     space = MoleculeSpace()
     queries, reference = SMILES[:3], SMILES[3:]
     expected = rdkit_similarities(queries, reference)
-    monkeypatch.setattr(design_distance, "_BLOCK_ELEMENTS", 64)  # forces one reference row per block
+    monkeypatch.setattr(design_distance, "_BLOCK_ELEMENTS", 3)  # one reference row per block: 5 blocks
     values, rows = nearest("tanimoto", design_features(space, queries), design_features(space, reference))
     np.testing.assert_allclose(values.numpy(), expected.max(1), atol=1e-12)
     assert rows.tolist() == expected.argmax(1).tolist()
