@@ -55,7 +55,9 @@ class DesignMetrics(MetricCollection):
         self["diversity"].update(torch.tensor(designs, dtype=torch.float64))
 
 
-def test_ddp_training_and_sharded_sampling_match_one_process(tmp_path):
+def test_ddp_training_and_sharded_sampling_match_one_process(tmp_path, monkeypatch):
+    # Spawned processes read this at start-up: one intra-op thread each, as on a busy 2-core machine.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     latents = two_moons()
     diffusion = LatentDiffusion(2, hidden_dim=32, num_blocks=1, conditional=False, learning_rate=3e-3)
     data = WeightedLatentDataModule(latents, batch_size=64, val_fraction=0.0, seed=0)

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 from torchmetrics import MetricCollection
 
 from genmbo.models.latent_diffusion import Guidance, LatentDiffusion
-from genmbo.models.training import build_trainer
+from genmbo.models.training import build_trainer, distributed_training, distribution
 from genmbo.outputs import shareable
 
 _SHARD_STRIDE = 1_000_003
@@ -108,8 +108,8 @@ class ShardedSampler(pl.LightningModule):
         indices = torch.tensor([shard for shard, _ in self._shards], device=self.device)
         latents = torch.stack([latents for _, latents in self._shards])
         # Every process holds the same number of shards (the count is padded), as all_gather needs.
-        all_indices = self.all_gather(indices).reshape(-1)
-        all_latents = self.all_gather(latents).reshape(-1, self.shard_size, latents.shape[-1])
+        all_indices = _gather(indices).reshape(-1)
+        all_latents = _gather(latents).reshape(-1, self.shard_size, latents.shape[-1])
         order = torch.argsort(all_indices)
         keep = order[all_indices[order] < self.num_shards]
         pool = all_latents[keep].reshape(-1, latents.shape[-1]).cpu()
@@ -124,6 +124,17 @@ class ShardedSampler(pl.LightningModule):
             temporary.replace(self.output)
 
 
+def _gather(tensor: torch.Tensor) -> torch.Tensor:
+    """`world_size x ...`: every process's `tensor`, stacked, with the plain collective (the pool needs
+    no autograd graph, which `LightningModule.all_gather` builds when gradients are enabled)."""
+    distributed = torch.distributed
+    if not (distributed.is_available() and distributed.is_initialized()):
+        return tensor.unsqueeze(0)
+    parts = [torch.empty_like(tensor) for _ in range(distributed.get_world_size())]
+    distributed.all_gather(parts, tensor.contiguous())
+    return torch.stack(parts)
+
+
 def sample_pool(sampler: ShardedSampler, run_dir: Path) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Run `sampler` under the current distribution settings (`training.distributed_training`) and
     return the gathered pool (`num_shards * shard_size x d`) and the synchronized metrics.
@@ -131,8 +142,14 @@ def sample_pool(sampler: ShardedSampler, run_dir: Path) -> tuple[torch.Tensor, d
     Processes that ran the sampling (every process under `ddp`, or one alone) return the pool they
     gathered; a parent whose children did the work (`ddp_spawn`) reads the file process 0 wrote.
     """
-    # Guidance needs gradients, which inference mode would forbid even inside `enable_grad`.
-    trainer = build_trainer(run_dir, max_steps=1, inference_mode=False)
+    strategy, devices, num_nodes = distribution()
+    if strategy == "ddp_spawn" and not torch.cuda.is_initialized():
+        # Spawned sampling processes aborted at interpreter exit in about one run in three
+        # ("terminate called without an active exception", gloo); forked ones leave through os._exit.
+        strategy = "ddp_fork"
+    with distributed_training(strategy, devices, num_nodes):
+        # Guidance needs gradients, which inference mode would forbid even inside `enable_grad`.
+        trainer = build_trainer(run_dir, max_steps=1, inference_mode=False)
     trainer.predict(sampler, return_predictions=False)
     if sampler.pool is not None:
         return sampler.pool, sampler.pool_metrics
