@@ -20,8 +20,9 @@ import torch
 
 from genmbo.data.latent_datamodule import LatentDataModule
 from genmbo.data.token_datamodule import split_indices
+from genmbo.models.checkpoints import save_weights
 from genmbo.models.latent_diffusion import LatentDiffusion
-from genmbo.models.prior import Prior, _save_copy, load_autoencoder
+from genmbo.models.prior import Prior, load_autoencoder
 from genmbo.resources import moses_subset_smiles
 
 HELD_OUT = 10_000
@@ -95,8 +96,8 @@ def main() -> None:
     )
 
     args.out.mkdir(parents=True, exist_ok=True)
-    _save_copy(autoencoder, args.out / "autoencoder.ckpt")
-    _save_copy(diffusion, args.out / "diffusion.ckpt")
+    save_weights(autoencoder, args.out / "autoencoder.ckpt")
+    save_weights(diffusion, args.out / "diffusion.ckpt")
     Prior(autoencoder, diffusion.eval()).save(args.out)
     sizes = {path.name: round(path.stat().st_size / 2**20, 2) for path in sorted(args.out.iterdir())}
     print(f"[{time.time() - start:6.0f} s] wrote {args.out}: {sizes} MB")

@@ -67,12 +67,11 @@ def tiny(folder, extra=""):
 
 
 def surrogate_checkpoint(folder, latent_dim):
+    from genmbo.models.checkpoints import save_weights
     from genmbo.models.surrogate import EnsembleSurrogate
 
-    model = EnsembleSurrogate(latent_dim, members=2, hidden_dims=[4])
     path = folder / f"surrogate{latent_dim}.ckpt"
-    checkpoint = {"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams)}
-    torch.save(checkpoint | {"pytorch-lightning_version": "2.6.0"}, path)
+    save_weights(EnsembleSurrogate(latent_dim, members=2, hidden_dims=[4]), path)
     return str(path)
 
 

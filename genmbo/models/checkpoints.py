@@ -33,9 +33,22 @@ _READ_ERRORS = (
 )
 
 
-def load_module(module_class: type[ModuleT], path: str | Path, what: str) -> ModuleT:
+def save_weights(model: pl.LightningModule, path: Path) -> None:
+    """Save weights and hyperparameters only, no optimizer state: all `load_module` needs."""
+    checkpoint = {
+        "state_dict": model.state_dict(),
+        "hyper_parameters": dict(model.hparams),
+        "pytorch-lightning_version": pl.__version__,
+    }
+    torch.save(checkpoint, path)
+
+
+def load_module(
+    module_class: type[ModuleT], path: str | Path, what: str, latent_dim: int | None = None
+) -> ModuleT:
     """`module_class.load_from_checkpoint(path)` on CPU, weights only, in eval mode; `GenmboError` if the
-    file is missing, carries pickled objects, or is not a readable checkpoint of `what`."""
+    file is missing, carries pickled objects, is not a readable checkpoint of `what`, or (when
+    `latent_dim` is given) models latents of another dimension."""
     path = Path(path)
     if not path.is_file():
         raise GenmboError(f"{path}: no such checkpoint")
@@ -48,6 +61,8 @@ def load_module(module_class: type[ModuleT], path: str | Path, what: str) -> Mod
         ) from None
     except _READ_ERRORS as error:
         raise GenmboError(f"{path}: not a readable {what} checkpoint ({_first_line(error)})") from None
+    if latent_dim is not None and model.latent_dim != latent_dim:
+        raise GenmboError(f"{path}: a {what} of {model.latent_dim}-d latents, not {latent_dim}-d")
     return model.eval()
 
 

@@ -27,7 +27,7 @@ from genmbo.data.token_datamodule import TokenDataModule
 from genmbo.data.weighted_latent_datamodule import WeightedLatentDataModule
 from genmbo.errors import GenmboError
 from genmbo.models.autoencoder import LatentAutoencoder
-from genmbo.models.checkpoints import load_module
+from genmbo.models.checkpoints import load_module, save_weights
 from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.sequence_vae import SequenceVAE
@@ -190,7 +190,7 @@ def _fit_autoencoder(
                 f"{checkpoint}: an autoencoder of another design space ({_describe_space(theirs)}), "
                 f"not the data's ({_describe_space(ours)})"
             )
-        _save_copy(autoencoder, folder / "autoencoder.ckpt")
+        save_weights(autoencoder, folder / "autoencoder.ckpt")
         shipped = Path(checkpoint).resolve() == (SHIPPED_MOSES_PRIOR / "autoencoder.ckpt").resolve()
         return autoencoder, shipped
     pl.seed_everything(seed, verbose=False)
@@ -230,7 +230,7 @@ def _fit_autoencoder(
     run_dir = folder / "autoencoder"
     trainer = build_trainer(run_dir, config.max_steps, limit_val_batches=4)
     trainer.fit(model, datamodule=data, ckpt_path=resume_path(run_dir))
-    _save_copy(model, folder / "autoencoder.ckpt")
+    save_weights(model, folder / "autoencoder.ckpt")
     return model.eval(), False
 
 
@@ -261,14 +261,9 @@ def _fit_diffusion(
     latents: torch.Tensor, scores: torch.Tensor, config: DiffusionConfig, folder: Path, seed: int
 ) -> LatentDiffusion:
     if config.checkpoint is not None:
-        path = Path(config.checkpoint)
-        diffusion = load_module(LatentDiffusion, path, "latent diffusion")
-        if diffusion.latent_dim != latents.shape[1]:
-            raise GenmboError(
-                f"{path}: a diffusion prior over {diffusion.latent_dim}-d latents, not {latents.shape[1]}-d"
-            )
-        _save_copy(diffusion, folder / "diffusion.ckpt")
-        return diffusion.eval()
+        diffusion = load_module(LatentDiffusion, config.checkpoint, "latent diffusion", latents.shape[1])
+        save_weights(diffusion, folder / "diffusion.ckpt")
+        return diffusion
     pl.seed_everything(seed, verbose=False)
     diffusion = LatentDiffusion(
         latents.shape[1],
@@ -290,15 +285,5 @@ def _fit_diffusion(
     run_dir = folder / "diffusion"
     trainer = build_trainer(run_dir, config.max_steps, limit_val_batches=4)
     trainer.fit(diffusion, datamodule=data, ckpt_path=resume_path(run_dir))
-    _save_copy(diffusion, folder / "diffusion.ckpt")
+    save_weights(diffusion, folder / "diffusion.ckpt")
     return diffusion.eval()
-
-
-def _save_copy(model: pl.LightningModule, path: Path) -> None:
-    """Save weights and hyperparameters only, no optimizer state: all `load_from_checkpoint` needs."""
-    checkpoint = {
-        "state_dict": model.state_dict(),
-        "hyper_parameters": dict(model.hparams),
-        "pytorch-lightning_version": pl.__version__,
-    }
-    torch.save(checkpoint, path)

@@ -56,9 +56,8 @@ from torchmetrics import MeanSquaredError, SpearmanCorrCoef
 from genmbo.config import SurrogateConfig, SurrogateLoss
 from genmbo.data.latent_datamodule import LatentDataModule
 from genmbo.errors import GenmboError
-from genmbo.models.checkpoints import load_module
+from genmbo.models.checkpoints import load_module, save_weights
 from genmbo.models.networks.ensemble_mlp import EnsembleMLP
-from genmbo.models.prior import _save_copy
 from genmbo.models.surrogate_losses import coms_penalty, gradient_ascent, listnet_loss, mse_loss
 from genmbo.models.training import build_trainer, resume_path
 
@@ -270,12 +269,8 @@ def fit_surrogate(
         raise GenmboError(f"a surrogate needs at least 2 scored designs to train on, got {latents.shape[0]}")
     folder.mkdir(parents=True, exist_ok=True)
     if config.checkpoint is not None:
-        model = load_surrogate(config.checkpoint)
-        if model.latent_dim != latents.shape[1]:
-            raise GenmboError(
-                f"{config.checkpoint}: a surrogate of {model.latent_dim}-d latents, not {latents.shape[1]}-d"
-            )
-        _save_copy(model, folder / "surrogate.ckpt")
+        model = load_module(EnsembleSurrogate, config.checkpoint, "surrogate", latents.shape[1])
+        save_weights(model, folder / "surrogate.ckpt")
         return model
     pl.seed_everything(seed, verbose=False)
     model = EnsembleSurrogate(
@@ -301,5 +296,5 @@ def fit_surrogate(
     run_dir = folder / "surrogate"
     trainer = build_trainer(run_dir, config.max_steps, limit_val_batches=4)
     trainer.fit(model, datamodule=data, ckpt_path=resume_path(run_dir))
-    _save_copy(model, folder / "surrogate.ckpt")
+    save_weights(model, folder / "surrogate.ckpt")
     return model.eval()

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from quadratic_toy import QuadraticSurrogate, offline_latents
 
 from genmbo.search.base import SearchProblem
 from genmbo.search.genetic import GeneticAlgorithm
 from genmbo.search.objectives import PessimisticObjective, start_points
 
-CENTER = torch.tensor([3.0, -1.0])
-
-
-class QuadraticSurrogate:
-    """mean = -||z - CENTER||^2, std = 0.1 ||z||: its optimum is CENTER, its least uncertain point 0."""
-
-    latent_dim = 2
-
-    def predict(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return -((latents - CENTER) ** 2).sum(dim=1), 0.1 * latents.norm(dim=1)
-
 
 @pytest.fixture(scope="module")
 def problem() -> SearchProblem:
-    generator = torch.Generator().manual_seed(0)
-    latents = torch.tensor([1.0, -2.0]) + torch.tensor([2.0, 0.5]) * torch.randn(512, 2, generator=generator)
+    latents = offline_latents(512)
     # Scored by the first coordinate, so the initial population (the top designs) lies past CENTER.
     return SearchProblem(latents, latents[:, 0], QuadraticSurrogate())
 

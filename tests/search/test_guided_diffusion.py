@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from quadratic_toy import QuadraticSurrogate, offline_latents
 
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.prior import Prior
@@ -12,24 +13,14 @@ from genmbo.search.guidance import SurrogateGuidance
 from genmbo.search.guided_diffusion import SurrogateGuidedDiffusion
 from genmbo.search.objectives import PessimisticObjective
 
-CENTER = torch.tensor([3.0, -1.0])
 FAST = {"num_steps": 20}
-
-
-class QuadraticSurrogate:
-    """mean = -||z - CENTER||^2, std = 0.1 ||z||: its optimum is CENTER, its least uncertain point 0."""
-
-    latent_dim = 2
-
-    def predict(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return -((latents - CENTER) ** 2).sum(dim=1), 0.1 * latents.norm(dim=1)
 
 
 @pytest.fixture(scope="module")
 def problem() -> SearchProblem:
     """Offline latents ~ N((1, -2), diag(2, 0.5)^2), not unit scale, and a prior trained 200 steps on them."""
     generator = torch.Generator().manual_seed(0)
-    latents = torch.tensor([1.0, -2.0]) + torch.tensor([2.0, 0.5]) * torch.randn(1024, 2, generator=generator)
+    latents = offline_latents(1024, generator)
     torch.manual_seed(0)
     diffusion = LatentDiffusion(2, hidden_dim=64, num_blocks=2, embedding_dim=32)
     diffusion.fit_standardization(latents)
