@@ -36,7 +36,7 @@ from genmbo.models.surrogate import fit_surrogate
 from genmbo.outputs import write_text_atomic
 from genmbo.progress import progress_enabled
 from genmbo.search.base import SearchProblem
-from genmbo.search.registry import build_search_method
+from genmbo.search.registry import build_search_method, policy_search_of
 from genmbo.tasks import get_task
 
 STANDARD_TASKS = (
@@ -140,6 +140,8 @@ def _run_task_seed(
             surrogates[key] = (surrogate.eval(), time.perf_counter() - started)
         surrogate, surrogate_seconds = surrogates[key]
         method = build_search_method(spec.method, **spec.options)
+        if (policy_search := policy_search_of(method)) is not None:
+            policy_search.run_dir = folder / f"policy-{spec.label}"
         started = time.perf_counter()
         candidates = method(
             SearchProblem(latents, scores, surrogate, prior), budget, torch.Generator().manual_seed(seed)

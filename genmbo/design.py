@@ -53,7 +53,7 @@ from genmbo.report import ReportInputs, render_report
 from genmbo.search.base import SearchProblem
 from genmbo.search.best_offline import BestOffline
 from genmbo.search.guided_diffusion import SurrogateGuidedDiffusion
-from genmbo.search.registry import build_search_method
+from genmbo.search.registry import build_search_method, policy_search_of
 from genmbo.selection import select_diverse
 from genmbo.spaces import ContinuousSpace, MoleculeSpace
 from genmbo.spaces.base import DesignSpace
@@ -103,6 +103,8 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     seed = config.run.seed
     # Configuration errors surface before any data is read or model trained.
     method = build_search_method(config.search.method, **config.search.options)
+    if (policy_search := policy_search_of(method)) is not None:
+        policy_search.run_dir = out / "policy"
     with clock.stage("load"):
         dataset, task = resolve_dataset(config)
     design_filter = DesignFilter(dataset.space, config.constraints)

@@ -1,5 +1,5 @@
 """Two processes on CPU (Lightning's DDP with gloo): a tiny prior trains, a pool is sampled in shards, and
-the pool and its metrics equal a single process's."""
+the pool and its metrics equal a single process's; the PGS policy learner trains on two processes."""
 
 import pandas as pd
 import pytest
@@ -9,8 +9,10 @@ from torchmetrics import MetricCollection
 from genmbo.data.weighted_latent_datamodule import WeightedLatentDataModule
 from genmbo.metrics.library import MeanPairwiseDistance
 from genmbo.metrics.samples import Uniqueness
+from genmbo.models.conservative_sac import fit_conservative_sac
 from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.models.latent_diffusion import LatentDiffusion
+from genmbo.models.pgs_policy import ConservativeSACConfig, Transitions
 from genmbo.models.surrogate import EnsembleSurrogate
 from genmbo.models.training import build_trainer, distributed_training
 from genmbo.search.guidance import SurrogateGuidance
@@ -94,3 +96,32 @@ def test_ddp_training_and_sharded_sampling_match_one_process(tmp_path, monkeypat
             guided[devices], _ = sample_pool(sampler, tmp_path / f"g{devices}")
     torch.testing.assert_close(guided[2], guided[1])
     assert not torch.allclose(guided[1], single)  # the guidance moved the samples
+
+
+def test_ddp_trains_the_step_size_policy(tmp_path, monkeypatch):
+    """PGS's CQL-SAC learner under DDP: rank 0 draws the single-process stream, the other process's
+    gradients are averaged in, and the critics' TD loss falls."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    generator = torch.Generator().manual_seed(0)
+    states = torch.randn(256, 3, generator=generator)
+    actions = torch.rand(256, 3, generator=generator) * 1.8 - 0.9
+    dones = (torch.arange(256) % 10 == 9).float()
+    transitions = Transitions(states, actions, actions[:, 0].clone(), torch.roll(states, -1, 0), dones)
+    # No discount and no CQL term: the critics regress the reward, so their loss must fall fast.
+    config = ConservativeSACConfig(
+        hidden_dims=(16, 16), batch_size=32, discount=0.0, cql_min_q_weight=0.0, critic_learning_rate=3e-3
+    )
+    results = {}
+    for devices in (1, 2):
+        stream = torch.Generator().manual_seed(7)
+        with distributed_training("ddp_spawn" if devices == 2 else "auto", devices=devices):
+            folder = tmp_path / f"d{devices}"
+            policies = fit_conservative_sac(transitions, 3, 3, config, 100, stream, 50, folder)
+        results[devices] = policies, stream.get_state()
+    (single, single_stream), (double, double_stream) = results[1], results[2]
+    assert len(double) == 2
+    assert torch.equal(double_stream, single_stream)
+    probe = torch.randn(8, 3)
+    assert not torch.allclose(double[-1].mode(probe), single[-1].mode(probe))
+    td_loss = pd.read_csv(tmp_path / "d2" / "logs" / "metrics.csv")["train/td_loss_1"].dropna().to_numpy()
+    assert td_loss[-5:].mean() < 0.5 * td_loss[:5].mean()

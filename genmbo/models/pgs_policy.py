@@ -22,15 +22,13 @@ Adam at 3e-4 for actor, critics and temperature, batch 256, discount 0.99, 256-2
 runs 401 epochs of 1000 updates (about 400k); our default (`PGS_DEFAULT_UPDATES`) is far fewer so that a
 run fits in minutes on two CPU cores.
 
-Departure: the trainer is a plain loop (`ConservativeSAC.fit`), not a LightningModule; it owns three
-optimizers stepped in a fixed order per batch (temperature, actor, critics: the reference's order), which
-is all that manual optimization in Lightning would wrap, and its data is a tensor of transitions that
-fits in memory.
+The learner, a LightningModule trained by Lightning (so also under DDP), is
+`genmbo.models.conservative_sac`; this module holds its data, hyperparameters, CQL penalty and the
+trained policy.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,8 +36,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from genmbo.models.networks.pgs_networks import QNetwork, TanhGaussianPolicyNetwork
-from genmbo.progress import track
+from genmbo.models.networks.pgs_networks import TanhGaussianPolicyNetwork
 
 PGS_DEFAULT_UPDATES = 500
 
@@ -172,121 +169,3 @@ class PGSPolicy(nn.Module):
 
     def forward(self, latents: torch.Tensor) -> torch.Tensor:
         return self.step_size(latents)
-
-
-class ConservativeSAC(nn.Module):
-    """CQL(H) on SAC for `state_dim` states and `action_dim` actions in ``(-1, 1)``.
-
-    Networks are initialised from a seed drawn from `generator`, so training is deterministic given it.
-    """
-
-    def __init__(
-        self,
-        state_dim: int,
-        action_dim: int,
-        generator: torch.Generator,
-        config: ConservativeSACConfig | None = None,
-    ):
-        super().__init__()
-        self.config = config or ConservativeSACConfig()
-        hidden = tuple(self.config.hidden_dims)
-        seed = int(torch.randint(0, 2**62, (1,), generator=generator))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.policy = TanhGaussianPolicyNetwork(state_dim, action_dim, hidden)
-            self.critics = nn.ModuleList([QNetwork(state_dim, action_dim, hidden) for _ in range(2)])
-        self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
-        self.log_alpha = nn.Parameter(torch.zeros(()))
-        self.target_entropy = -float(action_dim)
-        self.action_dim = action_dim
-        self.policy_optimizer = torch.optim.Adam(self.policy.parameters(), self.config.policy_learning_rate)
-        self.critic_optimizer = torch.optim.Adam(self.critics.parameters(), self.config.critic_learning_rate)
-        self.alpha_optimizer = torch.optim.Adam([self.log_alpha], self.config.policy_learning_rate)
-
-    def update(self, batch: Transitions, generator: torch.Generator) -> dict[str, float]:
-        """One CQL-SAC update on `batch`; returns the losses (floats)."""
-        config = self.config
-        new_actions, log_pi = self.policy(batch.states, generator=generator)
-        alpha_loss = -(self.log_alpha * (log_pi + self.target_entropy).detach()).mean()
-        alpha = self.log_alpha.exp().detach()
-        q_new = torch.min(*(critic(batch.states, new_actions) for critic in self.critics))
-        policy_loss = (alpha * log_pi - q_new).mean()
-
-        critic_losses = self.critic_losses(batch, generator)
-        for optimizer, loss in (
-            (self.alpha_optimizer, alpha_loss),
-            (self.policy_optimizer, policy_loss),
-            (self.critic_optimizer, critic_losses["critic_loss"]),
-        ):
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        with torch.no_grad():
-            for critic, target in zip(self.critics, self.target_critics, strict=True):
-                for parameter, target_parameter in zip(critic.parameters(), target.parameters(), strict=True):
-                    target_parameter.lerp_(parameter, config.target_update_rate)
-        metrics = {name: float(value.detach()) for name, value in critic_losses.items()}
-        metrics.update(
-            policy_loss=float(policy_loss.detach()), alpha=float(alpha), alpha_loss=float(alpha_loss.detach())
-        )
-        return metrics
-
-    def critic_losses(self, batch: Transitions, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """TD and CQL losses of both critics on `batch`: ``critic_loss`` is their sum (what is minimized)."""
-        config = self.config
-        states, next_states = batch.states, batch.next_states
-        with torch.no_grad():
-            next_actions, _ = self.policy(next_states, generator=generator)
-            target_q = torch.min(*(target(next_states, next_actions) for target in self.target_critics))
-            td_target = batch.rewards + (1.0 - batch.dones) * config.discount * target_q
-            count = config.cql_actions
-            random_actions = (
-                torch.rand(states.shape[0], count, self.action_dim, generator=generator, dtype=states.dtype)
-                * 2
-                - 1
-            )
-            current_actions, log_pi_current = self.policy(states, repeat=count, generator=generator)
-            next_policy_actions, log_pi_next = self.policy(next_states, repeat=count, generator=generator)
-        losses: dict[str, torch.Tensor] = {}
-        total = states.new_zeros(())
-        for index, critic in enumerate(self.critics, start=1):
-            q_data = critic(states, batch.actions)
-            td_loss = nn.functional.mse_loss(q_data, td_target)
-            gap = cql_penalty(
-                q_data,
-                critic(states, random_actions),
-                critic(states, current_actions),
-                log_pi_current,
-                critic(states, next_policy_actions),
-                log_pi_next,
-                self.action_dim,
-                config.cql_temperature,
-            )
-            losses[f"td_loss_{index}"] = td_loss
-            losses[f"cql_gap_{index}"] = gap
-            total = total + td_loss + config.cql_min_q_weight * gap
-        losses["critic_loss"] = total
-        return losses
-
-    def fit(
-        self,
-        transitions: Transitions,
-        updates: int,
-        generator: torch.Generator,
-        checkpoint_every: int | None = None,
-    ) -> tuple[list[TanhGaussianPolicyNetwork], list[dict[str, float]]]:
-        """Run `updates` updates on batches drawn uniformly with replacement (as the reference).
-
-        Returns:
-            Copies of the policy network every `checkpoint_every` updates (and always after the last),
-            and each update's metrics.
-        """
-        checkpoints: list[TanhGaussianPolicyNetwork] = []
-        history: list[dict[str, float]] = []
-        self.train()
-        for step in track(range(1, updates + 1), "training the step-size policy (CQL-SAC)"):
-            indices = torch.randint(0, len(transitions), (self.config.batch_size,), generator=generator)
-            history.append(self.update(transitions.batch(indices), generator))
-            if step == updates or (checkpoint_every and step % checkpoint_every == 0):
-                checkpoints.append(copy.deepcopy(self.policy).eval().requires_grad_(False))
-        return checkpoints, history

@@ -38,15 +38,12 @@ space, not on the reference's learned trajectory embedding (see `genmbo.search.o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
-from genmbo.models.pgs_policy import (
-    PGS_DEFAULT_UPDATES,
-    ConservativeSAC,
-    ConservativeSACConfig,
-    PGSPolicy,
-)
+from genmbo.models.conservative_sac import fit_conservative_sac
+from genmbo.models.pgs_policy import PGS_DEFAULT_UPDATES, ConservativeSACConfig, PGSPolicy
 from genmbo.search.base import SearchMethod, SearchProblem
 from genmbo.search.objectives import PessimisticObjective, check_kappa, latent_scale, start_points
 from genmbo.search.osel import OSEL_NEIGHBORS, NearestNeighborValue, select
@@ -110,6 +107,10 @@ class PolicyGuidedGradientSearch(SearchMethod):
 
     After a call, `selected` holds the chosen ``(percentile, checkpoint index)`` and `policy` the chosen
     `PGSPolicy` (usable as a guided-diffusion `StepSize` through ``policy.step_size``).
+
+    Set `run_dir` before a call to train in that folder, one subfolder per percentile (Lightning
+    checkpoints and logs; a rerun resumes or reuses the trained policies): `genmbo design` uses
+    ``OUT/policy``. Left None, each training runs in a temporary folder.
     """
 
     name = "pgs"
@@ -171,6 +172,7 @@ class PolicyGuidedGradientSearch(SearchMethod):
         )
         self.selected: tuple[float, int] | None = None
         self.policy: PGSPolicy | None = None
+        self.run_dir: Path | None = None
 
     def train_policies(
         self, problem: SearchProblem, percentile: float, generator: torch.Generator
@@ -194,8 +196,17 @@ class PolicyGuidedGradientSearch(SearchMethod):
             self.action_scale,
             reward_scale=objective.score_scale,
         )
-        learner = ConservativeSAC(latents.shape[1], latents.shape[1], generator, self.config)
-        networks, _ = learner.fit(transitions, self.updates, generator, self.checkpoint_every)
+        dim = latents.shape[1]
+        networks = fit_conservative_sac(
+            transitions,
+            dim,
+            dim,
+            self.config,
+            self.updates,
+            generator,
+            self.checkpoint_every,
+            self.run_dir / f"p{percentile:g}" if self.run_dir is not None else None,
+        )
         return [PGSPolicy(network, mean, scale, self.action_scale) for network in networks]
 
     def __call__(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> torch.Tensor:

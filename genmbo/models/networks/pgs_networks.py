@@ -83,7 +83,9 @@ class TanhGaussianPolicyNetwork(nn.Module):
         if repeat is not None:
             states = states.unsqueeze(1).expand(-1, repeat, -1)
         mean, std = self.distribution(states)
-        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        # Drawn where the generator lives (a CPU generator also drives a model on an accelerator).
+        source = generator.device if generator is not None else mean.device
+        noise = torch.randn(mean.shape, generator=generator, device=source, dtype=mean.dtype).to(mean.device)
         pre_tanh = mean + std * noise
         actions = torch.tanh(pre_tanh)
         # Change of variables for the tanh (SAC, eq. 21), in the stable form
