@@ -1,6 +1,6 @@
 import pytest
 
-from genmbo.config import GenmboConfig, from_mapping, load_config
+from genmbo.config import AutoencoderConfig, GenmboConfig, from_mapping, load_config
 from genmbo.errors import ConfigError
 
 
@@ -54,3 +54,29 @@ def test_yaml_problems(tmp_path):
     (tmp_path / "evil.yaml").write_text("run: !!python/object/apply:os.system ['echo pwned']\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path / "evil.yaml")
+
+
+def test_autoencoder_training_settings_default_by_architecture():
+    config = AutoencoderConfig()
+    convolutional = config.with_defaults("convolutional")
+    assert (convolutional.max_steps, convolutional.batch_size) == (1000, 128)
+    assert (convolutional.kl_weight, convolutional.cosine_decay) == (1e-4, True)
+    other = config.with_defaults("positionwise")
+    assert (other.max_steps, other.batch_size, other.kl_weight, other.cosine_decay) == (
+        3000,
+        256,
+        1e-3,
+        False,
+    )
+    assert config.with_defaults("vector") == other
+    explicit = AutoencoderConfig(max_steps=7, kl_weight=0.5, cosine_decay=False).with_defaults(
+        "convolutional"
+    )
+    assert (explicit.max_steps, explicit.kl_weight, explicit.cosine_decay, explicit.batch_size) == (
+        7,
+        0.5,
+        False,
+        128,
+    )
+    with pytest.raises(ConfigError, match="prior.autoencoder.conv_stride must be >= 1"):
+        from_mapping(GenmboConfig, {"prior": {"autoencoder": {"conv_stride": 0}}})

@@ -32,6 +32,17 @@ Measured on Ehrlich s20-d32 (6,026 training sequences, batch 256, one thread, th
 GRU pair reached 0.2% exact match and 35% token accuracy after 1,500 steps (z ignored: the decoder
 learned the Markov transitions), the positionwise pair 95.5% / 98.5% after 4,000 steps in 83 s.
 
+Longer fixed-length spaces use `architecture="convolutional"`: a latent *map* (``latent_dim / positions``
+channels at each of ``ceil((length + 1) / stride)`` positions) read and written by 1-D convolutions, so
+its weights are shared along the sequence. On Ehrlich s32-d64 (64 tokens, 32 states, 8,260 training
+sequences) the positionwise pair memorised the training set (held-out token accuracy peaked at 24%,
+0% exact), while the convolutional pair (32 channels, 4 latent channels per 2 tokens, KL weight 1e-4,
+batch 128, cosine decay) reconstructed 100% of held-out sequences after ~900 steps, in 50 s including
+the diffusion prior. Held-out exact match in a sweep of those settings on that task (CPU processes on
+a GPU host): 2 latent channels per position 34-43% after 1,500-1,800 steps; 4 channels with KL weight
+1e-3 66% (87% with cosine decay); 4 channels with KL weight 1e-4 99.8% after 1,100 steps at batch 256,
+100% after 500 at batch 128; 64 convolution channels instead of 32 cost 2.6x per step.
+
 Decoding is batched; greedy (`temperature=0`) or sampled with a `torch.Generator`. Logits are masked so
 every decode is a design of the space: never BOS or PAD, no EOS before the first token, and in a
 fixed-length space (TFBind8, Ehrlich) exactly `length` tokens then EOS.
@@ -49,11 +60,21 @@ from einops import rearrange
 
 from genmbo.metrics.reconstruction import ExactMatch, MeanKL, TokenAccuracy
 from genmbo.models.kl_schedule import KLSchedule, free_bits_kl, gaussian_kl
-from genmbo.models.networks.sequence_decoder import GRUSequenceDecoder, PositionwiseSequenceDecoder
-from genmbo.models.networks.sequence_encoder import GRUSequenceEncoder, PositionwiseSequenceEncoder
+from genmbo.models.networks.sequence_decoder import (
+    ConvolutionalSequenceDecoder,
+    GRUSequenceDecoder,
+    PositionwiseSequenceDecoder,
+)
+from genmbo.models.networks.sequence_encoder import (
+    ConvolutionalSequenceEncoder,
+    GRUSequenceEncoder,
+    PositionwiseSequenceEncoder,
+)
 from genmbo.progress import track
 from genmbo.spaces.base import DesignSpace, space_from_dict
 from genmbo.spaces.vocabulary import BOS_ID, EOS_ID, PAD_ID
+
+ARCHITECTURES = ("gru", "positionwise", "convolutional")
 
 
 def generation_mask(width: int, vocab_size: int, fixed_length: int | None) -> torch.Tensor:
@@ -68,6 +89,11 @@ def generation_mask(width: int, vocab_size: int, fixed_length: int | None) -> to
     allowed[-1] = False
     allowed[-1, EOS_ID] = True
     return allowed
+
+
+def convolutional_positions(max_length: int, stride: int) -> int:
+    """Latent positions of a convolutional VAE: one per `stride` decoded tokens (`max_length` and EOS)."""
+    return -(-(max_length + 1) // stride)
 
 
 class SequenceVAE(pl.LightningModule):
@@ -89,6 +115,8 @@ class SequenceVAE(pl.LightningModule):
         cosine_decay: bool = False,
         min_learning_rate_ratio: float = 0.05,
         architecture: str = "gru",
+        conv_stride: int = 2,
+        conv_channels: int = 64,
     ):
         super().__init__()
         space_state = space.to_dict() if isinstance(space, DesignSpace) else dict(space)
@@ -102,8 +130,8 @@ class SequenceVAE(pl.LightningModule):
         self.vocab_size = len(self.space.vocabulary)
         self.width = self.space.max_length + 2
         self.fixed_length = getattr(self.space, "length", None)
-        if architecture not in ("gru", "positionwise"):
-            raise ValueError(f"unknown architecture {architecture!r}; choose 'gru' or 'positionwise'")
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {architecture!r}; choose from {', '.join(ARCHITECTURES)}")
         self.autoregressive = architecture == "gru"
         if self.autoregressive:
             self.encoder = GRUSequenceEncoder(
@@ -112,12 +140,30 @@ class SequenceVAE(pl.LightningModule):
             self.decoder = GRUSequenceDecoder(
                 self.vocab_size, latent_dim, embedding_dim, hidden_dim, num_layers
             )
-        else:
+        elif architecture == "positionwise":
             self.encoder = PositionwiseSequenceEncoder(
                 self.vocab_size, latent_dim, self.width, embedding_dim, encoder_hidden_dim or hidden_dim
             )
             self.decoder = PositionwiseSequenceDecoder(
                 self.vocab_size, latent_dim, self.width - 1, hidden_dim
+            )
+        else:
+            positions = convolutional_positions(self.space.max_length, conv_stride)
+            if latent_dim % positions:
+                raise ValueError(
+                    f"a convolutional VAE's latent_dim must be a multiple of its {positions} latent "
+                    f"positions (ceil((length + 1) / stride)), got {latent_dim}"
+                )
+            self.encoder = ConvolutionalSequenceEncoder(
+                self.vocab_size,
+                latent_dim // positions,
+                self.width,
+                conv_stride,
+                embedding_dim,
+                conv_channels,
+            )
+            self.decoder = ConvolutionalSequenceDecoder(
+                self.vocab_size, latent_dim // positions, self.width - 1, conv_stride, conv_channels
             )
         self.kl_schedule = KLSchedule(kl_weight, kl_warmup_steps)
         self.register_buffer(
@@ -216,7 +262,7 @@ class SequenceVAE(pl.LightningModule):
     ) -> torch.Tensor:
         """Decode `batch x latent_dim` latents to `batch x width` ids; greedy if `temperature == 0`."""
         if not self.autoregressive:
-            return self._generate_positionwise(latents, temperature, generator)
+            return self._generate_at_once(latents, temperature, generator)
         batch = latents.shape[0]
         tokens = torch.full((batch, self.width), PAD_ID, dtype=torch.long, device=latents.device)
         tokens[:, 0] = BOS_ID
@@ -236,7 +282,7 @@ class SequenceVAE(pl.LightningModule):
                 break
         return tokens
 
-    def _generate_positionwise(
+    def _generate_at_once(
         self, latents: torch.Tensor, temperature: float, generator: torch.Generator | None
     ) -> torch.Tensor:
         logits = self.decoder(latents).masked_fill(~self.allowed_tokens, float("-inf"))

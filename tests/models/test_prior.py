@@ -8,8 +8,9 @@ import torch
 
 from genmbo.config import AutoencoderConfig, DiffusionConfig, PriorConfig
 from genmbo.data.offline import OfflineDataset
+from genmbo.errors import ConfigError
 from genmbo.models.identity_autoencoder import IdentityAutoencoder
-from genmbo.models.prior import fit_prior, load_prior
+from genmbo.models.prior import fit_prior, load_prior, resolve_sequence_architecture
 from genmbo.models.sequence_vae import SequenceVAE
 from genmbo.models.vector_vae import VectorVAE
 from genmbo.spaces import ContinuousSpace, SequenceSpace
@@ -114,3 +115,32 @@ def test_shipped_moses_prior_loads_and_reconstructs():
     assert sum(a == b for a, b in zip(decoded, molecules, strict=True)) >= 35
     samples = prior.sample_designs(20, torch.Generator().manual_seed(0), num_steps=20)
     assert all(sample is not None for sample in samples)
+
+
+def test_auto_architecture_by_length_and_convolutional_prior(tmp_path):
+    resolve = resolve_sequence_architecture
+    assert resolve(AutoencoderConfig(), SequenceSpace("dna", length=32)) == "positionwise"
+    assert resolve(AutoencoderConfig(), SequenceSpace("dna", length=33)) == "convolutional"
+    assert resolve(AutoencoderConfig(), SequenceSpace("dna", max_length=10)) == "gru"
+    assert resolve(AutoencoderConfig(architecture="gru"), SequenceSpace("dna", length=40)) == "gru"
+
+    space = SequenceSpace("dna", length=40)
+    rng = np.random.default_rng(0)
+    designs = sorted({"".join(rng.choice(list("ACGT"), 40)) for _ in range(64)})
+    dataset = OfflineDataset(space, designs, np.array([d.count("G") for d in designs], dtype=float))
+    config = tiny_config()
+    config.autoencoder.latent_dim = None
+    config.autoencoder.conv_channels = 8
+    prior = fit_prior(dataset, config, tmp_path / "p", seed=0)
+    assert (
+        isinstance(prior.autoencoder, SequenceVAE)
+        and prior.autoencoder.hparams.architecture == "convolutional"
+    )
+    assert prior.autoencoder.latent_dim == 4 * 21  # ceil(41 / 2) positions, four channels each
+    assert all(
+        space.parse(design) == design for design in prior.sample_designs(8, torch.Generator().manual_seed(0))
+    )
+
+    config.autoencoder.latent_dim = 50
+    with pytest.raises(ConfigError, match="multiple of the convolutional VAE's 21 latent positions"):
+        fit_prior(dataset, config, tmp_path / "q", seed=0)

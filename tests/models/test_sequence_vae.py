@@ -204,3 +204,48 @@ def test_positionwise_loss_falls_and_unknown_architecture_is_refused():
     assert sum(recorder.losses[-10:]) < sum(recorder.losses[:10])
     with pytest.raises(ValueError, match="unknown architecture"):
         SequenceVAE(space, architecture="lstm")
+
+
+CONVOLUTIONAL = {**TINY, "architecture": "convolutional", "conv_channels": 16}
+
+
+@pytest.mark.parametrize(
+    ("space", "latent_dim"),
+    # ceil((length + 1) / 2) latent positions, two channels each
+    [(SequenceSpace("dna", length=8), 10), (SequenceSpace("protein", max_length=10), 12)],
+)
+def test_convolutional_architecture_decodes_designs_of_the_space(space, latent_dim):
+    pl.seed_everything(0)
+    model = SequenceVAE(space, **{**CONVOLUTIONAL, "latent_dim": latent_dim})
+    generator = torch.Generator().manual_seed(0)
+    for design in model.sample(40, temperature=1.0, generator=generator):
+        assert design is not None and space.parse(design) == design
+    for row in model.generate(torch.randn(20, latent_dim, generator=generator)).tolist():
+        end = row.index(EOS_ID)
+        assert row[0] == BOS_ID and end >= 2 and PAD_ID not in row[1:end]
+        assert space.length is None or end == space.length + 1
+
+
+def test_convolutional_latents_are_local_and_reconstruct_after_training():
+    space = SequenceSpace("dna", length=30)
+    pl.seed_everything(0)
+    model = SequenceVAE(space, **{**CONVOLUTIONAL, "latent_dim": 32})  # 16 positions x 2 channels
+    designs = [
+        "".join("ACGT"[i] for i in torch.randint(0, 4, (30,), generator=torch.Generator().manual_seed(s)))
+        for s in range(64)
+    ]
+    changed = ("T" if designs[0][0] != "T" else "A") + designs[0][1:]
+    with torch.no_grad():
+        before, after = (model.encoder(space.encode([d]))[0].view(16, 2) for d in (designs[0], changed))
+    # Latent position p reads tokens 2p - 4 .. 2p + 5 (two width-5 convolutions, then stride 2).
+    assert not torch.allclose(before[:3], after[:3]) and torch.equal(before[3:], after[3:])
+
+    datamodule = TokenDataModule(space.encode(designs), val_size=8, batch_size=16)
+    _trainer(300).fit(model, datamodule=datamodule)
+    reconstructed = model.decode_latents(model.encode_designs(designs))
+    assert sum(r == d for r, d in zip(reconstructed, designs, strict=True)) >= 0.9 * len(designs)
+
+
+def test_convolutional_latent_dim_must_fill_whole_positions():
+    with pytest.raises(ValueError, match="multiple of its 5 latent positions"):
+        SequenceVAE(SequenceSpace("dna", length=8), **{**CONVOLUTIONAL, "latent_dim": 7})

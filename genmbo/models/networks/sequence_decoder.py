@@ -83,3 +83,42 @@ class PositionwiseSequenceDecoder(nn.Module):
     def forward(self, latents: torch.Tensor) -> torch.Tensor:
         logits = self.network(latents)
         return rearrange(logits, "batch (steps vocab) -> batch steps vocab", vocab=self.vocab_size)
+
+
+class ConvolutionalSequenceDecoder(nn.Module):
+    """Non-autoregressive decoder of a latent map: `latents` (`batch x (positions * latent_channels)`) ->
+    `batch x steps x vocab` logits, with ``steps <= positions * stride``.
+
+    The companion of `ConvolutionalSequenceEncoder`: a 1x1 convolution, a transposed convolution that
+    spreads each latent position over `stride` tokens, and two same-length convolutions, so each token's
+    logits see its neighbours' latents (local consistency, such as allowed transitions).
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        latent_channels: int,
+        steps: int,
+        stride: int = 2,
+        channels: int = 64,
+        kernel_size: int = 5,
+    ):
+        super().__init__()
+        self.steps, self.latent_channels = steps, latent_channels
+        padding = kernel_size // 2
+        self.network = nn.Sequential(
+            nn.Conv1d(latent_channels, channels, 1),
+            nn.SiLU(),
+            nn.ConvTranspose1d(channels, channels, stride, stride=stride),
+            nn.SiLU(),
+            nn.Conv1d(channels, channels, kernel_size, padding=padding),
+            nn.SiLU(),
+            nn.Conv1d(channels, vocab_size, kernel_size, padding=padding),
+        )
+
+    def forward(self, latents: torch.Tensor) -> torch.Tensor:
+        latent_map = rearrange(
+            latents, "batch (positions channels) -> batch channels positions", channels=self.latent_channels
+        )
+        logits = self.network(latent_map)[:, :, : self.steps]
+        return rearrange(logits, "batch vocab steps -> batch steps vocab")

@@ -67,3 +67,55 @@ class PositionwiseSequenceEncoder(nn.Module):
         flat = rearrange(self.embedding(tokens), "batch width embedding -> batch (width embedding)")
         mean, log_variance = self.network(flat).chunk(2, dim=-1)
         return mean, log_variance
+
+
+class ConvolutionalSequenceEncoder(nn.Module):
+    """Token ids `batch x width` -> a posterior map: `mean`, `log_variance`, each `batch x latent_dim` with
+    ``latent_dim = latent_channels * positions``, ``positions = ceil((width - 1) / stride)``.
+
+    The companion of `ConvolutionalSequenceDecoder`. It reads the row after BOS (the decoder's targets),
+    padded to a multiple of `stride`, with two same-length convolutions and one strided one, so latent
+    position ``p`` summarises tokens ``p * stride`` to ``p * stride + stride - 1`` and their neighbours.
+    Weights are shared along the sequence: what is learned about a local pattern at one position holds at
+    every position, which lets it generalise from a few thousand sequences where the all-positions MLP
+    memorised them (see `genmbo.models.sequence_vae`).
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        latent_channels: int,
+        width: int,
+        stride: int = 2,
+        embedding_dim: int = 32,
+        channels: int = 64,
+        kernel_size: int = 5,
+    ):
+        super().__init__()
+        self.stride = stride
+        self.positions = -(-(width - 1) // stride)
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        padding = kernel_size // 2
+        self.network = nn.Sequential(
+            nn.Conv1d(embedding_dim, channels, kernel_size, padding=padding),
+            nn.SiLU(),
+            nn.Conv1d(channels, channels, kernel_size, padding=padding),
+            nn.SiLU(),
+            nn.Conv1d(channels, channels, stride, stride=stride),
+            nn.SiLU(),
+            nn.Conv1d(channels, 2 * latent_channels, 1),
+        )
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        targets = tokens[:, 1:]
+        targets = nn.functional.pad(
+            targets, (0, self.positions * self.stride - targets.shape[1]), value=PAD_ID
+        )
+        features = self.network(
+            rearrange(self.embedding(targets), "batch steps embedding -> batch embedding steps")
+        )
+        mean, log_variance = rearrange(
+            features, "batch channels positions -> batch positions channels"
+        ).chunk(2, dim=-1)
+        flatten = "batch positions channels -> batch (positions channels)"
+        return rearrange(mean, flatten), rearrange(log_variance, flatten)
