@@ -107,7 +107,7 @@ def run_benchmark(
         for seed in seeds:
             rows += _run_task_seed(task_name, seed, specs, out, base or GenmboConfig(), budget)
             results = pd.DataFrame(rows)
-            _write(results, out, [spec.label for spec in specs], budget)
+            write_results(results, out, [spec.label for spec in specs], budget)
     return pd.DataFrame(rows)
 
 
@@ -202,7 +202,8 @@ def summary_table(results: pd.DataFrame, labels: Sequence[str], column: str = "s
     return "\n".join(lines)
 
 
-def _write(results: pd.DataFrame, out: Path, labels: Sequence[str], budget: int) -> None:
+def write_results(results: pd.DataFrame, out: Path, labels: Sequence[str], budget: int = 128) -> None:
+    """`results.csv` and the Markdown summary `results.md` (methods in the order of `labels`) in `out`."""
     descriptor = out / "results.csv"
     write_text_atomic(descriptor, results.to_csv(index=False))
     seeds = sorted(set(results["seed"]))

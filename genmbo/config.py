@@ -77,6 +77,9 @@ class AutoencoderConfig:
     word_dropout: float = 0.0
     # Cosine decay of the learning rate to 5% over `max_steps` (sequence VAEs).
     cosine_decay: bool | None = None
+    # Fixed-length spaces with a non-autoregressive decoder: decode only sequences whose consecutive tokens
+    # follow each other somewhere in the offline data (`genmbo.models.transition_decoding`).
+    observed_transitions_only: bool = True
     # The convolutional architecture: tokens per latent position, and channels of its convolutions.
     conv_stride: int = 2
     conv_channels: int = 32

@@ -21,7 +21,8 @@ from genmbo.tasks import get_task
 def percentile(values: np.ndarray, q: float) -> float:
     """numpy's linear percentile, except that one falling among -inf values (infeasible Ehrlich
     candidates) is -inf rather than the NaN that interpolating between infinities gives."""
-    value = float(np.percentile(values, q))
+    with np.errstate(invalid="ignore"):  # the NaN is expected and replaced: no warning for the user
+        value = float(np.percentile(values, q))
     return float(np.percentile(values, q, method="lower")) if np.isnan(value) else value
 
 

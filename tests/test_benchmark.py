@@ -1,6 +1,9 @@
 """`genmbo benchmark`: a quick suite (two tasks, five methods, two seeds, tiny models) end to end."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -81,3 +84,34 @@ def test_unknown_task_or_method_stops_before_training(tmp_path, capsys):
     assert main(["benchmark", "--tasks", "tfbind8", "--methods", "pgss", "--out", str(tmp_path / "o")]) == 2
     assert "unknown search method 'pgss'" in capsys.readouterr().err
     assert not (tmp_path / "o" / "tfbind8").exists()
+
+
+MERGE_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "merge_benchmark_results.py"
+
+
+def _results_part(path, rows):
+    columns = ["task", "method", "seed", "score_100th", "score_50th"]
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+    return str(path)
+
+
+def test_merging_partial_runs_gives_one_table(tmp_path):
+    first = _results_part(
+        tmp_path / "a.csv", [["t", "genetic", 0, 0.5, 0.1], ["t", "guided_diffusion", 0, 0.9, 0.4]]
+    )
+    second = _results_part(tmp_path / "b.csv", [["t", "genetic", 1, 0.7, 0.3], ["t", "mine", 0, 0.2, 0.0]])
+    command = [sys.executable, str(MERGE_SCRIPT), "--out", str(tmp_path / "m"), first, second]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    merged = pd.read_csv(tmp_path / "m" / "results.csv")
+    assert len(merged) == 4
+    table = (tmp_path / "m" / "results.md").read_text()
+    # Standard methods first, in the standard order, then the others; mean ± population std (50th).
+    assert table.index("| genetic |") < table.index("| guided_diffusion |") < table.index("| mine |")
+    assert "| genetic | 0.600 ± 0.100 (0.200) | 0.600 |" in table
+
+    overlapping = _results_part(tmp_path / "c.csv", [["t", "genetic", 1, 0.1, 0.1]])
+    result = subprocess.run([*command, overlapping], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    message = "merge_benchmark_results: (t, genetic, seed 1) appears in more than one row"
+    assert result.stderr.strip() == message

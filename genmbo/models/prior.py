@@ -32,6 +32,7 @@ from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.sequence_vae import SequenceVAE, convolutional_positions
 from genmbo.models.training import build_trainer, resume_path
+from genmbo.models.transition_decoding import observed_transitions
 from genmbo.models.vector_vae import VectorVAE
 from genmbo.outputs import write_json
 from genmbo.spaces import ContinuousSpace, MoleculeSpace
@@ -167,6 +168,10 @@ def _threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+def _decodes_at_once(model: SequenceVAE) -> bool:
+    return not model.autoregressive and model.fixed_length is not None
+
+
 # Fixed-length spaces longer than this get the convolutional VAE: the positionwise MLPs memorised Ehrlich
 # s32-d64's 8,260 training sequences and reconstructed none of the held-out ones exactly.
 POSITIONWISE_MAX_LENGTH = 32
@@ -259,6 +264,9 @@ def _fit_autoencoder(
     run_dir = folder / "autoencoder"
     trainer = build_trainer(run_dir, config.max_steps, limit_val_batches=4)
     trainer.fit(model, datamodule=data, ckpt_path=resume_path(run_dir))
+    if isinstance(model, SequenceVAE) and config.observed_transitions_only and _decodes_at_once(model):
+        content = dataset.encoded()[:, 1 : 1 + model.fixed_length]
+        model.restrict_transitions(observed_transitions(content, model.vocab_size))
     save_weights(model, folder / "autoencoder.ckpt")
     return model.eval(), False
 

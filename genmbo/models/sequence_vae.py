@@ -70,6 +70,7 @@ from genmbo.models.networks.sequence_encoder import (
     GRUSequenceEncoder,
     PositionwiseSequenceEncoder,
 )
+from genmbo.models.transition_decoding import best_allowed_path, sample_allowed_path
 from genmbo.progress import track
 from genmbo.spaces.base import DesignSpace, space_from_dict
 from genmbo.spaces.vocabulary import BOS_ID, EOS_ID, PAD_ID
@@ -117,6 +118,7 @@ class SequenceVAE(pl.LightningModule):
         architecture: str = "gru",
         conv_stride: int = 2,
         conv_channels: int = 64,
+        allowed_transitions: list[list[int]] | None = None,
     ):
         super().__init__()
         space_state = space.to_dict() if isinstance(space, DesignSpace) else dict(space)
@@ -171,6 +173,9 @@ class SequenceVAE(pl.LightningModule):
             generation_mask(self.width, self.vocab_size, self.fixed_length),
             persistent=False,
         )
+        self.transition_mask: torch.Tensor | None = None
+        if allowed_transitions is not None:
+            self.restrict_transitions(torch.tensor(allowed_transitions, dtype=torch.bool))
         self.train_token_accuracy = TokenAccuracy()
         self.train_kl = MeanKL()
         self.val_token_accuracy = TokenAccuracy()
@@ -282,11 +287,37 @@ class SequenceVAE(pl.LightningModule):
                 break
         return tokens
 
+    def restrict_transitions(self, allowed: torch.Tensor) -> None:
+        """Decode only sequences whose consecutive tokens are `allowed` pairs (`vocab x vocab` bool), e.g.
+        `transition_decoding.observed_transitions` of the offline designs; kept in the hyperparameters, so
+        a saved model decodes the same way. Only non-autoregressive decoders of fixed-length spaces use it
+        (`genmbo.models.transition_decoding`)."""
+        if self.autoregressive or self.fixed_length is None:
+            raise ValueError(
+                "transition-restricted decoding needs a fixed length and a non-autoregressive decoder"
+            )
+        if allowed.shape != (self.vocab_size, self.vocab_size):
+            expected = f"{self.vocab_size} x {self.vocab_size}"
+            raise ValueError(f"allowed transitions must be {expected}, got {tuple(allowed.shape)}")
+        self.transition_mask = allowed.bool().cpu()
+        self.hparams["allowed_transitions"] = self.transition_mask.int().tolist()
+
     def _generate_at_once(
         self, latents: torch.Tensor, temperature: float, generator: torch.Generator | None
     ) -> torch.Tensor:
         logits = self.decoder(latents).masked_fill(~self.allowed_tokens, float("-inf"))
-        if temperature > 0:
+        if self.transition_mask is not None:
+            # The fixed-length content positions as one path of allowed transitions; then the forced EOS.
+            length = self.fixed_length
+            log_probs = torch.log_softmax(
+                logits[:, :length] / (temperature if temperature > 0 else 1.0), dim=-1
+            )
+            if temperature > 0:
+                content = sample_allowed_path(log_probs, self.transition_mask, generator)
+            else:
+                content = best_allowed_path(log_probs, self.transition_mask)
+            chosen = torch.cat([content, logits[:, length:].argmax(dim=-1)], dim=1)
+        elif temperature > 0:
             probabilities = torch.softmax(logits / temperature, dim=-1)
             flat = rearrange(probabilities, "batch steps vocab -> (batch steps) vocab")
             chosen = torch.multinomial(flat, 1, generator=generator).view(latents.shape[0], -1)
