@@ -202,6 +202,19 @@ def summary_table(results: pd.DataFrame, labels: Sequence[str], column: str = "s
     return "\n".join(lines)
 
 
+def rank_table(results: pd.DataFrame, labels: Sequence[str], column: str = "score_100th") -> str:
+    """Markdown: each method's mean rank over tasks of its mean `column` (1 = best; ties share the average
+    rank; -inf ranks last), and the tasks where it ranks first alone. Unlike a mean of scores, one task
+    with a wide normalized range (Ackley reaches 10.9) cannot outweigh the others."""
+    means = results.groupby(["task", "method"])[column].mean().unstack()
+    means = means[[label for label in labels if label in means.columns]]
+    ranks = means.rank(axis=1, ascending=False, method="average")
+    lines = ["| method | mean rank | tasks won |", "|---|---|---|"]
+    for label in means.columns:
+        lines.append(f"| {label} | {ranks[label].mean():.2f} | {int((ranks[label] == 1).sum())} |")
+    return "\n".join(lines)
+
+
 def write_results(results: pd.DataFrame, out: Path, labels: Sequence[str], budget: int = 128) -> None:
     """`results.csv` and the Markdown summary `results.md` (methods in the order of `labels`) in `out`."""
     descriptor = out / "results.csv"
@@ -211,4 +224,8 @@ def write_results(results: pd.DataFrame, out: Path, labels: Sequence[str], budge
         f"Normalized 100th percentile, mean ± std over seeds {seeds} (50th percentile's mean in brackets); "
         f"{budget} candidates per run.\n\n"
     )
-    write_text_atomic(out / "results.md", header + summary_table(results, labels) + "\n")
+    ranks = f"\n\nMean rank over the {results['task'].nunique()} tasks (1 = best mean):\n\n"
+    write_text_atomic(
+        out / "results.md",
+        header + summary_table(results, labels) + ranks + rank_table(results, labels) + "\n",
+    )

@@ -185,8 +185,9 @@ def run_fit(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     generator = torch.Generator().manual_seed(config.run.seed)
     held = dataset.designs[: min(len(dataset), 2000)]
+    oracle = task.oracle if task is not None else None
     metrics = reconstruction_metrics(prior, held) | sample_metrics(
-        prior, dataset.designs, args.samples, generator
+        prior, dataset.designs, args.samples, generator, oracle
     )
     timings["evaluate"] = time.perf_counter() - started
     write_json(out / "prior_metrics.json", {**metrics, "timings": timings})

@@ -60,7 +60,8 @@ def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
     expected_cell = f"{grad.mean():.3f} ± {grad.std(ddof=0):.3f}"
     row = next(line for line in printed.splitlines() if line.startswith("| gradient_ascent |"))
     assert expected_cell in row
-    assert (tmp_path / "bench" / "results.md").read_text().count("\n| ") == 5 + 1
+    # Two tables, each a header and a row per method.
+    assert (tmp_path / "bench" / "results.md").read_text().count("\n| ") == 2 * (5 + 1)
     assert (tmp_path / "bench" / "tfbind8" / "seed-1" / "surrogate-loss-coms" / "surrogate.ckpt").is_file()
 
 
@@ -109,9 +110,27 @@ def test_merging_partial_runs_gives_one_table(tmp_path):
     # Standard methods first, in the standard order, then the others; mean ± population std (50th).
     assert table.index("| genetic |") < table.index("| guided_diffusion |") < table.index("| mine |")
     assert "| genetic | 0.600 ± 0.100 (0.200) | 0.600 |" in table
+    # Ranked on task t: guided_diffusion 0.9, genetic 0.6, mine 0.2.
+    assert "| guided_diffusion | 1.00 | 1 |" in table and "| mine | 3.00 | 0 |" in table
 
     overlapping = _results_part(tmp_path / "c.csv", [["t", "genetic", 1, 0.1, 0.1]])
     result = subprocess.run([*command, overlapping], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     message = "merge_benchmark_results: (t, genetic, seed 1) appears in more than one row"
     assert result.stderr.strip() == message
+
+
+def test_rank_table_ranks_minus_infinity_last_and_shares_ties():
+    from genmbo.benchmark import rank_table
+
+    results = pd.DataFrame(
+        {
+            "task": ["a", "a", "a", "b", "b", "b"],
+            "method": ["x", "y", "z", "x", "y", "z"],
+            "seed": [0] * 6,
+            "score_100th": [0.9, -np.inf, 0.5, 0.3, 0.3, 0.1],
+        }
+    )
+    table = rank_table(results, ["x", "y", "z"])
+    # a: x 1, z 2, y 3; b: x and y share 1.5, z 3.
+    assert "| x | 1.25 | 1 |" in table and "| y | 2.25 | 0 |" in table and "| z | 2.50 | 0 |" in table

@@ -183,3 +183,21 @@ def test_distributed_options_reach_the_config():
     assert (distributed.strategy, distributed.devices, distributed.num_nodes) == ("ddp", 4, 2)
     args = build_parser().parse_args(["design", "--task", "tfbind8", "--out", "o", "--devices", "auto"])
     assert run_config_from(args).distributed.devices == "auto"
+
+
+def test_fit_on_an_ehrlich_task_samples_only_feasible_sequences(tmp_path):
+    """Decoding keeps to the token transitions of the offline data, all of which are feasible; without
+    that, the undertrained tiny prior's samples all break a banned transition somewhere."""
+    feasible = {}
+    for restricted in (True, False):
+        config = TINY_PRIOR.replace(
+            "batch_size: 32}", f"batch_size: 32, observed_transitions_only: {restricted}}}", 1
+        )
+        (tmp_path / "tiny.yaml").write_text(config)
+        out = tmp_path / f"run-{restricted}"
+        argv = ["fit", "--task", "ehrlich-s32-d16-m2-l4-q4", "--config", str(tmp_path / "tiny.yaml")]
+        assert main([*argv, "--out", str(out), "--samples", "50"]) == 0
+        metrics = json.loads((out / "prior_metrics.json").read_text())
+        assert metrics["sample_validity"] == 1.0
+        feasible[restricted] = metrics["sample_feasible"]
+    assert feasible[True] == 1.0 and feasible[False] < 0.5

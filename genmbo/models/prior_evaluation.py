@@ -10,9 +10,10 @@ for molecules), plus the share of samples the space accepts again (`sample_in_sp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from genmbo.metrics.reconstruction import TokenAccuracy
@@ -48,9 +49,15 @@ def reconstruction_metrics(prior: Prior, designs: Sequence[Any], batch_size: int
 
 
 def sample_metrics(
-    prior: Prior, training_designs: Sequence[Any], num_samples: int, generator: torch.Generator
+    prior: Prior,
+    training_designs: Sequence[Any],
+    num_samples: int,
+    generator: torch.Generator,
+    oracle: Callable[[list[Any]], np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """Validity, uniqueness, novelty (and IntDiv for molecules) of `num_samples` prior samples."""
+    """Validity, uniqueness, novelty (and IntDiv for molecules) of `num_samples` prior samples; with a
+    task's `oracle`, also ``sample_feasible``, the share of valid samples it scores finitely (Ehrlich
+    gives -inf to a sequence with a banned transition)."""
     samples = prior.sample_designs(num_samples, generator)
     space = prior.autoencoder.space
     metrics: dict[str, Any] = {
@@ -62,6 +69,9 @@ def sample_metrics(
         "sample_uniqueness": Uniqueness(space)(samples),
         "sample_novelty": Novelty(training_designs, space)(samples),
     }
+    if oracle is not None:
+        valid = [sample for sample in samples if sample is not None]
+        metrics["sample_feasible"] = float(np.isfinite(oracle(valid)).mean()) if valid else 0.0
     if isinstance(space, MoleculeSpace):
         metrics["sample_intdiv1"] = InternalDiversity(p=1)(samples)
         metrics["sample_intdiv2"] = InternalDiversity(p=2)(samples)
