@@ -219,9 +219,14 @@ def write_results(results: pd.DataFrame, out: Path, labels: Sequence[str], budge
     """`results.csv` and the Markdown summary `results.md` (methods in the order of `labels`) in `out`."""
     descriptor = out / "results.csv"
     write_text_atomic(descriptor, results.to_csv(index=False))
-    seeds = sorted(set(results["seed"]))
+    seed_counts = sorted(set(results.groupby("task")["seed"].nunique()))
+    seeds = (
+        f"seeds {sorted(set(results['seed']))}"
+        if len(seed_counts) == 1
+        else f"each task's seeds ({seed_counts[0]} to {seed_counts[-1]})"
+    )
     header = (
-        f"Normalized 100th percentile, mean ± std over seeds {seeds} (50th percentile's mean in brackets); "
+        f"Normalized 100th percentile, mean ± std over {seeds} (50th percentile's mean in brackets); "
         f"{budget} candidates per run.\n\n"
     )
     ranks = f"\n\nMean rank over the {results['task'].nunique()} tasks (1 = best mean):\n\n"
