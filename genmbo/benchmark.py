@@ -204,14 +204,18 @@ def summary_table(results: pd.DataFrame, labels: Sequence[str], column: str = "s
 
 def rank_table(results: pd.DataFrame, labels: Sequence[str], column: str = "score_100th") -> str:
     """Markdown: each method's mean rank over tasks of its mean `column` (1 = best; ties share the average
-    rank; -inf ranks last), and the tasks where it ranks first alone. Unlike a mean of scores, one task
-    with a wide normalized range (Ackley reaches 10.9) cannot outweigh the others."""
+    rank; -inf and NaN rank last), the tasks where it ranks first alone, and how many tasks it was ranked
+    on (a method missing from a task is not ranked there). Unlike a mean of scores, one task with a wide
+    normalized range (Ackley reaches 10.9) cannot outweigh the others (average ranks as in Demšar,
+    "Statistical comparisons of classifiers over multiple data sets", JMLR 7, 2006)."""
+    ran = results.groupby(["task", "method"]).size().unstack().notna()
     means = results.groupby(["task", "method"])[column].mean().unstack()
-    means = means[[label for label in labels if label in means.columns]]
+    means = means[[label for label in labels if label in means.columns]].fillna(-np.inf).where(ran)
     ranks = means.rank(axis=1, ascending=False, method="average")
-    lines = ["| method | mean rank | tasks won |", "|---|---|---|"]
+    lines = ["| method | mean rank | tasks won | tasks ranked |", "|---|---|---|---|"]
     for label in means.columns:
-        lines.append(f"| {label} | {ranks[label].mean():.2f} | {int((ranks[label] == 1).sum())} |")
+        won, ranked = int((ranks[label] == 1).sum()), int(ranks[label].notna().sum())
+        lines.append(f"| {label} | {ranks[label].mean():.2f} | {won} | {ranked} |")
     return "\n".join(lines)
 
 
@@ -229,7 +233,7 @@ def write_results(results: pd.DataFrame, out: Path, labels: Sequence[str], budge
         f"Normalized 100th percentile, mean ± std over {seeds} (50th percentile's mean in brackets); "
         f"{budget} candidates per run.\n\n"
     )
-    ranks = f"\n\nMean rank over the {results['task'].nunique()} tasks (1 = best mean):\n\n"
+    ranks = f"\n\nMean rank over the {results['task'].nunique()} tasks of each method's mean (1 = best):\n\n"
     write_text_atomic(
         out / "results.md",
         header + summary_table(results, labels) + ranks + rank_table(results, labels) + "\n",

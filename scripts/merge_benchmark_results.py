@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+", type=Path, help="results.csv files of benchmark runs")
     parser.add_argument("--out", type=Path, required=True, help="folder for the merged results")
+    parser.add_argument(
+        "--budget", type=int, default=128, help="candidates per run in the parts (default 128)"
+    )
     args = parser.parse_args(argv)
     try:
         results = merge(args.results)
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     methods = list(dict.fromkeys(results["method"]))
     labels = [m for m in STANDARD_METHODS if m in methods] + [m for m in methods if m not in STANDARD_METHODS]
     args.out.mkdir(parents=True, exist_ok=True)
-    write_results(results, args.out, labels)
+    write_results(results, args.out, labels, args.budget)
     print((args.out / "results.md").read_text(), end="")
     return 0
 

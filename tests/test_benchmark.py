@@ -111,7 +111,7 @@ def test_merging_partial_runs_gives_one_table(tmp_path):
     assert table.index("| genetic |") < table.index("| guided_diffusion |") < table.index("| mine |")
     assert "| genetic | 0.600 ± 0.100 (0.200) | 0.600 |" in table
     # Ranked on task t: guided_diffusion 0.9, genetic 0.6, mine 0.2.
-    assert "| guided_diffusion | 1.00 | 1 |" in table and "| mine | 3.00 | 0 |" in table
+    assert "| guided_diffusion | 1.00 | 1 | 1 |" in table and "| mine | 3.00 | 0 | 1 |" in table
 
     overlapping = _results_part(tmp_path / "c.csv", [["t", "genetic", 1, 0.1, 0.1]])
     result = subprocess.run([*command, overlapping], capture_output=True, text=True, timeout=120)
@@ -133,4 +133,19 @@ def test_rank_table_ranks_minus_infinity_last_and_shares_ties():
     )
     table = rank_table(results, ["x", "y", "z"])
     # a: x 1, z 2, y 3; b: x and y share 1.5, z 3.
-    assert "| x | 1.25 | 1 |" in table and "| y | 2.25 | 0 |" in table and "| z | 2.50 | 0 |" in table
+    assert (
+        "| x | 1.25 | 1 | 2 |" in table
+        and "| y | 2.25 | 0 | 2 |" in table
+        and "| z | 2.50 | 0 | 2 |" in table
+    )
+    # A method run on one task only is ranked there alone; one whose mean is NaN ranks last there.
+    extra = pd.DataFrame(
+        {"task": ["a", "b"], "method": ["w", "v"], "seed": [0, 0], "score_100th": [2.0, np.nan]}
+    )
+    table = rank_table(pd.concat([results, extra]), ["x", "y", "z", "w", "v"])
+    # a: w 1, x 2, z 3, y 4; b: x and y 1.5, z 3, v 4.
+    assert (
+        "| w | 1.00 | 1 | 1 |" in table
+        and "| v | 4.00 | 0 | 1 |" in table
+        and "| x | 1.75 | 0 | 2 |" in table
+    )

@@ -22,11 +22,19 @@ caller's generator state and hands its final state back, so a run draws what the
 Its state travels in Lightning's checkpoints, so a resumed run continues the same stream. With several
 processes, process ``r > 0`` draws from its own stream, seeded by the first stream and ``r`` (rank 0's
 stream is still the single-process one); after a resume those streams restart from the step reached.
+
+Files. Checkpoints and the result file (`policies.pt`: the policy copies and the final stream state)
+carry a fingerprint of the training (settings, transitions, starting stream), so a rerun reuses or
+resumes only its own training, and rebuilds the result from a final checkpoint if it was killed
+between the two. The transitions are plain tensors, not buffers, which DDP would re-send every step.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,9 +46,10 @@ from torch import nn
 from torch.func import functional_call
 from torch.utils.data import DataLoader, IterableDataset
 
+from genmbo.models.checkpoints import usable_resume_checkpoint
 from genmbo.models.networks.pgs_networks import QNetwork, TanhGaussianPolicyNetwork
 from genmbo.models.pgs_policy import ConservativeSACConfig, Transitions, cql_penalty
-from genmbo.models.training import build_trainer, resume_path
+from genmbo.models.training import build_trainer, distribution, resume_path
 from genmbo.outputs import shareable
 
 POLICIES_FILE = "policies.pt"
@@ -90,8 +99,17 @@ class ConservativeSAC(pl.LightningModule):
         self.stream: torch.Generator | None = None
         self.snapshots: list[dict[str, torch.Tensor]] = []
         self.register_buffer("updates_done", torch.zeros((), dtype=torch.long))
-        for name, value in (transitions.__dict__ if transitions is not None else {}).items():
-            self.register_buffer(f"data_{name}", value.detach().float(), persistent=False)
+        # Plain tensors, not buffers: DDP would broadcast every buffer from process 0 on every step.
+        self.transitions = (
+            Transitions(*(field.detach().float() for field in transitions.__dict__.values()))
+            if transitions is not None
+            else None
+        )
+        # Identifies the training (settings, data, starting stream) in its checkpoints and result file,
+        # so a folder holding another training's files is never resumed or reused by mistake.
+        self.fingerprint = training_fingerprint(
+            self.config, self.transitions, updates, checkpoint_every, self.stream_state_now()
+        )
 
     # -- the losses ---------------------------------------------------------------------------------
 
@@ -169,7 +187,12 @@ class ConservativeSAC(pl.LightningModule):
         # The batches are drawn from the stream in `training_step`; the loader only counts steps.
         return DataLoader(_Steps(), batch_size=None)
 
-    def on_fit_start(self) -> None:
+    def on_train_start(self) -> None:
+        # After any checkpoint restore (some strategies restore after `on_fit_start`).
+        assert self.transitions is not None, "a learner trains on the transitions it was built with"
+        self.transitions = Transitions(
+            *(field.to(self.device) for field in self.transitions.__dict__.values())
+        )
         if self.stream is None:
             self.stream = torch.Generator().set_state(self.stream_state)
         if self.global_rank > 0:
@@ -179,16 +202,10 @@ class ConservativeSAC(pl.LightningModule):
             self.stream = torch.Generator().manual_seed(first + self.global_rank)
 
     def training_step(self, step: torch.Tensor, batch_index: int) -> torch.Tensor:
-        assert self.stream is not None
-        count = self.data_states.shape[0]
+        assert self.stream is not None and self.transitions is not None
+        count = len(self.transitions)
         indices = torch.randint(0, count, (self.config.batch_size,), generator=self.stream).to(self.device)
-        batch = Transitions(
-            self.data_states[indices],
-            self.data_actions[indices],
-            self.data_rewards[indices],
-            self.data_next_states[indices],
-            self.data_dones[indices],
-        )
+        batch = self.transitions.batch(indices)
         losses = self.losses(batch, self.stream)
         self.log_dict({f"train/{name}": value.detach() for name, value in losses.items()})
         return losses["loss"]
@@ -204,7 +221,11 @@ class ConservativeSAC(pl.LightningModule):
             self.snapshots.append({k: v.detach().cpu().clone() for k, v in self.policy.state_dict().items()})
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["genmbo_sac"] = {"stream": self.stream_state_now(), "snapshots": list(self.snapshots)}
+        checkpoint["genmbo_sac"] = {
+            "stream": self.stream_state_now(),
+            "snapshots": list(self.snapshots),
+            "fingerprint": self.fingerprint,
+        }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint["genmbo_sac"]
@@ -219,13 +240,7 @@ class ConservativeSAC(pl.LightningModule):
         # processes that trained are gone when the caller reads it.
         finished = int(self.updates_done) == self.updates
         if self.trainer.is_global_zero and self.output is not None and finished:
-            temporary = self.output.with_name(self.output.name + ".tmp")
-            torch.save(
-                {"updates": self.updates, "snapshots": self.snapshots, "stream": self.stream_state_now()},
-                temporary,
-            )
-            shareable(temporary)
-            temporary.replace(self.output)
+            write_result(self.output, self.fingerprint, self.snapshots, self.stream_state_now())
         self.trainer.strategy.barrier("genmbo_sac_policies")
 
 
@@ -259,11 +274,15 @@ def fit_conservative_sac(
     `checkpoint_every` updates and after the last, in eval mode.
 
     The learner is trained in `run_dir` (checkpoints, logs, the resulting `policies.pt`), or in a
-    temporary folder when None; a rerun into the same folder resumes from its `last.ckpt`, or reads the
-    finished result. `generator` is left as the training stream left it, as if the caller had drawn
-    every batch and sample itself.
+    temporary folder when None (one process only: under a launcher that runs every process separately
+    the folders would differ). A rerun of the same training into the same folder resumes from its
+    `last.ckpt`, or reads the finished result; files of another training there (other settings, data or
+    seed) are moved aside. `generator` is left as the training stream left it, as if the caller had
+    drawn every batch and sample itself.
     """
     if run_dir is None:
+        if _several_processes():
+            raise ValueError("training the step-size policy on several processes needs a shared run_dir")
         with tempfile.TemporaryDirectory(prefix="genmbo-policy-") as folder:
             return fit_conservative_sac(
                 transitions, state_dim, action_dim, config, updates, generator, checkpoint_every, Path(folder)
@@ -272,10 +291,16 @@ def fit_conservative_sac(
     learner = ConservativeSAC(
         state_dim, action_dim, generator, config, transitions, updates, checkpoint_every, result_path
     )
-    if not _finished(result_path, updates):
-        trainer = build_trainer(run_dir, max_steps=updates)
-        trainer.fit(learner, ckpt_path=resume_path(run_dir))
-    result = torch.load(result_path, map_location="cpu", weights_only=True)
+    result = _matching_result(result_path, learner.fingerprint)
+    if result is None:
+        _set_aside_other_training(run_dir / "last.ckpt", learner.fingerprint)
+        finished = _finished_checkpoint(run_dir / "last.ckpt", updates)
+        if finished is not None:  # killed after the last checkpoint, before the result was written
+            write_result(result_path, learner.fingerprint, finished["snapshots"], finished["stream"])
+        else:
+            trainer = build_trainer(run_dir, max_steps=updates)
+            trainer.fit(learner, ckpt_path=resume_path(run_dir))
+        result = torch.load(result_path, map_location="cpu", weights_only=True)
     generator.set_state(result["stream"])
     policies = []
     for weights in result["snapshots"]:
@@ -285,6 +310,63 @@ def fit_conservative_sac(
     return policies
 
 
-def _finished(path: Path, updates: int) -> bool:
-    # Written atomically at the end of a fit, so a file that exists is whole.
-    return path.is_file() and torch.load(path, map_location="cpu", weights_only=True)["updates"] == updates
+def training_fingerprint(
+    config: ConservativeSACConfig,
+    transitions: Transitions | None,
+    updates: int,
+    checkpoint_every: int | None,
+    stream_state: torch.Tensor,
+) -> str:
+    """A hash of everything that determines a training's result."""
+    digest = hashlib.sha256(repr((dataclasses.asdict(config), updates, checkpoint_every)).encode())
+    digest.update(stream_state.numpy().tobytes())
+    for field in transitions.__dict__.values() if transitions is not None else ():
+        digest.update(field.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def write_result(
+    path: Path, fingerprint: str, snapshots: list[dict[str, torch.Tensor]], stream: torch.Tensor
+) -> None:
+    """The finished training's policy copies and final stream state, written atomically."""
+    temporary = path.with_name(path.name + ".tmp")
+    torch.save({"fingerprint": fingerprint, "snapshots": snapshots, "stream": stream}, temporary)
+    shareable(temporary)
+    temporary.replace(path)
+
+
+def _matching_result(path: Path, fingerprint: str) -> dict[str, Any] | None:
+    # Written atomically, so a file that exists is whole; one of another training is moved aside.
+    if not path.is_file():
+        return None
+    result = torch.load(path, map_location="cpu", weights_only=True)
+    if result.get("fingerprint") == fingerprint:
+        return result
+    _move_aside(path)
+    return None
+
+
+def _set_aside_other_training(last: Path, fingerprint: str) -> None:
+    if usable_resume_checkpoint(last):
+        state = torch.load(last, map_location="cpu", weights_only=True).get("genmbo_sac", {})
+        if state.get("fingerprint") != fingerprint:
+            _move_aside(last)
+
+
+def _finished_checkpoint(last: Path, updates: int) -> dict[str, Any] | None:
+    if not last.is_file():
+        return None
+    checkpoint = torch.load(last, map_location="cpu", weights_only=True)
+    done = int(checkpoint["state_dict"]["updates_done"])
+    return checkpoint["genmbo_sac"] if done == updates else None
+
+
+def _move_aside(path: Path) -> None:
+    other = path.with_name(path.name + ".other")
+    path.replace(other)
+    print(f"genmbo: {path} belongs to another training; moved to {other.name}", file=sys.stderr)
+
+
+def _several_processes() -> bool:
+    strategy, devices, num_nodes = distribution()
+    return (isinstance(devices, int) and devices > 1) or num_nodes > 1

@@ -168,8 +168,16 @@ def _threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _decodes_at_once(model: SequenceVAE) -> bool:
-    return not model.autoregressive and model.fixed_length is not None
+def _apply_transition_setting(model: Any, dataset: OfflineDataset, config: AutoencoderConfig) -> None:
+    """`observed_transitions_only` for a fixed-length, non-autoregressive sequence VAE, trained here or
+    loaded: restrict decoding to the transitions of this data, or lift a restriction the file carried."""
+    if not isinstance(model, SequenceVAE) or model.autoregressive or model.fixed_length is None:
+        return
+    if config.observed_transitions_only:
+        content = dataset.encoded()[:, 1 : 1 + model.fixed_length]
+        model.restrict_transitions(observed_transitions(content, model.vocab_size))
+    else:
+        model.lift_transition_restriction()
 
 
 # Fixed-length spaces longer than this get the convolutional VAE: the positionwise MLPs memorised Ehrlich
@@ -211,6 +219,7 @@ def _fit_autoencoder(
                 f"{checkpoint}: an autoencoder of another design space ({_describe_space(theirs)}), "
                 f"not the data's ({_describe_space(ours)})"
             )
+        _apply_transition_setting(autoencoder, dataset, config)
         save_weights(autoencoder, folder / "autoencoder.ckpt")
         shipped = Path(checkpoint).resolve() == (SHIPPED_MOSES_PRIOR / "autoencoder.ckpt").resolve()
         return autoencoder, shipped
@@ -264,9 +273,7 @@ def _fit_autoencoder(
     run_dir = folder / "autoencoder"
     trainer = build_trainer(run_dir, config.max_steps, limit_val_batches=4)
     trainer.fit(model, datamodule=data, ckpt_path=resume_path(run_dir))
-    if isinstance(model, SequenceVAE) and config.observed_transitions_only and _decodes_at_once(model):
-        content = dataset.encoded()[:, 1 : 1 + model.fixed_length]
-        model.restrict_transitions(observed_transitions(content, model.vocab_size))
+    _apply_transition_setting(model, dataset, config)
     save_weights(model, folder / "autoencoder.ckpt")
     return model.eval(), False
 

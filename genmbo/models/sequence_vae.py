@@ -117,7 +117,7 @@ class SequenceVAE(pl.LightningModule):
         min_learning_rate_ratio: float = 0.05,
         architecture: str = "gru",
         conv_stride: int = 2,
-        conv_channels: int = 64,
+        conv_channels: int = 32,
         allowed_transitions: list[list[int]] | None = None,
     ):
         super().__init__()
@@ -301,6 +301,11 @@ class SequenceVAE(pl.LightningModule):
             raise ValueError(f"allowed transitions must be {expected}, got {tuple(allowed.shape)}")
         self.transition_mask = allowed.bool().cpu()
         self.hparams["allowed_transitions"] = self.transition_mask.int().tolist()
+
+    def lift_transition_restriction(self) -> None:
+        """Decode every position on its own again (the undo of `restrict_transitions`)."""
+        self.transition_mask = None
+        self.hparams["allowed_transitions"] = None
 
     def _generate_at_once(
         self, latents: torch.Tensor, temperature: float, generator: torch.Generator | None

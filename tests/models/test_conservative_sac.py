@@ -6,11 +6,12 @@ import copy
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from genmbo.models.conservative_sac import POLICIES_FILE, ConservativeSAC, fit_conservative_sac
 from genmbo.models.pgs_policy import ConservativeSACConfig, Transitions
-from genmbo.models.training import build_trainer, checkpointing_every
+from genmbo.models.training import build_trainer, checkpointing_every, distributed_training
 
 TINY = ConservativeSACConfig(hidden_dims=(16, 16), batch_size=32)
 
@@ -137,3 +138,36 @@ def test_resume_after_an_interruption_ends_like_an_uninterrupted_run(tmp_path) -
         for name, value in other.state_dict().items():
             torch.testing.assert_close(one.state_dict()[name], value, rtol=0, atol=0)
     assert torch.equal(generator.get_state(), uninterrupted_generator.get_state())
+
+
+def test_a_folder_of_another_training_is_set_aside_and_a_lost_result_is_rebuilt(tmp_path, capsys):
+    transitions = toy_transitions()
+
+    def run(folder, updates):
+        generator = torch.Generator().manual_seed(6)
+        return fit_conservative_sac(transitions, 3, 3, TINY, updates, generator, 10, folder), generator
+
+    states = torch.randn(4, 3)
+    (reference, _) = run(tmp_path / "fresh", 10)
+    with checkpointing_every(10):
+        twenty, twenty_generator = run(tmp_path / "shared", 20)
+    # Another training (10 updates) into the same folder: the 20-update files are moved aside.
+    ten, _ = run(tmp_path / "shared", 10)
+    assert len(ten) == 1 and (tmp_path / "shared" / f"{POLICIES_FILE}.other").is_file()
+    torch.testing.assert_close(ten[0].mode(states), reference[0].mode(states), rtol=0, atol=0)
+    assert "belongs to another training" in capsys.readouterr().err
+
+    # Killed after the last checkpoint but before the result file: the checkpoint provides it.
+    with checkpointing_every(10):
+        run(tmp_path / "killed", 20)
+    (tmp_path / "killed" / POLICIES_FILE).unlink()
+    rebuilt, rebuilt_generator = run(tmp_path / "killed", 20)
+    assert not (tmp_path / "killed" / "logs" / "resumed-1").exists()  # no training ran
+    for one, other in zip(rebuilt, twenty, strict=True):
+        torch.testing.assert_close(one.mode(states), other.mode(states), rtol=0, atol=0)
+    assert torch.equal(rebuilt_generator.get_state(), twenty_generator.get_state())
+
+
+def test_several_processes_need_a_shared_folder() -> None:
+    with distributed_training("ddp", devices=2), pytest.raises(ValueError, match="shared run_dir"):
+        fit_conservative_sac(toy_transitions(), 3, 3, TINY, 5, torch.Generator().manual_seed(0))

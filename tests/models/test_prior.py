@@ -144,3 +144,16 @@ def test_auto_architecture_by_length_and_convolutional_prior(tmp_path):
     config.autoencoder.latent_dim = 50
     with pytest.raises(ConfigError, match="multiple of the convolutional VAE's 21 latent positions"):
         fit_prior(dataset, config, tmp_path / "q", seed=0)
+
+
+def test_transition_setting_applies_to_loaded_autoencoders_too(tmp_path):
+    dataset = dna_dataset()
+    first = fit_prior(dataset, tiny_config(), tmp_path / "a", seed=0)
+    assert first.autoencoder.transition_mask is not None  # trained here, restricted by default
+    for restricted in (False, True):
+        config = tiny_config()
+        config.autoencoder.checkpoint = str(tmp_path / "a" / "autoencoder.ckpt")
+        config.autoencoder.observed_transitions_only = restricted
+        loaded = fit_prior(dataset, config, tmp_path / f"b{restricted}", seed=0).autoencoder
+        assert (loaded.transition_mask is not None) == restricted
+        assert (loaded.hparams["allowed_transitions"] is not None) == restricted

@@ -38,13 +38,18 @@ def test_viterbi_finds_the_best_allowed_sequence_by_brute_force():
         assert tuple(decoded[row].tolist()) == best
 
 
-def test_all_transitions_allowed_is_the_per_position_argmax_and_no_path_falls_back_to_it():
+def test_all_allowed_is_the_per_position_argmax_and_none_allowed_falls_back_per_position():
     log_probs = torch.log_softmax(torch.randn(8, 5, 3, generator=torch.Generator().manual_seed(1)), dim=-1)
     everything = torch.ones(3, 3, dtype=torch.bool)
     assert torch.equal(best_allowed_path(log_probs, everything), log_probs.argmax(-1))
-    only_token_0 = log_probs.clone()
-    only_token_0[:, :, 1:] = float("-inf")  # 0 after 0 is banned: no allowed path exists
-    assert torch.equal(best_allowed_path(only_token_0, ALLOWED), torch.zeros(8, 5, dtype=torch.long))
+    # Nothing allowed: no path exists, and each row falls back to the decoder's own per-position choice
+    # (greedy) or per-position draws (sampling), never to an arbitrary sequence.
+    nothing = torch.zeros(3, 3, dtype=torch.bool)
+    assert torch.equal(best_allowed_path(log_probs, nothing), log_probs.argmax(-1))
+    peaked = torch.full((200, 5, 3), float("-inf"))
+    peaked[:, :, 2] = 0.0  # every position certain of token 2
+    draws = sample_allowed_path(peaked, nothing, torch.Generator().manual_seed(0))
+    assert torch.equal(draws, torch.full((200, 5), 2))
 
 
 def test_sampling_draws_from_the_restricted_product_distribution():

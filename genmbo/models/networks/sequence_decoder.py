@@ -100,7 +100,7 @@ class ConvolutionalSequenceDecoder(nn.Module):
         latent_channels: int,
         steps: int,
         stride: int = 2,
-        channels: int = 64,
+        channels: int = 32,
         kernel_size: int = 5,
     ):
         super().__init__()

@@ -88,7 +88,7 @@ class ConvolutionalSequenceEncoder(nn.Module):
         width: int,
         stride: int = 2,
         embedding_dim: int = 32,
-        channels: int = 64,
+        channels: int = 32,
         kernel_size: int = 5,
     ):
         super().__init__()
