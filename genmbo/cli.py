@@ -168,13 +168,9 @@ def run_fit(args: argparse.Namespace) -> int:
     write_json(out / "cleaning.json", dataset.report.to_dict())
 
     started = time.perf_counter()
-    from genmbo.models.training import checkpointing_every, distributed_training
+    from genmbo.models.training import configured_training
 
-    distributed = config.distributed
-    with (
-        checkpointing_every(config.run.checkpoint_every),
-        distributed_training(distributed.strategy, distributed.devices, distributed.num_nodes),
-    ):
+    with configured_training(config):
         prior = fit_prior(dataset, config.prior, out / "prior", seed=config.run.seed)
     timings["fit_prior"] = time.perf_counter() - started
     print(

@@ -46,7 +46,7 @@ from genmbo.metrics.library import MeanPairwiseDistance, VectorNovelty
 from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogate import fit_surrogate
-from genmbo.models.training import checkpointing_every, distributed_training
+from genmbo.models.training import configured_training
 from genmbo.outputs import write_json, write_text_atomic, write_yaml
 from genmbo.progress import progress_enabled
 from genmbo.report import ReportInputs, render_report
@@ -90,11 +90,7 @@ class Stopwatch:
 
 def run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     """Run the whole campaign into the existing folder `out`; see the module docstring."""
-    distributed = config.distributed
-    with (
-        checkpointing_every(config.run.checkpoint_every),
-        distributed_training(distributed.strategy, distributed.devices, distributed.num_nodes),
-    ):
+    with configured_training(config):
         return _run_design(config, out)
 
 

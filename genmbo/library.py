@@ -6,14 +6,11 @@ Each file is written under a temporary name in the output folder and renamed int
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from genmbo.outputs import shareable
+from genmbo.outputs import write_atomic
 
 LIBRARY_STEM = "library"
 
@@ -21,11 +18,11 @@ LIBRARY_STEM = "library"
 def write_library(frame: pd.DataFrame, folder: Path, molecules: bool) -> dict[str, Path]:
     """Write `frame` as library.csv, library.parquet (and library.sdf for molecules); their paths."""
     paths = {"csv": folder / f"{LIBRARY_STEM}.csv", "parquet": folder / f"{LIBRARY_STEM}.parquet"}
-    _atomic(paths["csv"], lambda temporary: frame.to_csv(temporary, index=False))
-    _atomic(paths["parquet"], lambda temporary: frame.to_parquet(temporary, index=False))
+    write_atomic(paths["csv"], lambda temporary: frame.to_csv(temporary, index=False))
+    write_atomic(paths["parquet"], lambda temporary: frame.to_parquet(temporary, index=False))
     if molecules:
         paths["sdf"] = folder / f"{LIBRARY_STEM}.sdf"
-        _atomic(paths["sdf"], lambda temporary: _write_sdf(frame, temporary))
+        write_atomic(paths["sdf"], lambda temporary: _write_sdf(frame, temporary))
     return paths
 
 
@@ -49,17 +46,3 @@ def _write_sdf(frame: pd.DataFrame, path: Path) -> None:
             writer.write(molecule)
     finally:
         writer.close()
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
-        write(Path(temporary))
-        with open(temporary, "rb+") as handle:  # on disk before the rename, as write_text_atomic does
-            os.fsync(handle.fileno())
-        shareable(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

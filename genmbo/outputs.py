@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +39,24 @@ def shareable(path: str | Path) -> None:
     os.chmod(path, 0o666 & ~mask)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Call `write` on a temporary file beside `path` (any writer: text, pandas, RDKit, `torch.save`),
+    flush it to disk, then rename it into place; on failure the temporary file is removed."""
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(descriptor)
     try:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(text)
-            handle.flush()
+        write(Path(temporary))
+        with open(temporary, "rb+") as handle:  # on disk before the rename
             os.fsync(handle.fileno())
         shareable(temporary)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_atomic(path, lambda temporary: temporary.write_text(text))
 
 
 def write_json(path: Path, data: Any) -> None:

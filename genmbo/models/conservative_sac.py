@@ -49,8 +49,8 @@ from torch.utils.data import DataLoader, IterableDataset
 from genmbo.models.checkpoints import usable_resume_checkpoint
 from genmbo.models.networks.pgs_networks import QNetwork, TanhGaussianPolicyNetwork
 from genmbo.models.pgs_policy import ConservativeSACConfig, Transitions, cql_penalty
-from genmbo.models.training import build_trainer, distribution, resume_path
-from genmbo.outputs import shareable
+from genmbo.models.training import build_trainer, resume_path, several_processes
+from genmbo.outputs import write_atomic
 
 POLICIES_FILE = "policies.pt"
 
@@ -101,9 +101,7 @@ class ConservativeSAC(pl.LightningModule):
         self.register_buffer("updates_done", torch.zeros((), dtype=torch.long))
         # Plain tensors, not buffers: DDP would broadcast every buffer from process 0 on every step.
         self.transitions = (
-            Transitions(*(field.detach().float() for field in transitions.__dict__.values()))
-            if transitions is not None
-            else None
+            transitions.map(lambda field: field.detach().float()) if transitions is not None else None
         )
         # Identifies the training (settings, data, starting stream) in its checkpoints and result file,
         # so a folder holding another training's files is never resumed or reused by mistake.
@@ -190,9 +188,7 @@ class ConservativeSAC(pl.LightningModule):
     def on_train_start(self) -> None:
         # After any checkpoint restore (some strategies restore after `on_fit_start`).
         assert self.transitions is not None, "a learner trains on the transitions it was built with"
-        self.transitions = Transitions(
-            *(field.to(self.device) for field in self.transitions.__dict__.values())
-        )
+        self.transitions = self.transitions.map(lambda field: field.to(self.device))
         if self.stream is None:
             self.stream = torch.Generator().set_state(self.stream_state)
         if self.global_rank > 0:
@@ -281,7 +277,7 @@ def fit_conservative_sac(
     drawn every batch and sample itself.
     """
     if run_dir is None:
-        if _several_processes():
+        if several_processes():
             raise ValueError("training the step-size policy on several processes needs a shared run_dir")
         with tempfile.TemporaryDirectory(prefix="genmbo-policy-") as folder:
             return fit_conservative_sac(
@@ -293,10 +289,11 @@ def fit_conservative_sac(
     )
     result = _matching_result(result_path, learner.fingerprint)
     if result is None:
-        _set_aside_other_training(run_dir / "last.ckpt", learner.fingerprint)
-        finished = _finished_checkpoint(run_dir / "last.ckpt", updates)
-        if finished is not None:  # killed after the last checkpoint, before the result was written
-            write_result(result_path, learner.fingerprint, finished["snapshots"], finished["stream"])
+        checkpoint = _own_checkpoint(run_dir / "last.ckpt", learner.fingerprint)
+        if checkpoint is not None and int(checkpoint["state_dict"]["updates_done"]) == updates:
+            # Killed after the last checkpoint, before the result was written: the checkpoint holds it.
+            state = checkpoint["genmbo_sac"]
+            write_result(result_path, learner.fingerprint, state["snapshots"], state["stream"])
         else:
             trainer = build_trainer(run_dir, max_steps=updates)
             trainer.fit(learner, ckpt_path=resume_path(run_dir))
@@ -329,10 +326,8 @@ def write_result(
     path: Path, fingerprint: str, snapshots: list[dict[str, torch.Tensor]], stream: torch.Tensor
 ) -> None:
     """The finished training's policy copies and final stream state, written atomically."""
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save({"fingerprint": fingerprint, "snapshots": snapshots, "stream": stream}, temporary)
-    shareable(temporary)
-    temporary.replace(path)
+    result = {"fingerprint": fingerprint, "snapshots": snapshots, "stream": stream}
+    write_atomic(path, lambda temporary: torch.save(result, temporary))
 
 
 def _matching_result(path: Path, fingerprint: str) -> dict[str, Any] | None:
@@ -346,27 +341,18 @@ def _matching_result(path: Path, fingerprint: str) -> dict[str, Any] | None:
     return None
 
 
-def _set_aside_other_training(last: Path, fingerprint: str) -> None:
-    if usable_resume_checkpoint(last):
-        state = torch.load(last, map_location="cpu", weights_only=True).get("genmbo_sac", {})
-        if state.get("fingerprint") != fingerprint:
-            _move_aside(last)
-
-
-def _finished_checkpoint(last: Path, updates: int) -> dict[str, Any] | None:
-    if not last.is_file():
+def _own_checkpoint(last: Path, fingerprint: str) -> dict[str, Any] | None:
+    """`last` read back if it is this training's (a damaged one or another training's is moved aside)."""
+    if not usable_resume_checkpoint(last):
         return None
     checkpoint = torch.load(last, map_location="cpu", weights_only=True)
-    done = int(checkpoint["state_dict"]["updates_done"])
-    return checkpoint["genmbo_sac"] if done == updates else None
+    if checkpoint.get("genmbo_sac", {}).get("fingerprint") != fingerprint:
+        _move_aside(last)
+        return None
+    return checkpoint
 
 
 def _move_aside(path: Path) -> None:
     other = path.with_name(path.name + ".other")
     path.replace(other)
     print(f"genmbo: {path} belongs to another training; moved to {other.name}", file=sys.stderr)
-
-
-def _several_processes() -> bool:
-    strategy, devices, num_nodes = distribution()
-    return (isinstance(devices, int) and devices > 1) or num_nodes > 1

@@ -30,7 +30,7 @@ trained policy.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -55,8 +55,12 @@ class Transitions:
     def __len__(self) -> int:
         return self.states.shape[0]
 
+    def map(self, function: Callable[[torch.Tensor], torch.Tensor]) -> Transitions:
+        """The transitions with `function` applied to every field."""
+        return Transitions(*(function(field) for field in self.__dict__.values()))
+
     def batch(self, indices: torch.Tensor) -> Transitions:
-        return Transitions(*(field[indices] for field in self.__dict__.values()))
+        return self.map(lambda field: field[indices])
 
 
 @dataclass

@@ -21,7 +21,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytorch_lightning as pl
@@ -33,6 +33,9 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from genmbo.interrupts import training_started, training_stopped, user_interrupted
 from genmbo.models.checkpoints import usable_resume_checkpoint
 from genmbo.progress import progress_enabled
+
+if TYPE_CHECKING:
+    from genmbo.config import GenmboConfig
 
 _CHECKPOINT_EVERY = contextvars.ContextVar("genmbo_checkpoint_every", default=250)
 # Lightning's (strategy, devices, num_nodes) for every trainer built inside `distributed_training`.
@@ -66,9 +69,26 @@ def checkpointing_every(steps: int) -> Iterator[None]:
         _CHECKPOINT_EVERY.reset(token)
 
 
+@contextlib.contextmanager
+def configured_training(config: GenmboConfig) -> Iterator[None]:
+    """Trainers built inside follow the config's `run.checkpoint_every` and `distributed` section."""
+    distributed = config.distributed
+    with (
+        checkpointing_every(config.run.checkpoint_every),
+        distributed_training(distributed.strategy, distributed.devices, distributed.num_nodes),
+    ):
+        yield
+
+
 def distribution() -> tuple[str, int | str, int]:
     """The current (strategy, devices, num_nodes) for trainers (see `distributed_training`)."""
     return _DISTRIBUTION.get()
+
+
+def several_processes() -> bool:
+    """Whether trainers built now run more than one process (several devices or nodes)."""
+    strategy, devices, num_nodes = _DISTRIBUTION.get()
+    return (isinstance(devices, int) and devices > 1) or num_nodes > 1
 
 
 def build_trainer(

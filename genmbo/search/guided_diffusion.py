@@ -160,10 +160,9 @@ class SurrogateGuidedDiffusion(SearchMethod):
 
 
 def _distributed_sampling() -> bool:
-    from genmbo.models.training import distribution
+    from genmbo.models.training import distribution, several_processes
 
-    strategy, devices, num_nodes = distribution()
+    strategy, _, _ = distribution()
     # `devices: auto` alone means one process on whatever accelerator there is; sharding starts when
     # more than one process is asked for, or a distributed strategy is named.
-    several = (isinstance(devices, int) and devices > 1) or num_nodes > 1
-    return several or strategy.startswith(("ddp", "fsdp", "deepspeed"))
+    return several_processes() or strategy.startswith(("ddp", "fsdp", "deepspeed"))

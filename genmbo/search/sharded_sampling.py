@@ -27,7 +27,7 @@ from torchmetrics import MetricCollection
 
 from genmbo.models.latent_diffusion import Guidance, LatentDiffusion
 from genmbo.models.training import build_trainer, distributed_training, distribution
-from genmbo.outputs import shareable
+from genmbo.outputs import write_atomic
 
 _SHARD_STRIDE = 1_000_003
 
@@ -118,10 +118,9 @@ class ShardedSampler(pl.LightningModule):
         )
         self.pool, self.pool_metrics = pool, metrics  # every process holds the whole pool
         if self.trainer.is_global_zero:
-            temporary = self.output.with_name(self.output.name + ".tmp")
-            torch.save({"latents": pool, "metrics": metrics}, temporary)
-            shareable(temporary)
-            temporary.replace(self.output)
+            write_atomic(
+                self.output, lambda temporary: torch.save({"latents": pool, "metrics": metrics}, temporary)
+            )
 
 
 def _gather(tensor: torch.Tensor) -> torch.Tensor:
