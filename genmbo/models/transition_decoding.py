@@ -3,11 +3,12 @@
 A non-autoregressive decoder (positionwise or convolutional sequence VAE) scores every position at once,
 and taking each position's best token can join two tokens that never follow each other in any real
 design. Ehrlich functions make this fatal: one banned transition makes a sequence infeasible (score
--inf), and on the 64-position instance no prior sample of either decoder passed (measured: 84-88% of
-their transitions allowed, so almost never all 63). Given the set of allowed transitions (genmbo uses
-those seen in the offline data, all of which are feasible), the best sequence under the decoder's
-independent per-position log-probabilities that uses only allowed transitions is a shortest-path
-problem on a chain, solved exactly by dynamic programming:
+-inf), and on the 64-position instance almost no prior sample of either decoder passed (`genmbo fit`'s
+`sample_feasible` with this decoding off: 0.4% positionwise, 0% convolutional; 15.9% on the 32-position
+instance). Given the set of allowed transitions (genmbo uses those seen in the offline data, all of
+which are feasible), the best sequence under the decoder's independent per-position log-probabilities
+that uses only allowed transitions is a shortest-path problem on a chain, solved exactly by dynamic
+programming:
 
 - greedy decoding: the Viterbi algorithm (Viterbi, IEEE Trans. Inf. Theory 13(2), 1967; Forney,
   Proc. IEEE 61(3), 1973): ``delta_s(w) = lp_s(w) + max_v [delta_{s-1}(v) + log A(v, w)]`` and a
