@@ -120,6 +120,41 @@ def test_merging_partial_runs_gives_one_table(tmp_path):
     assert result.stderr.strip() == message
 
 
+def test_a_rerun_method_replaces_every_seed_of_its_old_rows(tmp_path):
+    old = _results_part(
+        tmp_path / "old.csv",
+        [
+            ["t", "genetic", 0, 0.5, 0.1],
+            ["t", "guided_diffusion", 0, 0.9, 0.4],
+            ["t", "guided_diffusion", 1, 0.8, 0.4],
+            ["u", "guided_diffusion", 0, 0.3, 0.2],
+        ],
+    )
+    rerun = _results_part(tmp_path / "new.csv", [["t", "guided_diffusion", 0, 0.2, 0.1]])
+    command = [sys.executable, str(MERGE_SCRIPT), "--out", str(tmp_path / "m"), old, "--replace", rerun]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    merged = pd.read_csv(tmp_path / "m" / "results.csv").sort_values(["task", "method", "seed"])
+    # (t, guided_diffusion) comes from the rerun alone (its seed 1 is gone); task u keeps its old row.
+    assert merged[["task", "method", "seed", "score_100th"]].values.tolist() == [
+        ["t", "genetic", 0, 0.5],
+        ["t", "guided_diffusion", 0, 0.2],
+        ["u", "guided_diffusion", 0, 0.3],
+    ]
+    only = subprocess.run(
+        [*command, "--methods", "guided_diffusion"], capture_output=True, text=True, timeout=120
+    )
+    assert only.returncode == 0, only.stderr[-2000:]
+    assert set(pd.read_csv(tmp_path / "m" / "results.csv")["method"]) == {"guided_diffusion"}
+    absent = subprocess.run([*command, "--methods", "pgs"], capture_output=True, text=True, timeout=120)
+    assert (
+        absent.returncode == 2 and absent.stderr.strip() == "merge_benchmark_results: no rows of method 'pgs'"
+    )
+    repeated = _results_part(tmp_path / "twice.csv", [["t", "guided_diffusion", 0, 0.4, 0.1]])
+    result = subprocess.run([*command, repeated], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "appears in more than one row" in result.stderr
+
+
 def test_rank_table_ranks_minus_infinity_last_and_shares_ties():
     from genmbo.benchmark import rank_table
 

@@ -1,4 +1,5 @@
-"""Surrogate-guided diffusion on a tiny 2-D prior: guidance lifts the surrogate, pessimism lowers the std."""
+"""Surrogate-guided diffusion on a tiny 2-D prior: guidance lifts the surrogate, pessimism lowers the std,
+refinement is Design-Bench gradient ascent on part of the library."""
 
 from __future__ import annotations
 
@@ -6,14 +7,18 @@ import pytest
 import torch
 from quadratic_toy import QuadraticSurrogate, offline_latents
 
+from genmbo.errors import ConfigError
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.prior import Prior
 from genmbo.search.base import SearchProblem
+from genmbo.search.gradient_ascent import GradientAscent
 from genmbo.search.guidance import SurrogateGuidance
 from genmbo.search.guided_diffusion import SurrogateGuidedDiffusion
 from genmbo.search.objectives import PessimisticObjective
+from genmbo.search.registry import build_search_method
 
-FAST = {"num_steps": 20}
+# Guidance alone (no refinement) unless a test asks for it.
+FAST = {"num_steps": 20, "refine_fraction": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +110,74 @@ def test_a_problem_without_a_prior_is_refused(problem: SearchProblem) -> None:
     bare = SearchProblem(problem.latents, problem.scores, problem.surrogate)
     with pytest.raises(ValueError, match="prior"):
         SurrogateGuidedDiffusion()(bare, 4, torch.Generator())
+
+
+def _rows(latents: torch.Tensor) -> set[tuple[float, ...]]:
+    return {tuple(row.tolist()) for row in latents}
+
+
+def test_refinement_replaces_the_tail_of_the_guided_selection(problem: SearchProblem) -> None:
+    guided = sample(problem, budget=16, pool_factor=2, kappa=1.0)
+    mixed = sample(problem, budget=16, pool_factor=2, kappa=1.0, refine_fraction=0.5)
+    objective = PessimisticObjective.for_problem(problem, kappa=1.0)
+    values = objective(mixed)
+    assert mixed.shape == (16, 2) and torch.equal(values, values.sort(descending=True).values)
+    # The best 8 guided samples are kept as they are; the 8 others are refined latents.
+    kept = _rows(guided[:8])
+    assert kept <= _rows(mixed)
+    refined = torch.stack([row for row in mixed if tuple(row.tolist()) not in kept])
+    # Started from the best 4 guided samples and the best 4 offline designs, each ascent only climbs,
+    # so the k-th best refined value beats the k-th best start (order statistics of a pairwise gain).
+    starts = torch.cat([guided[:4], problem.top_latents(4)])
+    assert refined.shape == (8, 2)
+    assert (objective(refined).sort().values > objective(starts).sort().values).all()
+
+
+def test_full_refinement_from_offline_designs_is_design_bench_gradient_ascent(problem: SearchProblem) -> None:
+    refined = sample(problem, budget=8, kappa=0.0, refine_fraction=1.0, refine_from_offline=1.0)
+    reference = GradientAscent(kappa=0.0)(problem, 8, torch.Generator().manual_seed(1))
+    assert torch.allclose(
+        refined, reference[torch.argsort(problem.surrogate.predict(reference)[0], descending=True)]
+    )
+
+
+def test_refinement_steps_and_rate_set_the_ascent(problem: SearchProblem) -> None:
+    guided = sample(problem, budget=8)
+    assert torch.equal(
+        sample(problem, budget=8, refine_fraction=1.0, refine_steps=0, refine_from_offline=0.0), guided
+    )
+    short = sample(problem, budget=8, kappa=0.0, refine_fraction=1.0, refine_steps=5, refine_from_offline=1.0)
+    reference = GradientAscent(steps=5, learning_rate=0.02, kappa=0.0)(problem, 8, torch.Generator())
+    faster = sample(
+        problem,
+        budget=8,
+        kappa=0.0,
+        refine_fraction=1.0,
+        refine_steps=5,
+        refine_from_offline=1.0,
+        refine_learning_rate=0.02,
+    )
+    assert _rows(faster) == _rows(reference) and _rows(short) != _rows(faster)
+
+
+def test_refinement_with_fewer_offline_designs_than_starts(problem: SearchProblem) -> None:
+    few = SearchProblem(problem.latents[:3], problem.scores[:3], problem.surrogate, problem.prior)
+    candidates = SurrogateGuidedDiffusion(pool_factor=1, num_steps=20, refine_from_offline=1.0)(
+        few, 16, torch.Generator().manual_seed(0)
+    )
+    assert candidates.shape == (16, 2) and torch.isfinite(candidates).all()
+    assert torch.unique(candidates, dim=0).shape[0] == 16
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("refine_fraction", 1.5),
+        ("refine_from_offline", -0.1),
+        ("refine_steps", -1),
+        ("refine_learning_rate", 0.0),
+    ],
+)
+def test_bad_refinement_options_are_config_errors(option: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=option):
+        build_search_method("guided_diffusion", **{option: value})
