@@ -67,7 +67,11 @@ class GradientAscent(SearchMethod):
 
         Deterministic given the problem; the generator only jitters repeated start points.
         """
-        start = start_points(problem, budget, generator)
+        return self.ascend_from(problem, start_points(problem, budget, generator))
+
+    def ascend_from(self, problem: SearchProblem, start: torch.Tensor) -> torch.Tensor:
+        """`start` (`n x d` latents) after `steps` ascent steps on `problem`'s objective; the guided
+        sampler refines its candidates with this too."""
         learning_rate = self.learning_rate
         if self.scale_by_dimension:
             learning_rate *= math.sqrt(start.shape[1])

@@ -57,15 +57,9 @@ from typing import Any, Literal
 import torch
 
 from genmbo.search.base import SearchMethod, SearchProblem
-from genmbo.search.gradient_ascent import DESIGN_BENCH_LEARNING_RATE, DESIGN_BENCH_STEPS
+from genmbo.search.gradient_ascent import DESIGN_BENCH_LEARNING_RATE, DESIGN_BENCH_STEPS, GradientAscent
 from genmbo.search.guidance import StepSize, SurrogateGuidance
-from genmbo.search.objectives import (
-    PessimisticObjective,
-    ascend,
-    check_kappa,
-    latent_scale,
-    top_distinct,
-)
+from genmbo.search.objectives import PessimisticObjective, check_kappa, top_distinct
 from genmbo.search.pgs import PolicyGuidedGradientSearch
 
 # Latents per shard when the pool is sampled across processes.
@@ -173,7 +167,7 @@ class SurrogateGuidedDiffusion(SearchMethod):
         chosen = pool[top_distinct(pool, values, budget)].float()
         if refined_count == 0:
             return chosen
-        refined = self.refined(problem, objective, chosen, refined_count)
+        refined = self.refined(problem, chosen, refined_count)
         with torch.no_grad():
             # Distinct refined latents (two starts can end on the same point), then best first overall.
             refined = refined[top_distinct(refined, objective(refined), refined_count)]
@@ -181,18 +175,14 @@ class SurrogateGuidedDiffusion(SearchMethod):
             order = torch.argsort(objective(kept).nan_to_num(nan=-torch.inf), descending=True, stable=True)
         return kept[order]
 
-    def refined(
-        self, problem: SearchProblem, objective: PessimisticObjective, samples: torch.Tensor, count: int
-    ) -> torch.Tensor:
-        """`count` latents after gradient ascent on `objective`, started from the best offline designs
-        (`refine_from_offline` of them) and the best of `samples` (guided samples, best first)."""
-        from_offline = round(count * self.refine_from_offline)
-        offline = problem.top_latents(from_offline).float().to(samples)
+    def refined(self, problem: SearchProblem, samples: torch.Tensor, count: int) -> torch.Tensor:
+        """`count` latents after `GradientAscent` on the same pessimistic objective, started from the best
+        offline designs (`refine_from_offline` of them) and the best of `samples` (guided, best first)."""
+        offline = problem.top_latents(round(count * self.refine_from_offline)).float().to(samples)
         # With fewer offline designs than asked for, guided samples fill the rest.
         start = torch.cat([samples[: count - offline.shape[0]], offline])
-        scale = latent_scale(problem.latents.float()).to(start)
-        learning_rate = self.refine_learning_rate * start.shape[1] ** 0.5
-        return ascend(start, objective, scale, self.refine_steps, learning_rate)
+        ascent = GradientAscent(self.refine_steps, self.refine_learning_rate, kappa=self.kappa)
+        return ascent.ascend_from(problem, start)
 
     def policy_step_size(
         self, problem: SearchProblem, budget: int, generator: torch.Generator
