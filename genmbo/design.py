@@ -5,7 +5,7 @@ Stages (each timed in `metrics.json` under `timings`):
 1. ``load``: a task's visible rows or the user's file, cleaned (counts in `cleaning.json`);
 2. ``fit_prior``: load or train the autoencoder and the latent diffusion, encode the offline designs;
 3. ``fit_surrogate``: the deep ensemble on the offline latents;
-4. ``fit_policy``: the PGS step-size policy, when the search uses one (guided diffusion's ``policy``);
+4. ``fit_policy``: the PGS step-size policy, when the search uses one (the flagship does by default);
 5. ``search``: ``pool_factor * n_candidates`` candidate latents from the configured method;
 6. ``decode``: greedy decoding to designs;
 7. ``filter``: drop undecodable designs and designs the space rejects, repeats within the pool, designs

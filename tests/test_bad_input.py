@@ -22,7 +22,7 @@ prior:
   autoencoder: {latent_dim: 4, hidden_dim: 16, embedding_dim: 8, max_steps: 20, batch_size: 32}
   diffusion: {hidden_dim: 16, num_blocks: 1, max_steps: 20, batch_size: 32}
 surrogate: {members: 2, hidden_dims: [16], max_steps: 20, batch_size: 32}
-search: {options: {num_steps: 5}}
+search: {options: {num_steps: 5, policy: null}}  # equal guidance steps: no PGS training
 run: {n_candidates: 4}
 """
 

@@ -18,9 +18,8 @@ TINY = {
     "surrogate": {"members": 2, "hidden_dims": [16], "max_steps": 30, "batch_size": 64},
 }
 # PGS trains an offline-RL policy: its defaults take minutes, so the pipeline test shrinks it.
-FAST_OPTIONS = {
-    "pgs": {"percentiles": (20.0,), "trajectories": 20, "updates": 20, "steps": 10, "hidden_dims": (16, 16)},
-}
+TINY_PGS = {"percentiles": (20.0,), "trajectories": 20, "updates": 20, "steps": 10, "hidden_dims": (16, 16)}
+FAST_OPTIONS = {"pgs": TINY_PGS, "guided_diffusion": {"policy": TINY_PGS}}
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from genmbo.search.guided_diffusion import SurrogateGuidedDiffusion
 from genmbo.search.objectives import PessimisticObjective
 from genmbo.search.registry import build_search_method
 
-# Guidance alone (no refinement) unless a test asks for it.
-FAST = {"num_steps": 20, "refine_fraction": 0.0}
+# Guidance alone (no refinement, equal steps) unless a test asks for more.
+FAST = {"num_steps": 20, "refine_fraction": 0.0, "policy": None}
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def _rows(latents: torch.Tensor) -> set[tuple[float, ...]]:
 
 def test_refinement_replaces_the_tail_of_the_guided_selection(problem: SearchProblem) -> None:
     guided = sample(problem, budget=16, pool_factor=2, kappa=1.0)
-    mixed = sample(problem, budget=16, pool_factor=2, kappa=1.0, refine_fraction=0.5)
+    mixed = sample(problem, budget=16, pool_factor=2, kappa=1.0, refine_fraction=0.5, refine_from_offline=0.5)
     objective = PessimisticObjective.for_problem(problem, kappa=1.0)
     values = objective(mixed)
     assert mixed.shape == (16, 2) and torch.equal(values, values.sort(descending=True).values)
@@ -131,6 +131,13 @@ def test_refinement_replaces_the_tail_of_the_guided_selection(problem: SearchPro
     starts = torch.cat([guided[:4], problem.top_latents(4)])
     assert refined.shape == (8, 2)
     assert (objective(refined).sort().values > objective(starts).sort().values).all()
+
+
+def test_by_default_the_refined_half_starts_from_the_best_offline_designs(problem: SearchProblem) -> None:
+    guided = sample(problem, budget=16, pool_factor=2, kappa=1.0)
+    mixed = sample(problem, budget=16, pool_factor=2, kappa=1.0, refine_fraction=0.5)
+    ascended = GradientAscent(kappa=1.0).ascend_from(problem, problem.top_latents(8).float())
+    assert _rows(mixed) == _rows(guided[:8]) | _rows(ascended)
 
 
 def test_full_refinement_from_offline_designs_is_design_bench_gradient_ascent(problem: SearchProblem) -> None:
@@ -160,9 +167,27 @@ def test_refinement_steps_and_rate_set_the_ascent(problem: SearchProblem) -> Non
     assert _rows(faster) == _rows(reference) and _rows(short) != _rows(faster)
 
 
+def test_refinement_kappa_sets_the_ascent_objective_only(problem: SearchProblem) -> None:
+    plain_ascent = sample(
+        problem, budget=8, kappa=1.0, refine_kappa=0.0, refine_fraction=1.0, refine_from_offline=1.0
+    )
+    reference = GradientAscent(kappa=0.0)(problem, 8, torch.Generator())
+    pessimistic_ascent = GradientAscent(kappa=1.0)(problem, 8, torch.Generator())
+    assert _rows(plain_ascent) == _rows(reference) != _rows(pessimistic_ascent)
+    # The library is still ordered by the sampler's own, pessimistic, objective.
+    values = PessimisticObjective.for_problem(problem, kappa=1.0)(plain_ascent)
+    assert torch.equal(values, values.sort(descending=True).values)
+
+
+def test_a_top_20_percent_pgs_policy_is_trained_by_default_unless_steps_are_given() -> None:
+    assert SurrogateGuidedDiffusion().pgs.percentiles == (20.0,)
+    assert SurrogateGuidedDiffusion(policy=None).pgs is None
+    assert SurrogateGuidedDiffusion(step_size=torch.ones(2)).pgs is None
+
+
 def test_refinement_with_fewer_offline_designs_than_starts(problem: SearchProblem) -> None:
     few = SearchProblem(problem.latents[:3], problem.scores[:3], problem.surrogate, problem.prior)
-    candidates = SurrogateGuidedDiffusion(pool_factor=1, num_steps=20, refine_from_offline=1.0)(
+    candidates = SurrogateGuidedDiffusion(pool_factor=1, num_steps=20, refine_from_offline=1.0, policy=None)(
         few, 16, torch.Generator().manual_seed(0)
     )
     assert candidates.shape == (16, 2) and torch.isfinite(candidates).all()
@@ -176,6 +201,7 @@ def test_refinement_with_fewer_offline_designs_than_starts(problem: SearchProble
         ("refine_from_offline", -0.1),
         ("refine_steps", -1),
         ("refine_learning_rate", 0.0),
+        ("refine_kappa", -1.0),
     ],
 )
 def test_bad_refinement_options_are_config_errors(option: str, value: float) -> None:

@@ -17,7 +17,7 @@ FAST_OPTIONS: dict[str, dict] = {
     "best_offline": {},
     "gradient_ascent": {"steps": 20},
     "genetic": {"population_size": 32, "generations": 5},
-    "guided_diffusion": {"num_steps": 10, "pool_factor": 2},
+    "guided_diffusion": {"num_steps": 10, "pool_factor": 2, "policy": None},
     "ddom": {"num_steps": 10},
     "pgs": {
         "percentiles": (20.0,),
