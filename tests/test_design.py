@@ -117,6 +117,7 @@ def check_common_outputs(out, metrics, nearest_column):
     assert json.loads((out / "cleaning.json").read_text())["rows_kept"] > 0
     assert (out / "prior" / "prior.json").is_file() and (out / "surrogate.ckpt").is_file()
     assert (out / "surrogate" / "logs" / "metrics.csv").is_file()
+    assert any((out / "policy").rglob("*.ckpt"))  # the step-size policy's training left its checkpoints
     return library
 
 
