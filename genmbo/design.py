@@ -116,12 +116,14 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
         surrogate = fit_surrogate(latents, scores, config.surrogate, out, seed=seed).eval()
 
     pool_size = config.run.n_candidates * config.selection.pool_factor
-    with clock.stage("search"):
-        problem = SearchProblem(latents, scores, surrogate, prior)
-        pool_latents = method(problem, pool_size, torch.Generator().manual_seed(seed)).detach().float()
+    problem = SearchProblem(latents, scores, surrogate, prior)
+    generator = torch.Generator().manual_seed(seed)
     if isinstance(method, SurrogateGuidedDiffusion) and method.pgs is not None:
-        clock.timings["fit_policy"] = round(method.policy_seconds, 3)
-        clock.timings["search"] = round(clock.timings["search"] - method.policy_seconds, 3)
+        with clock.stage("fit_policy"):
+            # The same generator, drawn in the same order as a search that trains its own policy.
+            method.fit_policy(problem, pool_size, generator)
+    with clock.stage("search"):
+        pool_latents = method(problem, pool_size, generator).detach().float()
     if not _is_main_process():
         # Under a launcher that runs the whole command in every process (strategy ddp), the others
         # helped train and sample; one process decodes, selects and writes the outputs.

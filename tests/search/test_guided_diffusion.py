@@ -185,6 +185,27 @@ def test_a_top_20_percent_pgs_policy_is_trained_by_default_unless_steps_are_give
     assert SurrogateGuidedDiffusion(step_size=torch.ones(2)).pgs is None
 
 
+def test_fitting_the_policy_as_a_stage_of_its_own_changes_no_candidate(problem: SearchProblem) -> None:
+    tiny_pgs = {
+        "percentiles": [50],
+        "trajectories": 20,
+        "trajectory_length": 5,
+        "updates": 10,
+        "checkpoint_every": None,
+        "hidden_dims": [16],
+        "batch_size": 16,
+        "steps": 3,
+    }
+    options = {"pool_factor": 1, "num_steps": 10, "policy": tiny_pgs}
+    whole = SurrogateGuidedDiffusion(**options)(problem, 8, torch.Generator().manual_seed(3))
+    staged = SurrogateGuidedDiffusion(**options)
+    generator = torch.Generator().manual_seed(3)
+    staged.fit_policy(problem, 8, generator)
+    trained = staged.pgs.policy
+    assert staged.policy_seconds > 0
+    assert torch.equal(staged(problem, 8, generator), whole) and staged.pgs.policy is trained
+
+
 def test_refinement_with_fewer_offline_designs_than_starts(problem: SearchProblem) -> None:
     few = SearchProblem(problem.latents[:3], problem.scores[:3], problem.surrogate, problem.prior)
     candidates = SurrogateGuidedDiffusion(pool_factor=1, num_steps=20, refine_from_offline=1.0, policy=None)(
