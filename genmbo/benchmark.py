@@ -144,7 +144,9 @@ def _run_task_seed(
             policy_search.run_dir = folder / f"policy-{spec.label}"
         started = time.perf_counter()
         candidates = method(
-            SearchProblem(latents, scores, surrogate, prior), budget, torch.Generator().manual_seed(seed)
+            SearchProblem(latents, scores, surrogate, prior, dataset.designs, dataset.space),
+            budget,
+            torch.Generator().manual_seed(seed),
         )
         designs = prior.autoencoder.decode_latents(candidates.detach())
         search_seconds = time.perf_counter() - started

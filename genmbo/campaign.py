@@ -37,7 +37,9 @@ class PreparedRun:
 
     def problem(self) -> SearchProblem:
         scores = torch.as_tensor(self.dataset.scores, dtype=torch.float32)
-        return SearchProblem(self.latents, scores, self.surrogate, self.prior)
+        return SearchProblem(
+            self.latents, scores, self.surrogate, self.prior, self.dataset.designs, self.dataset.space
+        )
 
 
 @dataclass

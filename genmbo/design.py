@@ -11,7 +11,8 @@ Stages (each timed in `metrics.json` under `timings`):
 7. ``filter``: drop undecodable designs and designs the space rejects, repeats within the pool, designs
    already in the offline data (they are measured already) and designs failing the configured
    constraints, each counted by reason;
-8. ``select``: ``n_candidates`` designs by predicted score, uncertainty and diversity (`genmbo.selection`);
+8. ``select``: ``n_candidates`` designs by predicted score (at each design's own encoding), uncertainty and
+   diversity (`genmbo.selection`);
 9. ``score``: the task's oracle, when the data come from a task;
 10. ``metrics`` and ``write``: library metrics, `library.csv/.parquet/.sdf`, `metrics.json`, `report.html`.
 
@@ -116,7 +117,7 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
         surrogate = fit_surrogate(latents, scores, config.surrogate, out, seed=seed).eval()
 
     pool_size = config.run.n_candidates * config.selection.pool_factor
-    problem = SearchProblem(latents, scores, surrogate, prior)
+    problem = SearchProblem(latents, scores, surrogate, prior, dataset.designs, dataset.space)
     generator = torch.Generator().manual_seed(seed)
     if isinstance(method, SurrogateGuidedDiffusion) and method.pgs is not None:
         with clock.stage("fit_policy"):
@@ -137,9 +138,13 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
         kept, dropped = _filter(dataset, pool_designs, design_filter, exclude_offline)
 
     with clock.stage("select"):
-        kept_latents = pool_latents[kept]
         kept_designs = [pool_designs[index] for index in kept]
+        # Predicted at each design's own encoding, where the surrogate has seen real designs, not at the
+        # search's latent that decodes to it (more optimistic; `genmbo.search.design_selection`).
         with torch.no_grad():
+            kept_latents = (
+                prior.autoencoder.encode_designs(kept_designs).float() if kept else pool_latents[:0]
+            )
             mean, std = surrogate.predict(kept_latents) if kept else (torch.zeros(0), torch.zeros(0))
         acquisition = mean - config.selection.kappa * std
         kind = distance_kind(dataset.space)

@@ -63,6 +63,27 @@ def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
     # Two tables, each a header and a row per method.
     assert (tmp_path / "bench" / "results.md").read_text().count("\n| ") == 2 * (5 + 1)
     assert (tmp_path / "bench" / "tfbind8" / "seed-1" / "surrogate-loss-coms" / "surrogate.ckpt").is_file()
+    # The screening ceiling reads the TFBind8 models the suite trained: per seed, then the mean.
+    ceiling = subprocess.run(
+        [sys.executable, str(CEILING_SCRIPT), str(tmp_path / "bench"), "--seeds", "0", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert ceiling[0] == "| seed | 100th | 50th |"
+    cells = [line.strip("|").split("|") for line in ceiling[2:]]
+    assert [row[0].strip() for row in cells] == ["0", "1", "mean"]
+    values = np.array([[float(cell) for cell in row[1:]] for row in cells])
+    assert ((values[:, 1] <= values[:, 0]) & (values >= 0).all(axis=1) & (values <= 1).all(axis=1)).all()
+    np.testing.assert_allclose(values[2], values[:2].mean(axis=0), atol=1e-3)
+
+
+def test_screening_ceiling_without_models_is_one_line_and_exit_2(tmp_path):
+    run = subprocess.run(
+        [sys.executable, str(CEILING_SCRIPT), str(tmp_path), "--seeds", "0"], capture_output=True, text=True
+    )
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("tfbind8_screening_ceiling: ")
 
 
 def test_summary_table_marks_missing_cells():
@@ -88,6 +109,7 @@ def test_unknown_task_or_method_stops_before_training(tmp_path, capsys):
 
 
 MERGE_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "merge_benchmark_results.py"
+CEILING_SCRIPT = MERGE_SCRIPT.with_name("tfbind8_screening_ceiling.py")
 
 
 def _results_part(path, rows):

@@ -5,9 +5,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from rdkit import Chem
 
 from genmbo.cli import main
+from genmbo.models.prior import load_prior
+from genmbo.models.surrogate import load_surrogate
 from genmbo.resources import moses_subset_smiles
 from genmbo.spaces import MoleculeSpace
 
@@ -151,6 +154,13 @@ def test_sequence_campaign_respects_alphabet_and_length(tmp_path, capsys):
     assert library["nearest_offline_distance"].between(1, 8).all()
     assert 0 < metrics["diversity"] <= 8
     assert "class='sequences'" in (out / "report.html").read_text()
+    # Predictions are the surrogate's at each design's own encoding, not at the search's latent.
+    prior, surrogate = load_prior(out / "prior"), load_surrogate(out / "surrogate.ckpt").eval()
+    with torch.no_grad():
+        mean, _ = surrogate.predict(prior.autoencoder.encode_designs(list(library["design"])).float())
+    np.testing.assert_allclose(library["predicted_score"], mean.numpy(), rtol=1e-5, atol=1e-6)
+    # The flagship chose new designs itself, so its whole pool is new.
+    assert metrics["novelty"] == 1.0
 
 
 def test_vector_campaign_with_minimized_scores(tmp_path, capsys):

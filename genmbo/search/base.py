@@ -6,29 +6,45 @@ and sources) and called as
     candidates = method(SearchProblem(...), budget, generator)
 
 returning a `budget x latent_dim` tensor of candidate latents (or normalized inputs, for the identity
-autoencoder). They never decode or score with an oracle: the campaign does that.
+autoencoder). They never score with an oracle, and only the flagship decodes (to choose among its
+candidates as designs, `genmbo.search.design_selection`): the campaign decodes what they return.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from genmbo.models.prior import Prior
 from genmbo.models.surrogate_protocol import Surrogate
+from genmbo.spaces.base import DesignSpace
 
 
 @dataclass
 class SearchProblem:
     """Everything a method may use. `latents`/`scores`: the offline designs' latent codes (`n x d`) and
-    scores (`n`, higher is better). `prior` may be None for methods that do not need it."""
+    scores (`n`, higher is better). `prior` may be None for methods that do not need it. `designs` (the
+    offline designs, in the rows of `latents`) and their `space` tell a method which decoded designs are
+    already measured; without them, no decoded design counts as measured."""
 
     latents: torch.Tensor
     scores: torch.Tensor
     surrogate: Surrogate
     prior: Prior | None = None
+    designs: Sequence[Any] | None = None
+    space: DesignSpace | None = None
+
+    def design_key(self, design: Any) -> Hashable:
+        """The identity of a design for duplicates and novelty: the space's key, or the design itself."""
+        return design if self.space is None else self.space.key(design)
+
+    def offline_keys(self) -> set[Hashable]:
+        """The keys of the offline designs (empty without `designs`)."""
+        return {self.design_key(design) for design in self.designs or ()}
 
     def top_latents(self, count: int) -> torch.Tensor:
         """The `count` best offline latents, best first: the usual start points."""

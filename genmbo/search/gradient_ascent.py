@@ -22,7 +22,13 @@ from typing import Literal
 import torch
 
 from genmbo.search.base import SearchMethod, SearchProblem
-from genmbo.search.objectives import PessimisticObjective, ascend, check_kappa, latent_scale, start_points
+from genmbo.search.objectives import (
+    PessimisticObjective,
+    ascent_path,
+    check_kappa,
+    latent_scale,
+    start_points,
+)
 
 DESIGN_BENCH_STEPS = 200
 DESIGN_BENCH_LEARNING_RATE = 0.01
@@ -72,9 +78,14 @@ class GradientAscent(SearchMethod):
     def ascend_from(self, problem: SearchProblem, start: torch.Tensor) -> torch.Tensor:
         """`start` (`n x d` latents) after `steps` ascent steps on `problem`'s objective; the guided
         sampler refines its candidates with this too."""
+        return self.ascent_path(problem, start)[-1]
+
+    def ascent_path(self, problem: SearchProblem, start: torch.Tensor, snapshots: int = 1) -> torch.Tensor:
+        """`snapshots` evenly spaced iterates of the ascent from `start`, a `k x n x d` tensor ending with
+        `ascend_from`'s result (`objectives.ascent_path`)."""
         learning_rate = self.learning_rate
         if self.scale_by_dimension:
             learning_rate *= math.sqrt(start.shape[1])
         objective = PessimisticObjective.for_problem(problem, self.kappa)
         scale = latent_scale(problem.latents.float()).to(start)
-        return ascend(start, objective, scale, self.steps, learning_rate, self.optimizer)
+        return ascent_path(start, objective, scale, self.steps, learning_rate, self.optimizer, snapshots)

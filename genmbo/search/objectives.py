@@ -94,18 +94,40 @@ def ascend(
     Returns:
         A detached `n x d` tensor: the latents after the last step.
     """
+    return ascent_path(start, objective, scale, steps, learning_rate, optimizer, snapshots=1)[-1]
+
+
+def ascent_path(
+    start: torch.Tensor,
+    objective: Callable[[torch.Tensor], torch.Tensor],
+    scale: torch.Tensor,
+    steps: int,
+    learning_rate: float,
+    optimizer: Literal["sgd", "adam"] = "sgd",
+    snapshots: int = 1,
+) -> torch.Tensor:
+    """`ascend`, also keeping iterates along the way: a detached `k x n x d` tensor of the latents after
+    steps ``steps * i / k`` (rounded up) for ``i = 1..k``, ``k = min(snapshots, steps)``; the last is
+    `ascend`'s result. With ``steps = 0`` it is the start alone (``k = 1``)."""
+    if snapshots < 1:
+        raise ValueError(f"snapshots must be >= 1, got {snapshots}")
     start, scale = start.detach(), scale.detach()
+    count = max(1, min(snapshots, steps))
+    kept_after = {-(-steps * index // count) for index in range(1, count + 1)}
     offset = torch.zeros_like(start, requires_grad=True)
     optimizer_class = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[optimizer]
     # maximize=True: the optimizers ascend the objective instead of descending a negated copy.
     solver = optimizer_class([offset], lr=learning_rate, maximize=True)
+    path = [] if steps else [start.clone()]
     with torch.enable_grad():
-        for _ in range(steps):
+        for step in range(1, steps + 1):
             solver.zero_grad()
             # Rows are independent, so the gradient of the sum is each row's own gradient.
             objective(start + offset * scale).sum().backward()
             solver.step()
-    return (start + offset * scale).detach()
+            if step in kept_after:
+                path.append((start + offset * scale).detach())
+    return torch.stack(path)
 
 
 def top_distinct(candidates: torch.Tensor, values: torch.Tensor, count: int) -> torch.Tensor:

@@ -21,3 +21,23 @@ def offline_latents(count: int, generator: torch.Generator | None = None) -> tor
     `generator` (a test that goes on drawing passes its own), else from one seeded with 0."""
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     return torch.tensor([1.0, -2.0]) + torch.tensor([2.0, 0.5]) * torch.randn(count, 2, generator=generator)
+
+
+class GridAutoencoder:
+    """Decodes a latent to the nearest point of a grid of spacing `step` (a tuple), encodes a design as
+    itself: many latents, one design, as for token designs; a row decodes to None where its first
+    coordinate exceeds `undecodable_above`."""
+
+    def __init__(self, step: float = 1.0, undecodable_above: float = float("inf")):
+        self.step = step
+        self.undecodable_above = undecodable_above
+
+    def decode_latents(self, latents: torch.Tensor) -> list[tuple[float, ...] | None]:
+        snapped = (latents.detach() / self.step).round() * self.step
+        return [
+            None if float(row[0]) > self.undecodable_above else tuple(float(value) for value in row)
+            for row in snapped
+        ]
+
+    def encode_designs(self, designs) -> torch.Tensor:
+        return torch.tensor([list(design) for design in designs], dtype=torch.float32)

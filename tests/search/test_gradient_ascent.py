@@ -8,7 +8,7 @@ from quadratic_toy import CENTER, QuadraticSurrogate, offline_latents
 
 from genmbo.search.base import SearchProblem
 from genmbo.search.gradient_ascent import GradientAscent
-from genmbo.search.objectives import PessimisticObjective, ascend, latent_scale, top_distinct
+from genmbo.search.objectives import PessimisticObjective, ascend, ascent_path, latent_scale, top_distinct
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +71,24 @@ def test_top_distinct_skips_duplicates_and_ranks_nan_last() -> None:
     assert top_distinct(candidates, values, 3).tolist() == [1, 4, 0]
     # Fewer distinct rows than asked for: they repeat, best first.
     assert top_distinct(candidates[1:3], values[1:3], 3).tolist() == [0, 0, 0]
+
+
+def test_ascent_path_keeps_evenly_spaced_iterates_ending_at_ascend() -> None:
+    """On a linear objective an SGD step moves z by lr * w, so the iterate after t steps is start + t lr w."""
+    weights = torch.tensor([1.0, -2.0])
+    start = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
+    scale = torch.ones(2)
+
+    def linear(latents: torch.Tensor) -> torch.Tensor:
+        return latents @ weights
+
+    path = ascent_path(start, linear, scale, steps=10, learning_rate=0.1, snapshots=3)
+    assert path.shape == (3, 2, 2)
+    for iterate, steps_taken in zip(path, (4, 7, 10), strict=True):  # ceil(10 i / 3)
+        torch.testing.assert_close(iterate, start + steps_taken * 0.1 * weights)
+    torch.testing.assert_close(path[-1], ascend(start, linear, scale, steps=10, learning_rate=0.1))
+    # More snapshots than steps: one per step; no steps: the start alone.
+    assert ascent_path(start, linear, scale, steps=2, learning_rate=0.1, snapshots=5).shape[0] == 2
+    torch.testing.assert_close(ascent_path(start, linear, scale, 0, 0.1, snapshots=4), start[None])
+    with pytest.raises(ValueError, match="snapshots"):
+        ascent_path(start, linear, scale, 10, 0.1, snapshots=0)

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import pytest
 import torch
-from quadratic_toy import QuadraticSurrogate, offline_latents
+from quadratic_toy import GridAutoencoder, QuadraticSurrogate, offline_latents
 
 from genmbo.errors import ConfigError
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.prior import Prior
 from genmbo.search.base import SearchProblem
+from genmbo.search.design_selection import NewDesigns
 from genmbo.search.gradient_ascent import GradientAscent
 from genmbo.search.guidance import SurrogateGuidance
-from genmbo.search.guided_diffusion import SurrogateGuidedDiffusion
+from genmbo.search.guided_diffusion import PATH_SNAPSHOTS, SurrogateGuidedDiffusion
 from genmbo.search.objectives import PessimisticObjective
 from genmbo.search.registry import build_search_method
 
-# Guidance alone (no refinement, equal steps) unless a test asks for more.
-FAST = {"num_steps": 20, "refine_fraction": 0.0, "policy": None}
+# Guidance alone (no refinement, equal steps), chosen as latents (the toy prior has no autoencoder) unless a
+# test asks for more.
+FAST = {"num_steps": 20, "refine_fraction": 0.0, "policy": None, "choose_designs": False}
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +198,7 @@ def test_fitting_the_policy_as_a_stage_of_its_own_changes_no_candidate(problem: 
         "batch_size": 16,
         "steps": 3,
     }
-    options = {"pool_factor": 1, "num_steps": 10, "policy": tiny_pgs}
+    options = {"pool_factor": 1, "num_steps": 10, "policy": tiny_pgs, "choose_designs": False}
     whole = SurrogateGuidedDiffusion(**options)(problem, 8, torch.Generator().manual_seed(3))
     staged = SurrogateGuidedDiffusion(**options)
     generator = torch.Generator().manual_seed(3)
@@ -208,9 +210,9 @@ def test_fitting_the_policy_as_a_stage_of_its_own_changes_no_candidate(problem: 
 
 def test_refinement_with_fewer_offline_designs_than_starts(problem: SearchProblem) -> None:
     few = SearchProblem(problem.latents[:3], problem.scores[:3], problem.surrogate, problem.prior)
-    candidates = SurrogateGuidedDiffusion(pool_factor=1, num_steps=20, refine_from_offline=1.0, policy=None)(
-        few, 16, torch.Generator().manual_seed(0)
-    )
+    candidates = SurrogateGuidedDiffusion(
+        pool_factor=1, num_steps=20, refine_from_offline=1.0, policy=None, choose_designs=False
+    )(few, 16, torch.Generator().manual_seed(0))
     assert candidates.shape == (16, 2) and torch.isfinite(candidates).all()
     assert torch.unique(candidates, dim=0).shape[0] == 16
 
@@ -228,3 +230,42 @@ def test_refinement_with_fewer_offline_designs_than_starts(problem: SearchProble
 def test_bad_refinement_options_are_config_errors(option: str, value: float) -> None:
     with pytest.raises(ConfigError, match=option):
         build_search_method("guided_diffusion", **{option: value})
+
+
+def gridded(problem: SearchProblem, step: float) -> SearchProblem:
+    """The toy problem decoded through a grid of spacing `step`, its offline designs the decoded latents."""
+    autoencoder = GridAutoencoder(step)
+    prior = Prior(autoencoder=autoencoder, diffusion=problem.prior.diffusion)  # type: ignore[arg-type]
+    designs = autoencoder.decode_latents(problem.latents)
+    return SearchProblem(problem.latents, problem.scores, problem.surrogate, prior, designs)
+
+
+def test_by_default_candidates_are_new_distinct_designs_best_first_at_their_encodings(
+    problem: SearchProblem,
+) -> None:
+    grid = gridded(problem, 0.1)
+    method = SurrogateGuidedDiffusion(pool_factor=2, num_steps=20, policy=None)
+    candidates = method(grid, 16, torch.Generator().manual_seed(0))
+    designs = grid.prior.autoencoder.decode_latents(candidates)
+    assert len(set(designs)) == 16 and not set(designs) & set(grid.designs)
+    objective = PessimisticObjective.for_problem(grid, kappa=1.0)
+    values = objective(grid.prior.autoencoder.encode_designs(designs))
+    assert torch.equal(values, values.sort(descending=True).values)
+    # The refined half: each ascent's latest iterate with a new design, all of them in the library.
+    path = method.refinement_path(grid, torch.zeros(0, 2), 8, PATH_SNAPSHOTS)
+    refined = NewDesigns(grid, objective).last_on_paths(path).latents
+    assert 0 < refined.shape[0] <= 8
+    assert all((candidates == row).all(dim=1).any() for row in refined)
+
+
+def test_with_too_few_new_designs_the_best_latents_fill_the_budget(problem: SearchProblem) -> None:
+    grid = gridded(problem, 0.5)  # near the optimum, nearly every grid point is an offline design
+    candidates = SurrogateGuidedDiffusion(pool_factor=2, num_steps=20, policy=None)(
+        grid, 16, torch.Generator().manual_seed(0)
+    )
+    assert candidates.shape == (16, 2) and torch.isfinite(candidates).all()
+    designs = grid.prior.autoencoder.decode_latents(candidates)
+    new = [design for design in designs if design not in set(grid.designs)]
+    assert 0 < len(set(new)) < 16
+    # The new designs come first, once each.
+    assert designs[: len(set(new))] == list(dict.fromkeys(new))

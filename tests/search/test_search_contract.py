@@ -6,11 +6,13 @@ import pytest
 import torch
 
 from genmbo.errors import ConfigError
+from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.prior import Prior
 from genmbo.models.surrogate_protocol import Surrogate
 from genmbo.search.base import SearchMethod, SearchProblem
 from genmbo.search.registry import SEARCH_METHODS, build_search_method
+from genmbo.spaces import ContinuousSpace
 
 # Small settings so every method runs in well under a second on a 2-D problem.
 FAST_OPTIONS: dict[str, dict] = {
@@ -59,8 +61,8 @@ def problem() -> SearchProblem:
         loss.backward()
         optimizer.step()
     surrogate = QuadraticSurrogate()
-    # The contract does not need a good prior, only a real one; no autoencoder is used by search.
-    prior = Prior(autoencoder=None, diffusion=diffusion.eval())  # type: ignore[arg-type]
+    # The contract does not need a good prior, only a real one; the flagship decodes through the identity.
+    prior = Prior(autoencoder=IdentityAutoencoder(ContinuousSpace(2)), diffusion=diffusion.eval())
     return SearchProblem(latents, latents[:, 0], surrogate, prior)
 
 

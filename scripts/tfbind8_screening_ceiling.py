@@ -1,0 +1,92 @@
+"""What any search could reach on TFBind8 with a benchmark run's surrogate: screen the whole design space.
+
+TFBind8's space is every DNA 8-mer (65,536 designs), so the surrogate a search steers by can be applied
+to all of them. The 128 new designs (not in the visible data) with the highest pessimistic prediction
+``mean - kappa * std`` at their encodings are the best library that surrogate can choose; their oracle
+scores are a ceiling for every method searching with it, and the gap between that ceiling and a method's
+score is the search's loss, the gap above it the surrogate's.
+
+    python scripts/tfbind8_screening_ceiling.py runs/suite --seeds 0 1 2 3 4
+
+reads `DIR/tfbind8/seed-S/{prior,surrogate-default}`, the models `genmbo benchmark` trained (`--surrogate`
+names another surrogate folder, e.g. a ListNet method's); nothing is trained here: a missing folder is an
+error, exit 2. It prints the normalized 100th and 50th percentiles per seed and their mean, as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genmbo.data.offline import OfflineDataset
+from genmbo.models.prior import load_prior
+from genmbo.models.surrogate import load_surrogate
+from genmbo.search.objectives import PessimisticObjective
+from genmbo.tasks.registry import get_task
+
+BUDGET = 128
+NUCLEOTIDES = "ACGT"
+
+
+def all_8mers() -> list[str]:
+    return ["".join(letters) for letters in itertools.product(NUCLEOTIDES, repeat=8)]
+
+
+def screening_ceiling(
+    folder: Path, dataset: OfflineDataset, kappa: float = 1.0, surrogate_folder: str = "surrogate-default"
+) -> tuple[float, float]:
+    """Normalized 100th and 50th percentiles of the best `BUDGET` new 8-mers by the surrogate in
+    `folder / surrogate_folder`."""
+    task = get_task("tfbind8")
+    prior = load_prior(folder / "prior")
+    surrogate = load_surrogate(folder / surrogate_folder / "surrogate.ckpt").eval()
+    designs = all_8mers()
+    offline = set(dataset.designs)
+    new = [design for design in designs if design not in offline]
+    scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
+    with torch.no_grad():
+        # Scaled like the searches' objective; the scale does not change the order.
+        objective = PessimisticObjective(surrogate, kappa, float(scores.std()))
+        values = objective(prior.autoencoder.encode_designs(new).float())
+    chosen = [new[row] for row in torch.argsort(values, descending=True, stable=True)[:BUDGET].tolist()]
+    normalized = task.normalize(task.oracle(chosen))
+    return float(np.max(normalized)), float(np.percentile(normalized, 50))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="a `genmbo benchmark --out` folder that ran tfbind8")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--kappa", type=float, default=1.0, help="weight of the std (the flagship's: 1)")
+    parser.add_argument(
+        "--surrogate",
+        default="surrogate-default",
+        help="the surrogate's folder in each seed's (e.g. surrogate-loss-listnet for a ListNet method's)",
+    )
+    args = parser.parse_args(argv)
+    dataset = get_task("tfbind8").offline_dataset()
+    rows = []
+    for seed in args.seeds:
+        folder = args.out / "tfbind8" / f"seed-{seed}"
+        if not (folder / "prior").is_dir() or not (folder / args.surrogate / "surrogate.ckpt").is_file():
+            print(
+                f"tfbind8_screening_ceiling: {folder} has no prior/ and {args.surrogate}/surrogate.ckpt "
+                "(run genmbo benchmark on tfbind8 with that seed first)",
+                file=sys.stderr,
+            )
+            return 2
+        rows.append((seed, *screening_ceiling(folder, dataset, args.kappa, args.surrogate)))
+    print("| seed | 100th | 50th |\n|---|---|---|")
+    for seed, best, median in rows:
+        print(f"| {seed} | {best:.3f} | {median:.3f} |")
+    print(f"| mean | {np.mean([row[1] for row in rows]):.3f} | {np.mean([row[2] for row in rows]):.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Choosing candidates as designs: one latent per design, no offline design, values at the encodings."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from quadratic_toy import GridAutoencoder
+
+from genmbo.models.prior import Prior
+from genmbo.search.base import SearchProblem
+from genmbo.search.design_selection import NewDesigns
+
+
+def first_coordinate(latents: torch.Tensor) -> torch.Tensor:
+    return latents[:, 0]
+
+
+def problem_with(autoencoder, offline_designs) -> SearchProblem:
+    latents = torch.tensor(offline_designs, dtype=torch.float32)
+    prior = Prior(autoencoder=autoencoder, diffusion=None)  # type: ignore[arg-type]
+    return SearchProblem(latents, latents[:, 0], first_coordinate, prior, designs=offline_designs)  # type: ignore[arg-type]
+
+
+def test_best_keeps_one_latent_per_new_design_valued_at_its_encoding() -> None:
+    new = NewDesigns(problem_with(GridAutoencoder(), [(1.0, 0.0)]), first_coordinate)
+    latents = torch.tensor([[0.1, 0.0], [0.2, 0.0], [1.0, 0.0], [2.9, 0.0], [3.1, 0.0]])
+    chosen = new.best(latents, 5)
+    # (3, 0) from rows 3 and 4 (tied at the design's value 3, the earlier row kept), (0, 0) from row 0;
+    # (1, 0) is an offline design.
+    torch.testing.assert_close(chosen.latents, latents[[3, 0]])
+    torch.testing.assert_close(chosen.values, torch.tensor([3.0, 0.0]))
+    # Designs taken once are not new any more.
+    assert len(new.best(latents, 5)) == 0
+
+
+def test_best_stops_at_count_and_skips_undecodable_rows() -> None:
+    new = NewDesigns(problem_with(GridAutoencoder(undecodable_above=2.5), [(9.0, 9.0)]), first_coordinate)
+    latents = torch.tensor([[3.0, 0.0], [2.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    chosen = new.best(latents, 2)
+    torch.testing.assert_close(chosen.latents, latents[[1, 2]])
+
+
+def test_each_ascent_gives_its_latest_iterate_with_a_new_design() -> None:
+    new = NewDesigns(problem_with(GridAutoencoder(), [(1.0, 0.0)]), first_coordinate)
+    # 3 iterates (oldest first) of 3 ascents: ascent 0 ends on (2, 0); ascent 1 ends on (2, 0) too, taken by
+    # ascent 0, so it falls back to its first iterate, (0, 0); ascent 2 only visits the offline (1, 0).
+    path = torch.tensor(
+        [
+            [[0.0, 0.0], [0.1, 0.0], [1.0, 0.0]],
+            [[1.0, 0.0], [1.9, 0.0], [0.9, 0.0]],
+            [[2.0, 0.0], [2.1, 0.0], [1.1, 0.0]],
+        ]
+    )
+    chosen = new.last_on_paths(path)
+    torch.testing.assert_close(chosen.latents, torch.tensor([[2.0, 0.0], [0.1, 0.0]]))
+    torch.testing.assert_close(chosen.values, torch.tensor([2.0, 0.0]))
+
+
+def test_a_problem_without_an_autoencoder_is_refused() -> None:
+    problem = SearchProblem(torch.zeros(2, 2), torch.zeros(2), first_coordinate)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="autoencoder"):
+        NewDesigns(problem, first_coordinate)
