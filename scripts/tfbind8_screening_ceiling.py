@@ -9,8 +9,13 @@ score is the search's loss, the gap above it the surrogate's.
     python scripts/tfbind8_screening_ceiling.py runs/suite --seeds 0 1 2 3 4
 
 reads `DIR/tfbind8/seed-S/{prior,surrogate-default}`, the models `genmbo benchmark` trained (`--surrogate`
-names another surrogate folder, e.g. a ListNet method's); nothing is trained here: a missing folder is an
+names another surrogate folder, e.g. a ListNet method's); nothing is trained: a missing folder is an
 error, exit 2. It prints the normalized 100th and 50th percentiles per seed and their mean, as Markdown.
+
+`--features onehot` asks instead what a surrogate of the same kind (the configuration's `surrogate`
+section, `--config FILE` or the defaults) reaches when it sees the designs themselves, one-hot encoded
+(8 x 4 = 32 inputs), rather than the VAE's latents: it is trained on the visible rows with the seed, saved
+in `DIR/tfbind8/seed-S/surrogate-onehot` (a rerun loads it), and screens the space the same way.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genmbo.config import GenmboConfig, load_config
 from genmbo.data.offline import OfflineDataset
+from genmbo.errors import GenmboError
 from genmbo.models.prior import load_prior
-from genmbo.models.surrogate import load_surrogate
+from genmbo.models.surrogate import fit_surrogate, load_surrogate
 from genmbo.search.objectives import PessimisticObjective
 from genmbo.tasks.registry import get_task
 
@@ -37,25 +44,53 @@ def all_8mers() -> list[str]:
     return ["".join(letters) for letters in itertools.product(NUCLEOTIDES, repeat=8)]
 
 
-def screening_ceiling(
-    folder: Path, dataset: OfflineDataset, kappa: float = 1.0, surrogate_folder: str = "surrogate-default"
-) -> tuple[float, float]:
-    """Normalized 100th and 50th percentiles of the best `BUDGET` new 8-mers by the surrogate in
-    `folder / surrogate_folder`."""
-    task = get_task("tfbind8")
-    prior = load_prior(folder / "prior")
-    surrogate = load_surrogate(folder / surrogate_folder / "surrogate.ckpt").eval()
-    designs = all_8mers()
-    offline = set(dataset.designs)
-    new = [design for design in designs if design not in offline]
+def one_hot(designs: list[str]) -> torch.Tensor:
+    """`n x 32` one-hot rows of DNA 8-mers."""
+    tokens = torch.tensor([[NUCLEOTIDES.index(letter) for letter in design] for design in designs])
+    return torch.nn.functional.one_hot(tokens, len(NUCLEOTIDES)).float().flatten(1)
+
+
+def screen(surrogate, features: torch.Tensor, new: list[str], dataset: OfflineDataset, kappa: float):
+    """Normalized 100th and 50th percentiles of the `BUDGET` designs of `new` (with `features`) that
+    `surrogate` ranks highest by ``mean - kappa * std``."""
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
     with torch.no_grad():
         # Scaled like the searches' objective; the scale does not change the order.
-        objective = PessimisticObjective(surrogate, kappa, float(scores.std()))
-        values = objective(prior.autoencoder.encode_designs(new).float())
+        values = PessimisticObjective(surrogate, kappa, float(scores.std()))(features)
     chosen = [new[row] for row in torch.argsort(values, descending=True, stable=True)[:BUDGET].tolist()]
+    task = get_task("tfbind8")
     normalized = task.normalize(task.oracle(chosen))
     return float(np.max(normalized)), float(np.percentile(normalized, 50))
+
+
+def new_designs(dataset: OfflineDataset) -> list[str]:
+    offline = set(dataset.designs)
+    return [design for design in all_8mers() if design not in offline]
+
+
+def screening_ceiling(
+    folder: Path, dataset: OfflineDataset, kappa: float = 1.0, surrogate_folder: str = "surrogate-default"
+) -> tuple[float, float]:
+    """Normalized 100th and 50th percentiles of the best `BUDGET` new 8-mers by the latent surrogate in
+    `folder / surrogate_folder`, at the designs' encodings by the prior in `folder / "prior"`."""
+    prior = load_prior(folder / "prior")
+    surrogate = load_surrogate(folder / surrogate_folder / "surrogate.ckpt").eval()
+    new = new_designs(dataset)
+    with torch.no_grad():
+        features = prior.autoencoder.encode_designs(new).float()
+    return screen(surrogate, features, new, dataset, kappa)
+
+
+def one_hot_ceiling(
+    folder: Path, dataset: OfflineDataset, config: GenmboConfig, seed: int, kappa: float = 1.0
+) -> tuple[float, float]:
+    """`screening_ceiling` for a surrogate trained (or loaded) in `folder / "surrogate-onehot"` on the
+    visible designs one-hot encoded."""
+    scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
+    features = one_hot(list(dataset.designs))
+    surrogate = fit_surrogate(features, scores, config.surrogate, folder / "surrogate-onehot", seed).eval()
+    new = new_designs(dataset)
+    return screen(surrogate, one_hot(new), new, dataset, kappa)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,15 +99,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--kappa", type=float, default=1.0, help="weight of the std (the flagship's: 1)")
     parser.add_argument(
+        "--features",
+        choices=("latent", "onehot"),
+        default="latent",
+        help="screen with the benchmark's latent surrogate, or train one on one-hot designs",
+    )
+    parser.add_argument(
+        "--config", type=Path, help="a genmbo config whose `surrogate` section --features onehot uses"
+    )
+    parser.add_argument(
         "--surrogate",
         default="surrogate-default",
         help="the surrogate's folder in each seed's (e.g. surrogate-loss-listnet for a ListNet method's)",
     )
     args = parser.parse_args(argv)
     dataset = get_task("tfbind8").offline_dataset()
+    try:
+        config = load_config(args.config) if args.config else GenmboConfig()
+    except GenmboError as error:
+        print(f"tfbind8_screening_ceiling: {error}", file=sys.stderr)
+        return 2
     rows = []
     for seed in args.seeds:
         folder = args.out / "tfbind8" / f"seed-{seed}"
+        if args.features == "onehot":
+            rows.append((seed, *one_hot_ceiling(folder, dataset, config, seed, args.kappa)))
+            continue
         if not (folder / "prior").is_dir() or not (folder / args.surrogate / "surrogate.ckpt").is_file():
             print(
                 f"tfbind8_screening_ceiling: {folder} has no prior/ and {args.surrogate}/surrogate.ckpt "

@@ -76,6 +76,22 @@ def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
     values = np.array([[float(cell) for cell in row[1:]] for row in cells])
     assert ((values[:, 1] <= values[:, 0]) & (values >= 0).all(axis=1) & (values <= 1).all(axis=1)).all()
     np.testing.assert_allclose(values[2], values[:2].mean(axis=0), atol=1e-3)
+    # With one-hot designs it trains its own surrogate (here the tiny one) and saves it.
+    argv = [
+        str(tmp_path / "bench"),
+        "--seeds",
+        "0",
+        "--features",
+        "onehot",
+        "--config",
+        str(tmp_path / "tiny.yaml"),
+    ]
+    onehot = subprocess.run(
+        [sys.executable, str(CEILING_SCRIPT), *argv], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    best, median = (float(cell) for cell in onehot[2].strip("|").split("|")[1:])
+    assert 0 <= median <= best <= 1
+    assert (tmp_path / "bench" / "tfbind8" / "seed-0" / "surrogate-onehot" / "surrogate.ckpt").is_file()
 
 
 def test_screening_ceiling_without_models_is_one_line_and_exit_2(tmp_path):
@@ -84,6 +100,10 @@ def test_screening_ceiling_without_models_is_one_line_and_exit_2(tmp_path):
     )
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.count("\n") == 1 and run.stderr.startswith("tfbind8_screening_ceiling: ")
+    (tmp_path / "bad.yaml").write_text("surrogate: {members: many}\n")
+    argv = [str(tmp_path), "--features", "onehot", "--config", str(tmp_path / "bad.yaml")]
+    run = subprocess.run([sys.executable, str(CEILING_SCRIPT), *argv], capture_output=True, text=True)
+    assert run.returncode == 2 and run.stdout == "" and run.stderr.count("\n") == 1
 
 
 def test_summary_table_marks_missing_cells():
