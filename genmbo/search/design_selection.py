@@ -15,9 +15,12 @@ Three things differ between the two, and this module accounts for each:
 So each candidate's design is decoded, identified by the space's key (`SearchProblem.design_key`),
 dropped if undecodable, rejected by the space (as the campaign's filter drops it: a SMILES outside the
 vocabulary, say), already measured or already chosen, and valued by the pessimistic objective at its
-re-encoding. This is our construction, not taken from a paper; the round trip ``E(D(z))`` is the
-encoder-decoder consistency that latent-space optimizers such as LOL-BO (Maus et al., NeurIPS 2022,
-arXiv 2201.11872) keep by retraining the autoencoder, here used only to value candidates.
+re-encoding; `NewDesigns.polished` then lets each chosen design climb through its one-edit neighbors
+(steepest-ascent hill climbing, Russell & Norvig, "Artificial Intelligence: A Modern Approach",
+Sec. 4.1.1, on a random sample of the neighbors). The choosing is our construction, not taken from a
+paper; the round trip ``E(D(z))`` is the encoder-decoder consistency that latent-space optimizers such
+as LOL-BO (Maus et al., NeurIPS 2022, arXiv 2201.11872) keep by retraining the autoencoder, here used
+only to value candidates.
 """
 
 from __future__ import annotations
@@ -35,15 +38,16 @@ from genmbo.search.base import SearchProblem
 
 @dataclass
 class DesignChoice:
-    """Candidates chosen as designs: their latents (`n x d`, each decoding to its design) and the
-    objective's value at each design's encoding (`n`)."""
+    """Candidates chosen as designs: their latents (`n x d`, each decoding to its design), the
+    objective's value at each design's encoding (`n`), and the designs."""
 
     latents: torch.Tensor
     values: torch.Tensor
+    designs: list[Any]
 
     @classmethod
     def empty(cls, dim: int, device: torch.device | str = "cpu") -> DesignChoice:
-        return cls(torch.zeros(0, dim, device=device), torch.zeros(0, device=device))
+        return cls(torch.zeros(0, dim, device=device), torch.zeros(0, device=device), [])
 
     def __len__(self) -> int:
         return self.latents.shape[0]
@@ -52,6 +56,14 @@ class DesignChoice:
         return DesignChoice(
             torch.cat([self.latents, other.latents.to(self.latents)]),
             torch.cat([self.values, other.values.to(self.values)]),
+            self.designs + other.designs,
+        )
+
+    def best_first(self, count: int | None = None) -> DesignChoice:
+        """The `count` (all) rows with the highest values, best first (ties: the earlier row)."""
+        order = torch.argsort(self.values.nan_to_num(nan=-torch.inf), descending=True, stable=True)[:count]
+        return DesignChoice(
+            self.latents[order], self.values[order], [self.designs[row] for row in order.tolist()]
         )
 
 
@@ -92,7 +104,8 @@ class NewDesigns:
         if not chosen:
             return DesignChoice.empty(dim, path.device)
         latents = torch.stack([chosen[ascent][0] for ascent in sorted(chosen)])
-        return DesignChoice(latents, self.values([chosen[ascent][1] for ascent in sorted(chosen)], latents))
+        designs = [chosen[ascent][1] for ascent in sorted(chosen)]
+        return DesignChoice(latents, self.values(designs, latents), designs)
 
     def best(self, latents: torch.Tensor, count: int) -> DesignChoice:
         """Up to `count` of `latents` (`n x d`) with new designs, the highest values first (ties: the
@@ -109,7 +122,59 @@ class NewDesigns:
                 break
             if designs[row] is not None and self._take(designs[row]):
                 kept.append(row)
-        return DesignChoice(latents[kept], values[kept])
+        return DesignChoice(latents[kept], values[kept], [designs[row] for row in kept])
+
+    def polished(
+        self, choice: DesignChoice, rounds: int, max_neighbors: int, generator: torch.Generator
+    ) -> DesignChoice:
+        """`choice` after `rounds` of hill climbing in the design space, each design on its own: every
+        round, up to ``max_neighbors // len(choice)`` of each design's new neighbors
+        (`DesignSpace.neighbors`, drawn in a random order from `generator`) that the autoencoder
+        reconstructs exactly (so that the latent returned for one, its encoding, decodes to it) are
+        valued at their encodings, and the best replaces the design if it is better. Each design keeps
+        its own line, so the choice stays as spread out as it was (replacing the choice with the best of
+        all neighbors collapsed Ehrlich libraries onto one poor region). A space without neighbors
+        leaves the choice as it is."""
+        space = self.problem.space
+        count = len(choice)
+        per_design = max_neighbors // count if count else 0
+        if space is None or per_design == 0:
+            return choice
+        latents, values, designs = choice.latents.clone(), choice.values.clone(), list(choice.designs)
+        for _ in range(rounds):
+            candidates, owners = [], []
+            for row, design in enumerate(designs):
+                neighbors = space.neighbors(design)
+                found = 0
+                for index in torch.randperm(
+                    len(neighbors), generator=generator, device=generator.device
+                ).tolist():
+                    key = self.problem.design_key(neighbors[index])
+                    if key not in self.taken:
+                        self.taken.add(key)
+                        candidates.append(neighbors[index])
+                        owners.append(row)
+                        found += 1
+                        if found == per_design:
+                            break
+            if not candidates:
+                break
+            with torch.no_grad(), showing_progress(False):
+                encoded = self.autoencoder.encode_designs(candidates).float().to(latents)
+                decoded = self.autoencoder.decode_latents(encoded)
+                candidate_values = self.objective(encoded).to(values)
+            for index, (candidate, design) in enumerate(zip(candidates, decoded, strict=True)):
+                exact = design is not None and self.problem.design_key(design) == self.problem.design_key(
+                    candidate
+                )
+                row = owners[index]
+                if exact and candidate_values[index] > values[row]:
+                    latents[row], values[row], designs[row] = (
+                        encoded[index],
+                        candidate_values[index],
+                        candidate,
+                    )
+        return DesignChoice(latents, values, designs)
 
     def values(self, designs: Sequence[Any], like: torch.Tensor) -> torch.Tensor:
         """The objective at the encodings of `designs` (none None), on `like`'s device and dtype."""

@@ -51,6 +51,11 @@ class DesignSpace(ABC):
         """The design as text for a table cell (CSV/Parquet column)."""
         return str(design)
 
+    def neighbors(self, design: Any) -> list[Any]:
+        """The designs one edit away from `design`, for local search in the design space; none unless
+        the space defines an edit (sequences: one token substituted)."""
+        return []
+
 
 _SPACE_CLASSES: dict[str, type[DesignSpace]] = {}
 

@@ -117,6 +117,18 @@ class SequenceSpace(DesignSpace):
     def format(self, design: Any) -> str:
         return design if isinstance(design, str) else " ".join(design)
 
+    def neighbors(self, design: Any) -> list[Any]:
+        """Every single-token substitution of `design` within the alphabet (positions in order, then the
+        alphabet's order): ``length * (len(alphabet) - 1)`` designs."""
+        tokens = self.tokens_of(design)
+        join = "".join if self.single_characters else tuple
+        return [
+            join([*tokens[:position], token, *tokens[position + 1 :]])
+            for position in range(len(tokens))
+            for token in self.alphabet
+            if token != tokens[position]
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         alphabet = "".join(self.alphabet) if self.single_characters else list(self.alphabet)
         return {"kind": self.kind, "alphabet": alphabet, "length": self.length, "max_length": self.max_length}

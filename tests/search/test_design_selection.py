@@ -9,6 +9,7 @@ from quadratic_toy import GridAutoencoder
 from genmbo.models.prior import Prior
 from genmbo.search.base import SearchProblem
 from genmbo.search.design_selection import NewDesigns
+from genmbo.spaces import ContinuousSpace, SequenceSpace
 
 
 def first_coordinate(latents: torch.Tensor) -> torch.Tensor:
@@ -60,3 +61,59 @@ def test_a_problem_without_an_autoencoder_is_refused() -> None:
     problem = SearchProblem(torch.zeros(2, 2), torch.zeros(2), first_coordinate)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="autoencoder"):
         NewDesigns(problem, first_coordinate)
+
+
+class BinaryStrings:
+    """Strings over "AB" <-> 0/1 latents, exact except for the designs in `unreconstructed`, which decode
+    to their first neighbor instead."""
+
+    def __init__(self, unreconstructed=()):
+        self.unreconstructed = set(unreconstructed)
+
+    def encode_designs(self, designs) -> torch.Tensor:
+        return torch.tensor([[float(letter == "B") for letter in design] for design in designs])
+
+    def decode_latents(self, latents: torch.Tensor) -> list[str]:
+        designs = ["".join("B" if value > 0.5 else "A" for value in row) for row in latents.tolist()]
+        return [
+            SPACE.neighbors(design)[0] if design in self.unreconstructed else design for design in designs
+        ]
+
+
+SPACE = SequenceSpace(list("AB"), length=3)
+
+
+def b_count(latents: torch.Tensor) -> torch.Tensor:
+    return latents.sum(dim=1)
+
+
+def polish(autoencoder, rounds: int, max_neighbors: int = 100, starts=("BAA",)):
+    latents = torch.tensor([[0.0, 0.0, 0.0]])
+    prior = Prior(autoencoder=autoencoder, diffusion=None)  # type: ignore[arg-type]
+    problem = SearchProblem(latents, torch.zeros(1), b_count, prior, ["AAA"], SPACE)  # type: ignore[arg-type]
+    new = NewDesigns(problem, b_count)
+    start = new.best(autoencoder.encode_designs(list(starts)), len(starts))
+    return new.polished(start, rounds, max_neighbors, torch.Generator().manual_seed(0))
+
+
+def test_polishing_climbs_single_substitutions_each_design_on_its_own() -> None:
+    assert polish(BinaryStrings(), 0).designs == ["BAA"]
+    assert polish(BinaryStrings(), 1).designs[0] in ("BBA", "BAB")  # 2 Bs; AAA is offline
+    chosen = polish(BinaryStrings(), 2)
+    assert chosen.designs == ["BBB"] and chosen.values.tolist() == [3.0]
+    assert BinaryStrings().decode_latents(chosen.latents) == ["BBB"]  # the latent decodes to the design
+    # Two designs climb side by side: one reaches BBB, the other the best design left to it (2 Bs), and
+    # neither takes the other's place.
+    both = polish(BinaryStrings(), 3, starts=("BAA", "ABA"))
+    assert sorted(both.values.tolist()) == [2.0, 3.0] and len(set(both.designs)) == 2
+
+
+def test_polishing_skips_designs_the_autoencoder_does_not_reconstruct() -> None:
+    chosen = polish(BinaryStrings(unreconstructed={"BBB"}), 3)
+    assert chosen.designs[0] in ("BBA", "BAB") and chosen.values.tolist() == [2.0]
+    # With fewer neighbors allowed than designs, nothing moves.
+    assert polish(BinaryStrings(), 2, max_neighbors=0).designs == ["BAA"]
+
+
+def test_spaces_without_an_edit_have_no_neighbors() -> None:
+    assert ContinuousSpace(2).neighbors((0.0, 1.0)) == []

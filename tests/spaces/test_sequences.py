@@ -60,3 +60,15 @@ def test_decode_of_wrong_length_or_empty_row_is_none():
     space = SequenceSpace("dna", length=3)
     rows = torch.tensor([[BOS_ID, 3, 4, EOS_ID, PAD_ID], [BOS_ID, EOS_ID, PAD_ID, PAD_ID, PAD_ID]])
     assert space.decode(rows) == [None, None]
+
+
+def test_neighbors_are_every_single_token_substitution():
+    space = SequenceSpace(list("ACGT"), length=3)
+    neighbors = space.neighbors("ACG")
+    assert len(neighbors) == len(set(neighbors)) == 3 * 3
+    assert all(sum(a != b for a, b in zip(n, "ACG", strict=True)) == 1 for n in neighbors)
+    assert neighbors[:3] == ["CCG", "GCG", "TCG"]  # position 0 first, in the alphabet's order
+    # Multi-character tokens stay tuples; every neighbor is a valid design of the space.
+    words = SequenceSpace(["ala", "gly", "ser"], length=2)
+    assert words.neighbors(("ala", "gly")) == [("gly", "gly"), ("ser", "gly"), ("ala", "ala"), ("ala", "ser")]
+    assert [words.parse(n) for n in words.neighbors(("ala", "gly"))] == words.neighbors(("ala", "gly"))
