@@ -31,6 +31,7 @@ from genmbo.design import library_metrics
 from genmbo.errors import ConfigError
 from genmbo.evaluation import oracle_metrics
 from genmbo.inputs import resolve_dataset
+from genmbo.models.design_surrogate import fit_design_surrogate
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogate import fit_surrogate
 from genmbo.outputs import write_text_atomic
@@ -140,14 +141,22 @@ def _run_task_seed(
             surrogates[key] = (surrogate.eval(), time.perf_counter() - started)
         surrogate, surrogate_seconds = surrogates[key]
         method = build_search_method(spec.method, **spec.options)
+        design_surrogate = None
+        if method.uses_design_surrogate:
+            design_key = "designs " + key
+            if design_key not in surrogates:
+                started = time.perf_counter()
+                fitted = fit_design_surrogate(dataset, surrogate_config, folder / "surrogate-designs", seed)
+                surrogates[design_key] = (fitted, time.perf_counter() - started)
+            design_surrogate, design_seconds = surrogates[design_key]
+            surrogate_seconds += design_seconds
         if (policy_search := policy_search_of(method)) is not None:
             policy_search.run_dir = folder / f"policy-{spec.label}"
         started = time.perf_counter()
-        candidates = method(
-            SearchProblem(latents, scores, surrogate, prior, dataset.designs, dataset.space),
-            budget,
-            torch.Generator().manual_seed(seed),
+        problem = SearchProblem(
+            latents, scores, surrogate, prior, dataset.designs, dataset.space, design_surrogate
         )
+        candidates = method(problem, budget, torch.Generator().manual_seed(seed))
         designs = prior.autoencoder.decode_latents(candidates.detach())
         search_seconds = time.perf_counter() - started
         metrics = oracle_metrics(task_name, designs)

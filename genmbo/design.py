@@ -4,7 +4,8 @@ Stages (each timed in `metrics.json` under `timings`):
 
 1. ``load``: a task's visible rows or the user's file, cleaned (counts in `cleaning.json`);
 2. ``fit_prior``: load or train the autoencoder and the latent diffusion, encode the offline designs;
-3. ``fit_surrogate``: the deep ensemble on the offline latents;
+3. ``fit_surrogate``: the deep ensemble on the offline latents (and, for the flagship on fixed-length
+   sequences, a second one on the designs themselves, `genmbo.models.design_surrogate`);
 4. ``fit_policy``: the PGS step-size policy, when the search uses one (the flagship does by default);
 5. ``search``: ``pool_factor * n_candidates`` candidate latents from the configured method;
 6. ``decode``: greedy decoding to designs;
@@ -45,6 +46,7 @@ from genmbo.library import write_library
 from genmbo.metrics.design_distance import design_features, distance_kind, nearest
 from genmbo.metrics.library import MeanPairwiseDistance, VectorNovelty
 from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
+from genmbo.models.design_surrogate import fit_design_surrogate
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogate import fit_surrogate
 from genmbo.models.training import configured_training
@@ -115,9 +117,16 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
     with clock.stage("fit_surrogate"):
         surrogate = fit_surrogate(latents, scores, config.surrogate, out, seed=seed).eval()
+        design_surrogate = (
+            fit_design_surrogate(dataset, config.surrogate, out / "surrogate-designs", seed)
+            if method.uses_design_surrogate
+            else None
+        )
 
     pool_size = config.run.n_candidates * config.selection.pool_factor
-    problem = SearchProblem(latents, scores, surrogate, prior, dataset.designs, dataset.space)
+    problem = SearchProblem(
+        latents, scores, surrogate, prior, dataset.designs, dataset.space, design_surrogate
+    )
     generator = torch.Generator().manual_seed(seed)
     if isinstance(method, SurrogateGuidedDiffusion) and method.pgs is not None:
         with clock.stage("fit_policy"):

@@ -41,14 +41,23 @@ def test_parse_method_specs():
 
 def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
     (tmp_path / "tiny.yaml").write_text(TINY)
+    flagship = {"policy": None, "num_steps": 5, "pool_factor": 2}
     methods = ["best_offline", "gradient_ascent", "coms", "genetic", "pgs_tiny=pgs:" + json.dumps(TINY_PGS)]
+    methods.append("gd_tiny=guided_diffusion:" + json.dumps(flagship))
     argv = ["benchmark", "--tasks", "ackley-4", "tfbind8", "--methods", *methods, "--seeds", "0", "1"]
     argv += ["--budget", "16", "--config", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "bench")]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     results = pd.read_csv(tmp_path / "bench" / "results.csv")
-    assert len(results) == 2 * 5 * 2
-    assert set(results["method"]) == {"best_offline", "gradient_ascent", "coms", "genetic", "pgs_tiny"}
+    assert len(results) == 2 * 6 * 2
+    assert set(results["method"]) == {
+        "best_offline",
+        "gradient_ascent",
+        "coms",
+        "genetic",
+        "pgs_tiny",
+        "gd_tiny",
+    }
     for column in ("score_100th", "score_50th", "novelty", "diversity", "search_seconds", "fit_seconds"):
         assert results[column].notna().all(), column
     # On ackley-4 (identity autoencoder) D(best) returns the best visible designs themselves.
@@ -61,8 +70,12 @@ def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
     row = next(line for line in printed.splitlines() if line.startswith("| gradient_ascent |"))
     assert expected_cell in row
     # Two tables, each a header and a row per method.
-    assert (tmp_path / "bench" / "results.md").read_text().count("\n| ") == 2 * (5 + 1)
+    assert (tmp_path / "bench" / "results.md").read_text().count("\n| ") == 2 * (6 + 1)
     assert (tmp_path / "bench" / "tfbind8" / "seed-1" / "surrogate-loss-coms" / "surrogate.ckpt").is_file()
+    # The flagship polishes TFBind8 designs with a surrogate of the designs; vectors have none.
+    assert results[results["method"] == "gd_tiny"]["score_100th"].notna().all()
+    assert (tmp_path / "bench" / "tfbind8" / "seed-0" / "surrogate-designs" / "surrogate.ckpt").is_file()
+    assert not (tmp_path / "bench" / "ackley-4" / "seed-0" / "surrogate-designs").exists()
     # The screening ceiling reads the TFBind8 models the suite trained: per seed, then the mean.
     ceiling = subprocess.run(
         [sys.executable, str(CEILING_SCRIPT), str(tmp_path / "bench"), "--seeds", "0", "1"],

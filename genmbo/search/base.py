@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from genmbo.models.design_surrogate import DesignSurrogate
 from genmbo.models.prior import Prior
 from genmbo.models.surrogate_protocol import Surrogate
 from genmbo.spaces.base import DesignSpace
@@ -29,7 +30,9 @@ class SearchProblem:
     """Everything a method may use. `latents`/`scores`: the offline designs' latent codes (`n x d`) and
     scores (`n`, higher is better). `prior` may be None for methods that do not need it. `designs` (the
     offline designs, in the rows of `latents`) and their `space` tell a method which decoded designs are
-    already measured; without them, no decoded design counts as measured."""
+    already measured; without them, no decoded design counts as measured. `design_surrogate`, when the
+    method asks for one (`uses_design_surrogate`) and the space has design features, predicts scores from
+    the designs themselves."""
 
     latents: torch.Tensor
     scores: torch.Tensor
@@ -37,6 +40,7 @@ class SearchProblem:
     prior: Prior | None = None
     designs: Sequence[Any] | None = None
     space: DesignSpace | None = None
+    design_surrogate: DesignSurrogate | None = None
 
     def design_key(self, design: Any) -> Hashable:
         """The identity of a design for duplicates and novelty: the space's key, or the design itself."""
@@ -56,6 +60,8 @@ class SearchMethod(ABC):
     name: str
     # Whether the method samples a score-conditioned diffusion prior (the prior must then be trained so).
     needs_condition: bool = False
+    # Whether the method uses `SearchProblem.design_surrogate` (the caller then trains one where it can).
+    uses_design_surrogate: bool = False
 
     @abstractmethod
     def __call__(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> torch.Tensor:

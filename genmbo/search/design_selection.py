@@ -131,7 +131,8 @@ class NewDesigns:
         round, up to ``max_neighbors // len(choice)`` of each design's new neighbors
         (`DesignSpace.neighbors`, drawn in a random order from `generator`) that the autoencoder
         reconstructs exactly (so that the latent returned for one, its encoding, decodes to it) are
-        valued at their encodings, and the best replaces the design if it is better. Each design keeps
+        valued (at their encodings, or by the problem's `design_surrogate` when it has one, the chosen
+        designs then revalued by it too), and the best replaces the design if it is better. Each design keeps
         its own line, so the choice stays as spread out as it was (replacing the choice with the best of
         all neighbors collapsed Ehrlich libraries onto one poor region). A space without neighbors
         leaves the choice as it is."""
@@ -141,6 +142,9 @@ class NewDesigns:
         if space is None or per_design == 0:
             return choice
         latents, values, designs = choice.latents.clone(), choice.values.clone(), list(choice.designs)
+        by_design = self._design_values(designs)
+        if by_design is not None:  # one scale for the designs and their neighbors
+            values = by_design.to(values)
         for _ in range(rounds):
             candidates, owners = [], []
             for row, design in enumerate(designs):
@@ -162,7 +166,8 @@ class NewDesigns:
             with torch.no_grad(), showing_progress(False):
                 encoded = self.autoencoder.encode_designs(candidates).float().to(latents)
                 decoded = self.autoencoder.decode_latents(encoded)
-                candidate_values = self.objective(encoded).to(values)
+                by_design = self._design_values(candidates)
+                candidate_values = (self.objective(encoded) if by_design is None else by_design).to(values)
             for index, (candidate, design) in enumerate(zip(candidates, decoded, strict=True)):
                 exact = design is not None and self.problem.design_key(design) == self.problem.design_key(
                     candidate
@@ -175,6 +180,16 @@ class NewDesigns:
                         candidate,
                     )
         return DesignChoice(latents, values, designs)
+
+    def _design_values(self, designs: Sequence[Any]) -> torch.Tensor | None:
+        """The objective's pessimistic value by the problem's design surrogate (same `kappa` and score
+        scale), or None without one."""
+        scorer = self.problem.design_surrogate
+        if scorer is None:
+            return None
+        mean, std = scorer.predict(designs)
+        kappa = getattr(self.objective, "kappa", 0.0)
+        return (mean - kappa * std) / getattr(self.objective, "score_scale", 1.0)
 
     def values(self, designs: Sequence[Any], like: torch.Tensor) -> torch.Tensor:
         """The objective at the encodings of `designs` (none None), on `like`'s device and dtype."""

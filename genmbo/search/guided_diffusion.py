@@ -24,9 +24,12 @@ then climb in the design space, each on its own, by the space's one-edit neighbo
 substitutions for sequences; molecules and vectors have none) that the autoencoder reconstructs exactly,
 valued at their encodings: steepest-ascent hill climbing (Russell & Norvig, "Artificial Intelligence:
 A Modern Approach", Sec. 4.1.1), departing from it in looking at a random sample of at most
-`POLISH_NEIGHBORS` neighbors per design and round, for `polish_rounds` (2) rounds. Measured: TFBind8
-0.935 to 0.973 (suite) and 0.946 to 0.976 (held-out), the screening ceiling of its surrogate; no
-Ehrlich score moved.
+`POLISH_NEIGHBORS` neighbors per design and round, for `polish_rounds` (2) rounds. The neighbors are
+valued by a second surrogate, of the designs themselves (`genmbo.models.design_surrogate`: one-hot
+fixed-length sequences), when the caller trained one (`uses_design_surrogate`; `genmbo design` and
+`genmbo benchmark` do), else at their encodings by the latent surrogate. Measured
+(`docs/BENCHMARKS.md`, "Choosing designs, not latents"): TFBind8 0.935 to 0.973 on the suite's seeds
+polished at the encodings (the latent surrogate's screening ceiling), 0.978 with the design surrogate.
 
 Refinement (our addition; a portfolio, not in Dhariwal & Nichol): a share `refine_fraction` (half) of
 the returned latents are not samples but the end points of gradient ascent on the same pessimistic
@@ -123,6 +126,9 @@ class SurrogateGuidedDiffusion(SearchMethod):
         polish_rounds: rounds of local search in the design space after choosing designs
             (`NewDesigns.polished`: each design climbs by single-token substitutions for sequences;
             other spaces have no neighbors and are left as they are); 0 turns it off.
+        polish_with_designs: value the neighbors with a surrogate of the designs themselves
+            (`genmbo.models.design_surrogate`, fixed-length sequences; the caller trains it) rather than
+            at their encodings by the latent surrogate.
 
     After a call (or `fit_policy`) with a policy, `pgs` holds the PGS run (its `policy`, `selected`) and
     `policy_seconds` the time its training took.
@@ -146,6 +152,7 @@ class SurrogateGuidedDiffusion(SearchMethod):
         refine_kappa: float | None = None,
         choose_designs: bool = True,
         polish_rounds: int = 2,
+        polish_with_designs: bool = True,
     ):
         if scale < 0:
             raise ValueError(f"scale must be >= 0, got {scale}")
@@ -178,6 +185,7 @@ class SurrogateGuidedDiffusion(SearchMethod):
         self.refine_learning_rate = refine_learning_rate
         self.choose_designs = choose_designs
         self.polish_rounds = polish_rounds
+        self.uses_design_surrogate = choose_designs and polish_rounds > 0 and polish_with_designs
         self.kappa = kappa
         self.pool_factor = pool_factor
         self.sampler: Literal["ddim", "ddpm"] = sampler

@@ -9,6 +9,7 @@ from quadratic_toy import GridAutoencoder
 from genmbo.models.prior import Prior
 from genmbo.search.base import SearchProblem
 from genmbo.search.design_selection import NewDesigns
+from genmbo.search.objectives import PessimisticObjective
 from genmbo.spaces import ContinuousSpace, SequenceSpace
 
 
@@ -87,11 +88,34 @@ def b_count(latents: torch.Tensor) -> torch.Tensor:
     return latents.sum(dim=1)
 
 
-def polish(autoencoder, rounds: int, max_neighbors: int = 100, starts=("BAA",)):
+class BCount:
+    """A latent surrogate: the number of Bs, certain (std 0)."""
+
+    def predict(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return latents.sum(dim=1), torch.zeros(latents.shape[0])
+
+
+class ACount:
+    """A design surrogate that prefers As (the latent objective prefers Bs), std 0.5."""
+
+    def predict(self, designs):
+        mean = torch.tensor([float(design.count("A")) for design in designs])
+        return mean, torch.full_like(mean, 0.5)
+
+
+def polish(autoencoder, rounds: int, max_neighbors: int = 100, starts=("BAA",), design_surrogate=None):
     latents = torch.tensor([[0.0, 0.0, 0.0]])
     prior = Prior(autoencoder=autoencoder, diffusion=None)  # type: ignore[arg-type]
-    problem = SearchProblem(latents, torch.zeros(1), b_count, prior, ["AAA"], SPACE)  # type: ignore[arg-type]
-    new = NewDesigns(problem, b_count)
+    problem = SearchProblem(
+        latents,
+        torch.zeros(1),
+        b_count,
+        prior,
+        ["AAA"],
+        SPACE,
+        design_surrogate,  # type: ignore[arg-type]
+    )
+    new = NewDesigns(problem, PessimisticObjective(BCount(), kappa=1.0, score_scale=2.0))  # type: ignore[arg-type]
     start = new.best(autoencoder.encode_designs(list(starts)), len(starts))
     return new.polished(start, rounds, max_neighbors, torch.Generator().manual_seed(0))
 
@@ -100,20 +124,28 @@ def test_polishing_climbs_single_substitutions_each_design_on_its_own() -> None:
     assert polish(BinaryStrings(), 0).designs == ["BAA"]
     assert polish(BinaryStrings(), 1).designs[0] in ("BBA", "BAB")  # 2 Bs; AAA is offline
     chosen = polish(BinaryStrings(), 2)
-    assert chosen.designs == ["BBB"] and chosen.values.tolist() == [3.0]
+    assert chosen.designs == ["BBB"] and chosen.values.tolist() == [1.5]  # (3 - 1 * 0) / 2
     assert BinaryStrings().decode_latents(chosen.latents) == ["BBB"]  # the latent decodes to the design
     # Two designs climb side by side: one reaches BBB, the other the best design left to it (2 Bs), and
     # neither takes the other's place.
     both = polish(BinaryStrings(), 3, starts=("BAA", "ABA"))
-    assert sorted(both.values.tolist()) == [2.0, 3.0] and len(set(both.designs)) == 2
+    assert sorted(both.values.tolist()) == [1.0, 1.5] and len(set(both.designs)) == 2
 
 
 def test_polishing_skips_designs_the_autoencoder_does_not_reconstruct() -> None:
     chosen = polish(BinaryStrings(unreconstructed={"BBB"}), 3)
-    assert chosen.designs[0] in ("BBA", "BAB") and chosen.values.tolist() == [2.0]
+    assert chosen.designs[0] in ("BBA", "BAB") and chosen.values.tolist() == [1.0]
     # With fewer neighbors allowed than designs, nothing moves.
     assert polish(BinaryStrings(), 2, max_neighbors=0).designs == ["BAA"]
 
 
 def test_spaces_without_an_edit_have_no_neighbors() -> None:
     assert ContinuousSpace(2).neighbors((0.0, 1.0)) == []
+
+
+def test_polishing_values_designs_with_the_design_surrogate_when_there_is_one() -> None:
+    # From BBB, the A-preferring design surrogate climbs to two As (AAA is offline); values are its
+    # pessimistic ones, (count - 1 * 0.5) / 2, for the start too.
+    chosen = polish(BinaryStrings(), 3, starts=("BBB",), design_surrogate=ACount())
+    assert chosen.designs[0].count("A") == 2 and chosen.values.tolist() == [0.75]
+    assert polish(BinaryStrings(), 0, starts=("BBB",), design_surrogate=ACount()).values.tolist() == [-0.25]
