@@ -120,7 +120,8 @@ class NewDesigns:
         for row in torch.argsort(values.nan_to_num(nan=-torch.inf), descending=True, stable=True).tolist():
             if len(kept) == count:
                 break
-            if designs[row] is not None and self._take(designs[row]):
+            # Invalid rows are None already: claim without parsing the design a second time.
+            if designs[row] is not None and self._claim(designs[row]):
                 kept.append(row)
         return DesignChoice(latents[kept], values[kept], [designs[row] for row in kept])
 
@@ -213,8 +214,10 @@ class NewDesigns:
 
     def _take(self, design: Any) -> bool:
         """Whether `design` is new (then it is taken): False for invalid and for known designs."""
-        if not self._valid(design):
-            return False
+        return self._valid(design) and self._claim(design)
+
+    def _claim(self, design: Any) -> bool:
+        """Whether the valid `design` is not known yet (then it is taken)."""
         key = self.problem.design_key(design)
         if key in self.taken:
             return False

@@ -74,29 +74,6 @@ def start_points(problem: SearchProblem, count: int, generator: torch.Generator)
     return torch.cat([top, jittered])
 
 
-def ascend(
-    start: torch.Tensor,
-    objective: Callable[[torch.Tensor], torch.Tensor],
-    scale: torch.Tensor,
-    steps: int,
-    learning_rate: float,
-    optimizer: Literal["sgd", "adam"] = "sgd",
-) -> torch.Tensor:
-    """Maximize `objective` from `start` for `steps` optimizer steps in normalized coordinates.
-
-    The variables are ``u = (z - start) / scale``, so an SGD step is ``z += lr * scale**2 * grad_z`` (plain
-    gradient ascent on normalized inputs) and an Adam step moves each coordinate by about ``lr * scale``.
-
-    Args:
-        start: a `n x d` tensor of start latents.
-        objective: `n x d` latents -> `n` values, differentiable.
-        scale: a `d` tensor of per-dimension latent scales.
-    Returns:
-        A detached `n x d` tensor: the latents after the last step.
-    """
-    return ascent_path(start, objective, scale, steps, learning_rate, optimizer, snapshots=1)[-1]
-
-
 def ascent_path(
     start: torch.Tensor,
     objective: Callable[[torch.Tensor], torch.Tensor],
@@ -106,9 +83,21 @@ def ascent_path(
     optimizer: Literal["sgd", "adam"] = "sgd",
     snapshots: int = 1,
 ) -> torch.Tensor:
-    """`ascend`, also keeping iterates along the way: a detached `k x n x d` tensor of the latents after
-    steps ``steps * i / k`` (rounded up) for ``i = 1..k``, ``k = min(snapshots, steps)``; the last is
-    `ascend`'s result. With ``steps = 0`` it is the start alone (``k = 1``)."""
+    """Maximize `objective` from `start` for `steps` optimizer steps in normalized coordinates, keeping
+    `snapshots` evenly spaced iterates.
+
+    The variables are ``u = (z - start) / scale``, so an SGD step is ``z += lr * scale**2 * grad_z`` (plain
+    gradient ascent on normalized inputs) and an Adam step moves each coordinate by about ``lr * scale``.
+
+    Args:
+        start: a `n x d` tensor of start latents.
+        objective: `n x d` latents -> `n` values, differentiable.
+        scale: a `d` tensor of per-dimension latent scales.
+        snapshots: iterates kept, ``k = min(snapshots, steps)``: those after steps ``steps * i / k``
+            (rounded up) for ``i = 1..k``, so the last is the final one.
+    Returns:
+        A detached `k x n x d` tensor of iterates, oldest first (with ``steps = 0``, the start alone).
+    """
     if snapshots < 1:
         raise ValueError(f"snapshots must be >= 1, got {snapshots}")
     start, scale = start.detach(), scale.detach()

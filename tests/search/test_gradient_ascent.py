@@ -8,7 +8,7 @@ from quadratic_toy import CENTER, QuadraticSurrogate, offline_latents
 
 from genmbo.search.base import SearchProblem
 from genmbo.search.gradient_ascent import GradientAscent
-from genmbo.search.objectives import PessimisticObjective, ascend, ascent_path, latent_scale, top_distinct
+from genmbo.search.objectives import PessimisticObjective, ascent_path, latent_scale, top_distinct
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_sgd_step_is_design_bench_normalized_step() -> None:
     objective = PessimisticObjective(surrogate, kappa=0.0, score_scale=4.0)
     start = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
     scale = torch.tensor([2.0, 0.5])
-    moved = ascend(start, objective, scale, steps=1, learning_rate=0.1, optimizer="sgd")
+    moved = ascent_path(start, objective, scale, steps=1, learning_rate=0.1, optimizer="sgd")[-1]
     gradient = -2 * (start - CENTER) / 4.0
     torch.testing.assert_close(moved, start + 0.1 * scale**2 * gradient)
 
@@ -73,7 +73,7 @@ def test_top_distinct_skips_duplicates_and_ranks_nan_last() -> None:
     assert top_distinct(candidates[1:3], values[1:3], 3).tolist() == [0, 0, 0]
 
 
-def test_ascent_path_keeps_evenly_spaced_iterates_ending_at_ascend() -> None:
+def test_ascent_path_keeps_evenly_spaced_iterates_ending_at_the_final_one() -> None:
     """On a linear objective an SGD step moves z by lr * w, so the iterate after t steps is start + t lr w."""
     weights = torch.tensor([1.0, -2.0])
     start = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
@@ -86,7 +86,8 @@ def test_ascent_path_keeps_evenly_spaced_iterates_ending_at_ascend() -> None:
     assert path.shape == (3, 2, 2)
     for iterate, steps_taken in zip(path, (4, 7, 10), strict=True):  # ceil(10 i / 3)
         torch.testing.assert_close(iterate, start + steps_taken * 0.1 * weights)
-    torch.testing.assert_close(path[-1], ascend(start, linear, scale, steps=10, learning_rate=0.1))
+    # Keeping iterates does not change the ascent: the last equals the end point kept alone.
+    torch.testing.assert_close(path[-1], ascent_path(start, linear, scale, steps=10, learning_rate=0.1)[0])
     # More snapshots than steps: one per step; no steps: the start alone.
     assert ascent_path(start, linear, scale, steps=2, learning_rate=0.1, snapshots=5).shape[0] == 2
     torch.testing.assert_close(ascent_path(start, linear, scale, 0, 0.1, snapshots=4), start[None])
