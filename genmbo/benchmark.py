@@ -156,8 +156,8 @@ def _run_task_seed(
         problem = SearchProblem(
             latents, scores, surrogate, prior, dataset.designs, dataset.space, design_surrogate
         )
-        candidates = method(problem, budget, torch.Generator().manual_seed(seed))
-        designs = prior.autoencoder.decode_latents(candidates.detach())
+        found = method.candidates(problem, budget, torch.Generator().manual_seed(seed))
+        designs = found.designs_from(prior.autoencoder)
         search_seconds = time.perf_counter() - started
         metrics = oracle_metrics(task_name, designs)
         valid = [design for design in designs if design is not None]

@@ -44,7 +44,8 @@ class PreparedRun:
 
 @dataclass
 class Proposal:
-    """Candidates of one method: latents (`n x d`), decoded designs (None if undecodable), predictions."""
+    """Candidates of one method: latents (`n x d`), designs (the method's own, else decoded; None if
+    undecodable), predictions at the latents."""
 
     method: str
     latents: torch.Tensor
@@ -86,8 +87,9 @@ def propose(run: PreparedRun, method_name: str, options: dict[str, Any], budget:
     """Run one search method and decode its `budget` candidate latents."""
     method = build_search_method(method_name, **options)
     started = time.perf_counter()
-    latents = method(run.problem(), budget, torch.Generator().manual_seed(seed)).detach()
-    designs = run.prior.autoencoder.decode_latents(latents)
+    found = method.candidates(run.problem(), budget, torch.Generator().manual_seed(seed))
+    latents = found.latents.detach()
+    designs = found.designs_from(run.prior.autoencoder)
     with torch.no_grad():
         mean, std = run.surrogate.predict(latents)
     seconds = time.perf_counter() - started

@@ -133,13 +133,14 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
             # The same generator, drawn in the same order as a search that trains its own policy.
             method.fit_policy(problem, pool_size, generator)
     with clock.stage("search"):
-        pool_latents = method(problem, pool_size, generator).detach().float()
+        pool = method.candidates(problem, pool_size, generator)
+        pool_latents = pool.latents.detach().float()
     if not _is_main_process():
         # Under a launcher that runs the whole command in every process (strategy ddp), the others
         # helped train and sample; one process decodes, selects and writes the outputs.
         return DesignOutcome(pd.DataFrame(), {}, {})
     with clock.stage("decode"):
-        pool_designs = prior.autoencoder.decode_latents(pool_latents)
+        pool_designs = pool.designs_from(prior.autoencoder)
 
     with clock.stage("filter"):
         pool_metrics = _pool_metrics(dataset, pool_designs)

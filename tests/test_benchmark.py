@@ -8,10 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from genmbo.benchmark import MethodSpec, parse_method, summary_table
 from genmbo.cli import main
 from genmbo.errors import ConfigError
+from genmbo.search.base import Candidates, SearchMethod
+from genmbo.search.registry import SEARCH_METHODS
 
 TINY = """
 prior:
@@ -105,6 +108,32 @@ def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
     best, median = (float(cell) for cell in onehot[2].strip("|").split("|")[1:])
     assert 0 <= median <= best <= 1
     assert (tmp_path / "bench" / "tfbind8" / "seed-0" / "surrogate-onehot" / "surrogate.ckpt").is_file()
+
+
+class OfflineDesignsAtTheOrigin(SearchMethod):
+    """Chooses the best offline designs, but returns the origin as their latents (decoding elsewhere)."""
+
+    name = "offline_designs_at_the_origin"
+
+    def __call__(self, problem, budget, generator):
+        return self.candidates(problem, budget, generator).latents
+
+    def candidates(self, problem, budget, generator):
+        order = torch.argsort(problem.scores, descending=True)[:budget].tolist()
+        designs = [problem.designs[row] for row in order]
+        return Candidates(torch.zeros(budget, problem.latents.shape[1]), designs)
+
+
+def test_the_benchmark_scores_the_designs_a_method_chose_not_its_latents(tmp_path, monkeypatch):
+    monkeypatch.setitem(SEARCH_METHODS, "offline_designs_at_the_origin", OfflineDesignsAtTheOrigin)
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    argv = ["benchmark", "--tasks", "ackley-4", "--methods", "offline_designs_at_the_origin", "--seeds", "0"]
+    argv += ["--budget", "4", "--config", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "bench")]
+    assert main(argv) == 0
+    row = pd.read_csv(tmp_path / "bench" / "results.csv").iloc[0]
+    # The origin would be a new design; the designs chosen are the best offline ones.
+    assert row["novelty"] == 0
+    assert row["score_100th"] == pytest.approx(row["best_offline_normalized"], rel=1e-6)
 
 
 def test_screening_ceiling_without_models_is_one_line_and_exit_2(tmp_path):

@@ -10,6 +10,7 @@ import torch
 from genmbo.campaign import prepare, propose
 from genmbo.config import GenmboConfig, from_mapping
 from genmbo.evaluation import oracle_metrics
+from genmbo.search.base import Candidates, SearchMethod
 from genmbo.search.registry import SEARCH_METHODS
 
 TINY = {
@@ -52,3 +53,31 @@ def test_best_offline_proposes_the_best_visible_designs(prepared):
     best_designs, _ = prepared.dataset.best(4)
     for proposed, best in zip(proposal.designs, best_designs, strict=True):
         assert proposed == pytest.approx(best, abs=1e-4)
+
+
+class ChoosesItsDesigns(SearchMethod):
+    """Returns the best offline latents, but as designs the best offline designs shifted by 0.5 in the
+    first coordinate: designs its latents do not decode to."""
+
+    name = "chooses_its_designs"
+
+    def __call__(self, problem, budget, generator):
+        return self.candidates(problem, budget, generator).latents
+
+    def candidates(self, problem, budget, generator):
+        order = torch.argsort(problem.scores, descending=True)[:budget]
+        designs = [(problem.designs[row][0] + 0.5, *problem.designs[row][1:]) for row in order.tolist()]
+        return Candidates(problem.latents[order], designs)
+
+
+def test_callers_keep_the_designs_a_method_chose_itself(prepared, monkeypatch):
+    monkeypatch.setitem(SEARCH_METHODS, "chooses_its_designs", ChoosesItsDesigns)
+    proposal = propose(prepared, "chooses_its_designs", {}, budget=4, seed=0)
+    best_designs, _ = prepared.dataset.best(4)
+    for proposed, best in zip(proposal.designs, best_designs, strict=True):
+        assert proposed[0] == pytest.approx(best[0] + 0.5) and proposed[1:] == pytest.approx(best[1:])
+    # A method without designs of its own is decoded, as before.
+    plain = Candidates(proposal.latents)
+    assert plain.designs_from(prepared.prior.autoencoder) == prepared.prior.autoencoder.decode_latents(
+        proposal.latents
+    )

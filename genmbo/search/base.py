@@ -6,8 +6,11 @@ and sources) and called as
     candidates = method(SearchProblem(...), budget, generator)
 
 returning a `budget x latent_dim` tensor of candidate latents (or normalized inputs, for the identity
-autoencoder). They never score with an oracle, and only the flagship decodes (to choose among its
-candidates as designs, `genmbo.search.design_selection`): the campaign decodes what they return.
+autoencoder). They never score with an oracle. Callers that make designs ask for `method.candidates(...)`
+instead, which adds the designs when a method chose them itself: the flagship decodes (to choose among
+its candidates as designs, `genmbo.search.design_selection`) and may return polished designs that the
+autoencoder does not reconstruct, whose latents (their encodings) decode to other designs. Everything
+else is decoded by the caller (`Candidates.designs_from`).
 """
 
 from __future__ import annotations
@@ -56,6 +59,21 @@ class SearchProblem:
         return self.latents[order]
 
 
+@dataclass
+class Candidates:
+    """A method's `budget` candidates: latents (`budget x d`) and, when the method chose the designs
+    itself, the designs in the same order (None: the caller decodes the latents)."""
+
+    latents: torch.Tensor
+    designs: list[Any] | None = None
+
+    def designs_from(self, autoencoder: Any) -> list[Any]:
+        """The designs: the method's own, else `autoencoder`'s decoding of the latents."""
+        if self.designs is not None:
+            return self.designs
+        return autoencoder.decode_latents(self.latents.detach())
+
+
 class SearchMethod(ABC):
     name: str
     # Whether the method samples a score-conditioned diffusion prior (the prior must then be trained so).
@@ -66,3 +84,7 @@ class SearchMethod(ABC):
     @abstractmethod
     def __call__(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> torch.Tensor:
         """A `budget x latent_dim` tensor of candidate latents."""
+
+    def candidates(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> Candidates:
+        """The call's latents with the designs the method chose, if it chose any (by default none)."""
+        return Candidates(self(problem, budget, generator))

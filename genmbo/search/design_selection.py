@@ -17,7 +17,9 @@ dropped if undecodable, rejected by the space (as the campaign's filter drops it
 vocabulary, say), already measured or already chosen, and valued by the pessimistic objective at its
 re-encoding; `NewDesigns.polished` then lets each chosen design climb through its one-edit neighbors
 (steepest-ascent hill climbing, Russell & Norvig, "Artificial Intelligence: A Modern Approach",
-Sec. 4.1.1, on a random sample of the neighbors). The choosing is our construction, not taken from a
+Sec. 4.1.1, on a random sample of the neighbors) that stay within the offline designs' support
+(`DesignSpace.supported`, our guard: the decoder no longer vouches for a polished design, which need not
+be one the autoencoder reconstructs). The choosing is our construction, not taken from a
 paper; the round trip ``E(D(z))`` is the encoder-decoder consistency that latent-space optimizers such
 as LOL-BO (Maus et al., NeurIPS 2022, arXiv 2201.11872) keep by retraining the autoencoder, here used
 only to value candidates.
@@ -38,8 +40,9 @@ from genmbo.search.base import SearchProblem
 
 @dataclass
 class DesignChoice:
-    """Candidates chosen as designs: their latents (`n x d`, each decoding to its design), the
-    objective's value at each design's encoding (`n`), and the designs."""
+    """Candidates chosen as designs: their latents (`n x d`: each decodes to its design, except a
+    polished design's, its encoding, when the autoencoder does not reconstruct it), the objective's
+    value at each design (`n`), and the designs."""
 
     latents: torch.Tensor
     values: torch.Tensor
@@ -126,17 +129,25 @@ class NewDesigns:
         return DesignChoice(latents[kept], values[kept], [designs[row] for row in kept])
 
     def polished(
-        self, choice: DesignChoice, rounds: int, max_neighbors: int, generator: torch.Generator
+        self,
+        choice: DesignChoice,
+        rounds: int,
+        max_neighbors: int,
+        generator: torch.Generator,
+        reconstructed_only: bool = False,
+        within_support: bool = True,
     ) -> DesignChoice:
-        """`choice` after `rounds` of hill climbing in the design space, each design on its own: every
-        round, up to ``max_neighbors // len(choice)`` of each design's new neighbors
-        (`DesignSpace.neighbors`, drawn in a random order from `generator`) that the autoencoder
-        reconstructs exactly (so that the latent returned for one, its encoding, decodes to it) are
-        valued (at their encodings, or by the problem's `design_surrogate` when it has one, the chosen
-        designs then revalued by it too), and the best replaces the design if it is better. Each design keeps
-        its own line, so the choice stays as spread out as it was (replacing the choice with the best of
-        all neighbors collapsed Ehrlich libraries onto one poor region). A space without neighbors
-        leaves the choice as it is."""
+        """`choice` after at most `rounds` of hill climbing in the design space, each design on its own:
+        every round, up to ``max_neighbors // len(choice)`` of each design's new neighbors
+        (`DesignSpace.neighbors`, drawn in a random order from `generator`; with `within_support`, only
+        those the space's `supported` test passes on the offline designs) are valued (by the problem's
+        `design_surrogate` when it has one, the chosen designs then revalued by it too; else at their
+        encodings), and the best replaces the design if it is better (the climb stops early when no design
+        has a new neighbor left). The latent kept for a polished design is its encoding, which decodes to
+        another design when the autoencoder does not reconstruct it; `reconstructed_only` keeps only
+        neighbors it reconstructs exactly. Each design keeps its own line, so the choice stays as spread
+        out as it was (replacing the choice with the best of all neighbors collapsed Ehrlich libraries
+        onto one poor region). A space without neighbors leaves the choice as it is."""
         space = self.problem.space
         count = len(choice)
         per_design = max_neighbors // count if count else 0
@@ -146,41 +157,55 @@ class NewDesigns:
         by_design = self._design_values(designs)
         if by_design is not None:  # one scale for the designs and their neighbors
             values = by_design.to(values)
+        supported = space.supported(self.problem.designs) if within_support and self.problem.designs else None
         for _ in range(rounds):
-            candidates, owners = [], []
-            for row, design in enumerate(designs):
-                neighbors = space.neighbors(design)
-                found = 0
-                for index in torch.randperm(
-                    len(neighbors), generator=generator, device=generator.device
-                ).tolist():
-                    key = self.problem.design_key(neighbors[index])
-                    if key not in self.taken:
-                        self.taken.add(key)
-                        candidates.append(neighbors[index])
-                        owners.append(row)
-                        found += 1
-                        if found == per_design:
-                            break
+            candidates, owners = self._new_neighbors(designs, per_design, generator, supported)
             if not candidates:
                 break
             with torch.no_grad(), showing_progress(False):
                 encoded = self.autoencoder.encode_designs(candidates).float().to(latents)
-                decoded = self.autoencoder.decode_latents(encoded)
                 by_design = self._design_values(candidates)
                 candidate_values = (self.objective(encoded) if by_design is None else by_design).to(values)
-            for index, (candidate, design) in enumerate(zip(candidates, decoded, strict=True)):
-                exact = design is not None and self.problem.design_key(design) == self.problem.design_key(
-                    candidate
-                )
+                if reconstructed_only:
+                    decoded = self.autoencoder.decode_latents(encoded)
+                    for index, (candidate, design) in enumerate(zip(candidates, decoded, strict=True)):
+                        if design is None or self.problem.design_key(design) != self.problem.design_key(
+                            candidate
+                        ):
+                            candidate_values[index] = -torch.inf
+            for index, candidate in enumerate(candidates):
                 row = owners[index]
-                if exact and candidate_values[index] > values[row]:
-                    latents[row], values[row], designs[row] = (
-                        encoded[index],
-                        candidate_values[index],
-                        candidate,
-                    )
+                if candidate_values[index] > values[row]:
+                    latents[row], values[row] = encoded[index], candidate_values[index]
+                    designs[row] = candidate
         return DesignChoice(latents, values, designs)
+
+    def _new_neighbors(
+        self,
+        designs: Sequence[Any],
+        per_design: int,
+        generator: torch.Generator,
+        supported: Callable[[Any], bool] | None,
+    ) -> tuple[list[Any], list[int]]:
+        """Up to `per_design` new neighbors of each of `designs` (then taken) that `supported` passes (all,
+        without it), in a random order from `generator`, and the row of the design each came from."""
+        space = self.problem.space
+        assert space is not None  # `polished` returns before asking without a space
+        candidates, owners = [], []
+        for row, design in enumerate(designs):
+            neighbors = space.neighbors(design)
+            found = 0
+            order = torch.randperm(len(neighbors), generator=generator, device=generator.device)
+            for index in order.tolist():
+                key = self.problem.design_key(neighbors[index])
+                if key not in self.taken and (supported is None or supported(neighbors[index])):
+                    self.taken.add(key)
+                    candidates.append(neighbors[index])
+                    owners.append(row)
+                    found += 1
+                    if found == per_design:
+                        break
+        return candidates, owners
 
     def _design_values(self, designs: Sequence[Any]) -> torch.Tensor | None:
         """The objective's pessimistic value by the problem's design surrogate (same `kappa` and score

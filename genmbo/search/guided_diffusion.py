@@ -21,15 +21,22 @@ TFBind8 0.926 to 0.935 on the suite's seeds and 0.931 to 0.946 on held-out ones,
 percentile up on TFBind8 and the molecules, novelty 1.0; Ackley-32 and Levy-32, whose candidates were
 all new designs already, do not move. Polishing (`polish_rounds`, our addition): the chosen designs
 then climb in the design space, each on its own, by the space's one-edit neighbors (single-token
-substitutions for sequences; molecules and vectors have none) that the autoencoder reconstructs exactly,
-valued at their encodings: steepest-ascent hill climbing (Russell & Norvig, "Artificial Intelligence:
+substitutions for sequences; molecules and vectors have none) within the offline designs' support
+(`DesignSpace.supported`: no pair of adjacent tokens that no offline design has, which on Ehrlich keeps
+every candidate feasible): steepest-ascent hill climbing (Russell & Norvig, "Artificial Intelligence:
 A Modern Approach", Sec. 4.1.1), departing from it in looking at a random sample of at most
-`POLISH_NEIGHBORS` neighbors per design and round, for `polish_rounds` (2) rounds. The neighbors are
+`POLISH_NEIGHBORS` neighbors per design and round, for `polish_rounds` (2, chosen on tuning seeds
+against 4 and 8) rounds. A polished design need not be one the autoencoder reconstructs: its latent is
+then its encoding, which decodes to another design, so `candidates` returns the designs beside the
+latents and callers take those (`polish_reconstructed_only` restricts the climb to reconstructed
+designs, the earlier behaviour). The neighbors are
 valued by a second surrogate, of the designs themselves (`genmbo.models.design_surrogate`: one-hot
 fixed-length sequences), when the caller trained one (`uses_design_surrogate`; `genmbo design` and
 `genmbo benchmark` do), else at their encodings by the latent surrogate. Measured
 (`docs/BENCHMARKS.md`, "Choosing designs, not latents"): TFBind8 0.935 to 0.973 on the suite's seeds
-polished at the encodings (the latent surrogate's screening ceiling), 0.978 with the design surrogate.
+polished at the encodings (the latent surrogate's screening ceiling), 0.978 with the design surrogate;
+returning designs the autoencoder does not reconstruct lifted Ehrlich s32 (0.778 to 0.833) and left
+TFBind8 at 0.978 on the suite's seeds (0.979 held-out).
 
 Refinement (our addition; a portfolio, not in Dhariwal & Nichol): a share `refine_fraction` (half) of
 the returned latents are not samples but the end points of gradient ascent on the same pessimistic
@@ -83,7 +90,7 @@ from typing import Any, Literal
 
 import torch
 
-from genmbo.search.base import SearchMethod, SearchProblem
+from genmbo.search.base import Candidates, SearchMethod, SearchProblem
 from genmbo.search.design_selection import DesignChoice, NewDesigns
 from genmbo.search.gradient_ascent import DESIGN_BENCH_LEARNING_RATE, DESIGN_BENCH_STEPS, GradientAscent
 from genmbo.search.guidance import StepSize, SurrogateGuidance
@@ -129,6 +136,11 @@ class SurrogateGuidedDiffusion(SearchMethod):
         polish_with_designs: value the neighbors with a surrogate of the designs themselves
             (`genmbo.models.design_surrogate`, fixed-length sequences; the caller trains it) rather than
             at their encodings by the latent surrogate.
+        polish_reconstructed_only: polish only to designs the autoencoder reconstructs exactly, so that
+            every returned latent decodes to its design; by default polished designs need not be, and
+            `candidates` returns the designs beside the latents.
+        polish_within_support: polish only to designs within the offline designs' support
+            (`DesignSpace.supported`: for sequences, no pair of adjacent tokens that no offline design has).
 
     After a call (or `fit_policy`) with a policy, `pgs` holds the PGS run (its `policy`, `selected`) and
     `policy_seconds` the time its training took.
@@ -153,6 +165,8 @@ class SurrogateGuidedDiffusion(SearchMethod):
         choose_designs: bool = True,
         polish_rounds: int = 2,
         polish_with_designs: bool = True,
+        polish_reconstructed_only: bool = False,
+        polish_within_support: bool = True,
     ):
         if scale < 0:
             raise ValueError(f"scale must be >= 0, got {scale}")
@@ -185,6 +199,8 @@ class SurrogateGuidedDiffusion(SearchMethod):
         self.refine_learning_rate = refine_learning_rate
         self.choose_designs = choose_designs
         self.polish_rounds = polish_rounds
+        self.polish_reconstructed_only = polish_reconstructed_only
+        self.polish_within_support = polish_within_support
         self.uses_design_surrogate = choose_designs and polish_rounds > 0 and polish_with_designs
         self.kappa = kappa
         self.pool_factor = pool_factor
@@ -201,7 +217,12 @@ class SurrogateGuidedDiffusion(SearchMethod):
 
     def __call__(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> torch.Tensor:
         """A `budget x d` float32 tensor in the autoencoder's latent scale, best first by the pessimistic
-        objective: the best distinct guided samples and, for `refine_fraction` of the budget, refined ones."""
+        objective: the best distinct guided samples and, for `refine_fraction` of the budget, refined ones
+        (`candidates`' latents: with `choose_designs`, ask it for the designs)."""
+        return self.candidates(problem, budget, generator).latents
+
+    def candidates(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> Candidates:
+        """The call's latents and, with `choose_designs`, the designs chosen (and polished) for them."""
         if problem.prior is None:
             raise ValueError("guided diffusion samples from a prior; this search problem has none")
         diffusion = problem.prior.diffusion.eval()
@@ -226,14 +247,14 @@ class SurrogateGuidedDiffusion(SearchMethod):
         if self.choose_designs:
             return self._designs(problem, objective, pool.float(), chosen, budget, refined_count, generator)
         if refined_count == 0:
-            return chosen
+            return Candidates(chosen)
         refined = self.refined(problem, chosen, refined_count)
         with torch.no_grad():
             # Distinct refined latents (two starts can end on the same point), then best first overall.
             refined = refined[top_distinct(refined, objective(refined), refined_count)]
             kept = torch.cat([refined, chosen[: budget - refined_count]])
             order = torch.argsort(objective(kept).nan_to_num(nan=-torch.inf), descending=True, stable=True)
-        return kept[order]
+        return Candidates(kept[order])
 
     def refined(self, problem: SearchProblem, samples: torch.Tensor, count: int) -> torch.Tensor:
         """`count` latents after `GradientAscent` on the same pessimistic objective, started from the best
@@ -259,18 +280,27 @@ class SurrogateGuidedDiffusion(SearchMethod):
         budget: int,
         refined_count: int,
         generator: torch.Generator,
-    ) -> torch.Tensor:
-        """`budget` latents chosen by their designs: the refinement ascents' latest new designs, then the
-        pool's best new designs, best first by value at their encodings; if fewer than `budget` designs
-        are new, the best remaining guided `samples` (chosen by latent) fill the rest, last."""
+    ) -> Candidates:
+        """`budget` candidates chosen by their designs: the refinement ascents' latest new designs, then
+        the pool's best new designs, polished, best first by value; if fewer than `budget` designs are
+        new, the best remaining guided `samples` (chosen by latent, decoded) fill the rest, last."""
         new = NewDesigns(problem, objective)
         picked = DesignChoice.empty(pool.shape[1], pool.device)
         if refined_count > 0:
             path = self.refinement_path(problem, samples, refined_count, PATH_SNAPSHOTS)
             picked = new.last_on_paths(path)
         picked = picked + new.best(pool, budget - len(picked))
-        picked = new.polished(picked, self.polish_rounds, POLISH_NEIGHBORS * budget, generator).best_first()
-        return torch.cat([picked.latents, samples[: budget - len(picked)]])
+        picked = new.polished(
+            picked,
+            self.polish_rounds,
+            POLISH_NEIGHBORS * budget,
+            generator,
+            self.polish_reconstructed_only,
+            self.polish_within_support,
+        ).best_first()
+        filling = samples[: budget - len(picked)]
+        designs = picked.designs + (new.autoencoder.decode_latents(filling) if len(filling) else [])
+        return Candidates(torch.cat([picked.latents, filling]), designs)
 
     def fit_policy(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> None:
         """Train the PGS policy on `problem` now, drawing from `generator`, so that a caller can time it as

@@ -8,7 +8,7 @@ by `to_dict()`, so checkpoints can rebuild it with `space_from_dict` and no othe
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -55,6 +55,16 @@ class DesignSpace(ABC):
         """The designs one edit away from `design`, for local search in the design space; none unless
         the space defines an edit (sequences: one token substituted)."""
         return []
+
+    def supported(self, offline: Sequence[Any]) -> Callable[[Any], bool]:
+        """A test of whether an edited design stays within what the `offline` designs show, so that a
+        local search does not leave their support: every design passes unless the space says otherwise
+        (sequences: every pair of adjacent tokens occurs in some offline design)."""
+        return _anything
+
+
+def _anything(design: Any) -> bool:
+    return True
 
 
 _SPACE_CLASSES: dict[str, type[DesignSpace]] = {}

@@ -103,7 +103,16 @@ class ACount:
         return mean, torch.full_like(mean, 0.5)
 
 
-def polish(autoencoder, rounds: int, max_neighbors: int = 100, starts=("BAA",), design_surrogate=None):
+def polish(
+    autoencoder,
+    rounds: int,
+    max_neighbors: int = 100,
+    starts=("BAA",),
+    design_surrogate=None,
+    reconstructed_only: bool = False,
+    offline=("AAA",),
+    within_support: bool = False,
+):
     latents = torch.tensor([[0.0, 0.0, 0.0]])
     prior = Prior(autoencoder=autoencoder, diffusion=None)  # type: ignore[arg-type]
     problem = SearchProblem(
@@ -111,13 +120,14 @@ def polish(autoencoder, rounds: int, max_neighbors: int = 100, starts=("BAA",), 
         torch.zeros(1),
         b_count,
         prior,
-        ["AAA"],
+        list(offline),
         SPACE,
         design_surrogate,  # type: ignore[arg-type]
     )
     new = NewDesigns(problem, PessimisticObjective(BCount(), kappa=1.0, score_scale=2.0))  # type: ignore[arg-type]
     start = new.best(autoencoder.encode_designs(list(starts)), len(starts))
-    return new.polished(start, rounds, max_neighbors, torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(0)
+    return new.polished(start, rounds, max_neighbors, generator, reconstructed_only, within_support)
 
 
 def test_polishing_climbs_single_substitutions_each_design_on_its_own() -> None:
@@ -132,11 +142,32 @@ def test_polishing_climbs_single_substitutions_each_design_on_its_own() -> None:
     assert sorted(both.values.tolist()) == [1.0, 1.5] and len(set(both.designs)) == 2
 
 
-def test_polishing_skips_designs_the_autoencoder_does_not_reconstruct() -> None:
-    chosen = polish(BinaryStrings(unreconstructed={"BBB"}), 3)
-    assert chosen.designs[0] in ("BBA", "BAB") and chosen.values.tolist() == [1.0]
+def test_polishing_reaches_designs_the_autoencoder_does_not_reconstruct_unless_told_not_to() -> None:
+    autoencoder = BinaryStrings(unreconstructed={"BBB"})
+    chosen = polish(autoencoder, 3)
+    assert chosen.designs == ["BBB"] and chosen.values.tolist() == [1.5]
+    # Its latent is its encoding, which decodes to another design: callers take the designs.
+    assert chosen.latents.tolist() == [[1.0, 1.0, 1.0]]
+    assert autoencoder.decode_latents(chosen.latents) == ["ABB"]
+    exact = polish(autoencoder, 3, reconstructed_only=True)
+    assert exact.designs[0] in ("BBA", "BAB") and exact.values.tolist() == [1.0]
     # With fewer neighbors allowed than designs, nothing moves.
     assert polish(BinaryStrings(), 2, max_neighbors=0).designs == ["BAA"]
+
+
+def test_polishing_within_support_makes_no_pair_of_letters_the_offline_designs_lack() -> None:
+    # The offline designs show AA, AB and BA but never BB: from BAA the climb may reach BAB (2 Bs) but not
+    # BBA, ABB or BBB.
+    offline = ("AAA", "ABA")
+    chosen = polish(BinaryStrings(), 3, offline=offline, within_support=True)
+    assert chosen.designs == ["BAB"] and chosen.values.tolist() == [1.0]
+    assert polish(BinaryStrings(), 3, offline=offline).designs == ["BBB"]  # without the support
+
+
+def test_sequence_support_is_the_offline_pairs_of_adjacent_tokens() -> None:
+    supported = SPACE.supported(["AAB", "BAA"])
+    assert supported("ABA") and supported("AAA") and not supported("ABB")
+    assert ContinuousSpace(2).supported([(0.0, 0.0)])((5.0, 5.0))  # spaces without an edit: anything
 
 
 def test_spaces_without_an_edit_have_no_neighbors() -> None:

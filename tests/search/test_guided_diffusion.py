@@ -269,3 +269,19 @@ def test_with_too_few_new_designs_the_best_latents_fill_the_budget(problem: Sear
     assert 0 < len(set(new)) < 16
     # The new designs come first, once each.
     assert designs[: len(set(new))] == list(dict.fromkeys(new))
+
+
+def test_candidates_carry_the_chosen_designs_beside_the_call_s_latents(problem: SearchProblem) -> None:
+    grid = gridded(problem, 0.1)
+    method = SurrogateGuidedDiffusion(pool_factor=2, num_steps=20, policy=None)
+    found = method.candidates(grid, 16, torch.Generator().manual_seed(0))
+    latents = method(grid, 16, torch.Generator().manual_seed(0))
+    assert torch.equal(found.latents, latents)
+    # The grid reconstructs every design, so the designs are the latents' decodings.
+    assert found.designs == grid.prior.autoencoder.decode_latents(latents)
+    assert found.designs_from(None) is found.designs
+    # Choosing by latents, the method has no designs of its own: the caller decodes.
+    by_latents = SurrogateGuidedDiffusion(pool_factor=2, num_steps=20, policy=None, choose_designs=False)
+    plain = by_latents.candidates(grid, 16, torch.Generator().manual_seed(0))
+    assert plain.designs is None
+    assert plain.designs_from(grid.prior.autoencoder) == grid.prior.autoencoder.decode_latents(plain.latents)
