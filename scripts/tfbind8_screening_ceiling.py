@@ -31,6 +31,7 @@ import torch
 from genmbo.config import GenmboConfig, load_config
 from genmbo.data.offline import OfflineDataset
 from genmbo.errors import GenmboError
+from genmbo.models.design_surrogate import one_hot_features
 from genmbo.models.prior import load_prior
 from genmbo.models.surrogate import fit_surrogate, load_surrogate
 from genmbo.search.objectives import PessimisticObjective
@@ -42,12 +43,6 @@ NUCLEOTIDES = "ACGT"
 
 def all_8mers() -> list[str]:
     return ["".join(letters) for letters in itertools.product(NUCLEOTIDES, repeat=8)]
-
-
-def one_hot(designs: list[str]) -> torch.Tensor:
-    """`n x 32` one-hot rows of DNA 8-mers."""
-    tokens = torch.tensor([[NUCLEOTIDES.index(letter) for letter in design] for design in designs])
-    return torch.nn.functional.one_hot(tokens, len(NUCLEOTIDES)).float().flatten(1)
 
 
 def screen(surrogate, features: torch.Tensor, new: list[str], dataset: OfflineDataset, kappa: float):
@@ -87,10 +82,11 @@ def one_hot_ceiling(
     """`screening_ceiling` for a surrogate trained (or loaded) in `folder / "surrogate-onehot"` on the
     visible designs one-hot encoded."""
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
-    features = one_hot(list(dataset.designs))
+    # The design surrogate's features (`genmbo.models.design_surrogate`), trained here in a folder of its own.
+    features = one_hot_features(dataset.space, dataset.designs)
     surrogate = fit_surrogate(features, scores, config.surrogate, folder / "surrogate-onehot", seed).eval()
     new = new_designs(dataset)
-    return screen(surrogate, one_hot(new), new, dataset, kappa)
+    return screen(surrogate, one_hot_features(dataset.space, new), new, dataset, kappa)
 
 
 def main(argv: list[str] | None = None) -> int:
