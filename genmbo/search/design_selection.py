@@ -197,10 +197,9 @@ class NewDesigns:
             found = 0
             order = torch.randperm(len(neighbors), generator=generator, device=generator.device)
             for index in order.tolist():
-                key = self.problem.design_key(neighbors[index])
-                if key not in self.taken and (supported is None or supported(neighbors[index])):
-                    self.taken.add(key)
-                    candidates.append(neighbors[index])
+                neighbor = neighbors[index]
+                if (supported is None or supported(neighbor)) and self._claim(neighbor):
+                    candidates.append(neighbor)
                     owners.append(row)
                     found += 1
                     if found == per_design:
