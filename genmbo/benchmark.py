@@ -31,7 +31,7 @@ from genmbo.design import library_metrics
 from genmbo.errors import ConfigError
 from genmbo.evaluation import oracle_metrics
 from genmbo.inputs import resolve_dataset
-from genmbo.models.design_surrogate import fit_design_surrogate
+from genmbo.models.design_surrogate import DESIGN_SURROGATE_FOLDER, fit_design_surrogate
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogate import fit_surrogate
 from genmbo.outputs import write_text_atomic
@@ -146,7 +146,9 @@ def _run_task_seed(
             design_key = "designs " + key
             if design_key not in surrogates:
                 started = time.perf_counter()
-                fitted = fit_design_surrogate(dataset, surrogate_config, folder / "surrogate-designs", seed)
+                fitted = fit_design_surrogate(
+                    dataset, surrogate_config, folder / DESIGN_SURROGATE_FOLDER, seed
+                )
                 surrogates[design_key] = (fitted, time.perf_counter() - started)
             design_surrogate, design_seconds = surrogates[design_key]
             surrogate_seconds += design_seconds

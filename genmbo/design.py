@@ -46,7 +46,7 @@ from genmbo.library import write_library
 from genmbo.metrics.design_distance import design_features, distance_kind, nearest
 from genmbo.metrics.library import MeanPairwiseDistance, VectorNovelty
 from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
-from genmbo.models.design_surrogate import fit_design_surrogate
+from genmbo.models.design_surrogate import DESIGN_SURROGATE_FOLDER, fit_design_surrogate
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogate import fit_surrogate
 from genmbo.models.training import configured_training
@@ -118,7 +118,7 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     with clock.stage("fit_surrogate"):
         surrogate = fit_surrogate(latents, scores, config.surrogate, out, seed=seed).eval()
         design_surrogate = (
-            fit_design_surrogate(dataset, config.surrogate, out / "surrogate-designs", seed)
+            fit_design_surrogate(dataset, config.surrogate, out / DESIGN_SURROGATE_FOLDER, seed)
             if method.uses_design_surrogate
             else None
         )

@@ -16,6 +16,8 @@ error, exit 2. It prints the normalized 100th and 50th percentiles per seed and 
 section, `--config FILE` or the defaults) reaches when it sees the designs themselves, one-hot encoded
 (8 x 4 = 32 inputs), rather than the VAE's latents: it is trained on the visible rows with the seed, saved
 in `DIR/tfbind8/seed-S/surrogate-onehot` (a rerun loads it), and screens the space the same way.
+`--features design` does the same with the design surrogate's features (`surrogate_features`: one-hot and
+3-mer counts), in `DIR/tfbind8/seed-S/surrogate-design-features-screen`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import torch
 from genmbo.config import GenmboConfig, load_config
 from genmbo.data.offline import OfflineDataset
 from genmbo.errors import GenmboError
-from genmbo.models.design_surrogate import one_hot_features
+from genmbo.models.design_surrogate import one_hot_features, spectrum_k, surrogate_features
 from genmbo.models.prior import load_prior
 from genmbo.models.surrogate import fit_surrogate, load_surrogate
 from genmbo.search.objectives import PessimisticObjective
@@ -76,17 +78,28 @@ def screening_ceiling(
     return screen(surrogate, features, new, dataset, kappa)
 
 
-def one_hot_ceiling(
-    folder: Path, dataset: OfflineDataset, config: GenmboConfig, seed: int, kappa: float = 1.0
+def feature_ceiling(
+    folder: Path,
+    dataset: OfflineDataset,
+    config: GenmboConfig,
+    seed: int,
+    kappa: float = 1.0,
+    kind: str = "onehot",
 ) -> tuple[float, float]:
-    """`screening_ceiling` for a surrogate trained (or loaded) in `folder / "surrogate-onehot"` on the
-    visible designs one-hot encoded."""
+    """`screening_ceiling` for a surrogate trained (or loaded) in a folder of its own in `folder` on the
+    visible designs' features: `one_hot_features` ("onehot") or the design surrogate's ("design")."""
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
-    # The design surrogate's features (`genmbo.models.design_surrogate`), trained here in a folder of its own.
-    features = one_hot_features(dataset.space, dataset.designs)
-    surrogate = fit_surrogate(features, scores, config.surrogate, folder / "surrogate-onehot", seed).eval()
+    k = spectrum_k(dataset.space, dataset.designs)
+
+    def featurize(space, designs):
+        return one_hot_features(space, designs) if kind == "onehot" else surrogate_features(space, designs, k)
+
+    name = "surrogate-onehot" if kind == "onehot" else "surrogate-design-features-screen"
+    surrogate = fit_surrogate(
+        featurize(dataset.space, dataset.designs), scores, config.surrogate, folder / name, seed
+    )
     new = new_designs(dataset)
-    return screen(surrogate, one_hot_features(dataset.space, new), new, dataset, kappa)
+    return screen(surrogate.eval(), featurize(dataset.space, new), new, dataset, kappa)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,9 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kappa", type=float, default=1.0, help="weight of the std (the flagship's: 1)")
     parser.add_argument(
         "--features",
-        choices=("latent", "onehot"),
+        choices=("latent", "onehot", "design"),
         default="latent",
-        help="screen with the benchmark's latent surrogate, or train one on one-hot designs",
+        help="screen with the benchmark's latent surrogate, or train one on one-hot designs (or on the "
+        "design surrogate's features: one-hot and k-mer counts)",
     )
     parser.add_argument(
         "--config", type=Path, help="a genmbo config whose `surrogate` section --features onehot uses"
@@ -118,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for seed in args.seeds:
         folder = args.out / "tfbind8" / f"seed-{seed}"
-        if args.features == "onehot":
-            rows.append((seed, *one_hot_ceiling(folder, dataset, config, seed, args.kappa)))
+        if args.features != "latent":
+            rows.append((seed, *feature_ceiling(folder, dataset, config, seed, args.kappa, args.features)))
             continue
         if not (folder / "prior").is_dir() or not (folder / args.surrogate / "surrogate.ckpt").is_file():
             print(

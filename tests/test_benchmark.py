@@ -77,8 +77,10 @@ def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
     assert (tmp_path / "bench" / "tfbind8" / "seed-1" / "surrogate-loss-coms" / "surrogate.ckpt").is_file()
     # The flagship polishes TFBind8 designs with a surrogate of the designs; vectors have none.
     assert results[results["method"] == "gd_tiny"]["score_100th"].notna().all()
-    assert (tmp_path / "bench" / "tfbind8" / "seed-0" / "surrogate-designs" / "surrogate.ckpt").is_file()
-    assert not (tmp_path / "bench" / "ackley-4" / "seed-0" / "surrogate-designs").exists()
+    assert (
+        tmp_path / "bench" / "tfbind8" / "seed-0" / "surrogate-design-features" / "surrogate.ckpt"
+    ).is_file()
+    assert not (tmp_path / "bench" / "ackley-4" / "seed-0" / "surrogate-design-features").exists()
     # The screening ceiling reads the TFBind8 models the suite trained: per seed, then the mean.
     ceiling = subprocess.run(
         [sys.executable, str(CEILING_SCRIPT), str(tmp_path / "bench"), "--seeds", "0", "1"],
@@ -91,6 +93,25 @@ def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
     assert [row[0].strip() for row in cells] == ["0", "1", "mean"]
     values = np.array([[float(cell) for cell in row[1:]] for row in cells])
     assert ((values[:, 1] <= values[:, 0]) & (values >= 0).all(axis=1) & (values <= 1).all(axis=1)).all()
+    # With the design surrogate's features (one-hot and 3-mer counts), trained with the tiny configuration.
+    tiny = str(tmp_path / "tiny.yaml")
+    design = [
+        str(CEILING_SCRIPT),
+        str(tmp_path / "bench"),
+        "--seeds",
+        "0",
+        "--features",
+        "design",
+        "--config",
+        tiny,
+    ]
+    lines = subprocess.run(
+        [sys.executable, *design], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert [line.split("|")[1].strip() for line in lines[2:]] == ["0", "mean"]
+    assert (
+        tmp_path / "bench" / "tfbind8" / "seed-0" / "surrogate-design-features-screen" / "surrogate.ckpt"
+    ).is_file()
     np.testing.assert_allclose(values[2], values[:2].mean(axis=0), atol=1e-3)
     # With one-hot designs it trains its own surrogate (here the tiny one) and saves it.
     argv = [

@@ -140,7 +140,7 @@ def test_molecule_campaign_writes_library_sdf_and_report(tmp_path, capsys):
     records = [molecule for molecule in Chem.SDMolSupplier(str(out / "library.sdf"))]
     assert [molecule.GetProp("_Name") for molecule in records] == list(library["design"])
     assert records[0].GetProp("rank") == "1"
-    assert not (out / "surrogate-designs").exists()  # molecules have no design surrogate
+    assert not (out / "surrogate-design-features").exists()  # molecules have no design surrogate
 
 
 def test_sequence_campaign_respects_alphabet_and_length(tmp_path, capsys):
@@ -163,7 +163,7 @@ def test_sequence_campaign_respects_alphabet_and_length(tmp_path, capsys):
     # The flagship chose new designs itself, so its whole pool is new; it polished them with a surrogate
     # of the designs themselves, trained beside the latent one.
     assert metrics["novelty"] == 1.0
-    assert (out / "surrogate-designs" / "surrogate.ckpt").is_file()
+    assert (out / "surrogate-design-features" / "surrogate.ckpt").is_file()
 
 
 def test_vector_campaign_with_minimized_scores(tmp_path, capsys):

@@ -62,6 +62,13 @@ class DesignChoice:
             self.designs + other.designs,
         )
 
+    def split(self, rows: int) -> tuple[DesignChoice, DesignChoice]:
+        """The first `rows` rows and the rest, in order."""
+        return (
+            DesignChoice(self.latents[:rows], self.values[:rows], self.designs[:rows]),
+            DesignChoice(self.latents[rows:], self.values[rows:], self.designs[rows:]),
+        )
+
     def best_first(self, count: int | None = None) -> DesignChoice:
         """The `count` (all) rows with the highest values, best first (ties: the earlier row)."""
         order = torch.argsort(self.values.nan_to_num(nan=-torch.inf), descending=True, stable=True)[:count]

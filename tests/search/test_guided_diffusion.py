@@ -11,7 +11,7 @@ from genmbo.errors import ConfigError
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.prior import Prior
 from genmbo.search.base import SearchProblem
-from genmbo.search.design_selection import NewDesigns
+from genmbo.search.design_selection import DesignChoice, NewDesigns
 from genmbo.search.gradient_ascent import GradientAscent
 from genmbo.search.guidance import SurrogateGuidance
 from genmbo.search.guided_diffusion import PATH_SNAPSHOTS, SurrogateGuidedDiffusion
@@ -225,6 +225,7 @@ def test_refinement_with_fewer_offline_designs_than_starts(problem: SearchProble
         ("refine_steps", -1),
         ("refine_learning_rate", 0.0),
         ("refine_kappa", -1.0),
+        ("polish_starts", 0),
     ],
 )
 def test_bad_refinement_options_are_config_errors(option: str, value: float) -> None:
@@ -285,3 +286,28 @@ def test_candidates_carry_the_chosen_designs_beside_the_call_s_latents(problem: 
     plain = by_latents.candidates(grid, 16, torch.Generator().manual_seed(0))
     assert plain.designs is None
     assert plain.designs_from(grid.prior.autoencoder) == grid.prior.autoencoder.decode_latents(plain.latents)
+
+
+def test_extra_polishing_starts_compete_for_the_pool_s_slots(problem: SearchProblem, monkeypatch) -> None:
+    grid = gridded(problem, 0.1)
+    handed: list[DesignChoice] = []
+
+    def reversed_values(self, choice, *args, **kwargs) -> DesignChoice:
+        # A stand-in polish that keeps every design but reverses the order of merit.
+        handed.append(choice)
+        return DesignChoice(choice.latents, -choice.values, choice.designs)
+
+    monkeypatch.setattr(NewDesigns, "polished", reversed_values)
+    found = SurrogateGuidedDiffusion(pool_factor=4, num_steps=20, policy=None, polish_starts=2).candidates(
+        grid, 16, torch.Generator().manual_seed(0)
+    )
+    (choice,) = handed
+    # The refinement's 8 ascents give r <= 8 lines first; the pool twice as many starts as the 16 - r
+    # slots left: 32 - r designs in all.
+    refined = 32 - len(choice)
+    assert 0 < refined <= 8
+    slots = 16 - refined
+    pool_starts = choice.designs[refined:]  # best first by their value before the "polish"
+    # After it, the pool's worse half is the better: those fill the slots, beside every refined line.
+    assert len(found.designs) == 16
+    assert set(found.designs) == set(choice.designs[:refined]) | set(pool_starts[slots:])
