@@ -132,11 +132,9 @@ def _run_task_seed(
     for spec in specs:
         surrogate_config = _surrogate_config(config, spec)
         key = json.dumps(to_mapping(surrogate_config), sort_keys=True)
+        name = "default" if not spec.surrogate else "-".join(f"{k}-{v}" for k, v in spec.surrogate.items())
         if key not in surrogates:
             started = time.perf_counter()
-            name = (
-                "default" if not spec.surrogate else "-".join(f"{k}-{v}" for k, v in spec.surrogate.items())
-            )
             surrogate = fit_surrogate(latents, scores, surrogate_config, folder / f"surrogate-{name}", seed)
             surrogates[key] = (surrogate.eval(), time.perf_counter() - started)
         surrogate, surrogate_seconds = surrogates[key]
@@ -146,8 +144,11 @@ def _run_task_seed(
             design_key = "designs " + key
             if design_key not in surrogates:
                 started = time.perf_counter()
+                # One folder per surrogate configuration, as for the latent surrogates (the default's
+                # unsuffixed), so that no configuration resumes another's checkpoint.
+                suffix = "" if name == "default" else f"-{name}"
                 fitted = fit_design_surrogate(
-                    dataset, surrogate_config, folder / DESIGN_SURROGATE_FOLDER, seed
+                    dataset, surrogate_config, folder / f"{DESIGN_SURROGATE_FOLDER}{suffix}", seed
                 )
                 surrogates[design_key] = (fitted, time.perf_counter() - started)
             design_surrogate, design_seconds = surrogates[design_key]

@@ -33,7 +33,7 @@ import torch
 from genmbo.config import GenmboConfig, load_config
 from genmbo.data.offline import OfflineDataset
 from genmbo.errors import GenmboError
-from genmbo.models.design_surrogate import one_hot_features, spectrum_k, surrogate_features
+from genmbo.models.design_surrogate import fit_design_surrogate, one_hot_features, surrogate_features
 from genmbo.models.prior import load_prior
 from genmbo.models.surrogate import fit_surrogate, load_surrogate
 from genmbo.search.objectives import PessimisticObjective
@@ -87,19 +87,20 @@ def feature_ceiling(
     kind: str = "onehot",
 ) -> tuple[float, float]:
     """`screening_ceiling` for a surrogate trained (or loaded) in a folder of its own in `folder` on the
-    visible designs' features: `one_hot_features` ("onehot") or the design surrogate's ("design")."""
-    scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
-    k = spectrum_k(dataset.space, dataset.designs)
-
-    def featurize(space, designs):
-        return one_hot_features(space, designs) if kind == "onehot" else surrogate_features(space, designs, k)
-
-    name = "surrogate-onehot" if kind == "onehot" else "surrogate-design-features-screen"
-    surrogate = fit_surrogate(
-        featurize(dataset.space, dataset.designs), scores, config.surrogate, folder / name, seed
-    )
+    visible designs: on their `one_hot_features` ("onehot"), or the design surrogate itself ("design",
+    `fit_design_surrogate`: one-hot tokens and k-mer counts)."""
     new = new_designs(dataset)
-    return screen(surrogate.eval(), featurize(dataset.space, new), new, dataset, kappa)
+    if kind == "design":
+        fitted = fit_design_surrogate(
+            dataset, config.surrogate, folder / "surrogate-design-features-screen", seed
+        )
+        assert fitted is not None  # TFBind8's space is fixed-length sequences
+        features = surrogate_features(dataset.space, new, fitted.kmer_length)
+        return screen(fitted.surrogate, features, new, dataset, kappa)
+    scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
+    training = one_hot_features(dataset.space, dataset.designs)
+    surrogate = fit_surrogate(training, scores, config.surrogate, folder / "surrogate-onehot", seed).eval()
+    return screen(surrogate, one_hot_features(dataset.space, new), new, dataset, kappa)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         "design surrogate's features: one-hot and k-mer counts)",
     )
     parser.add_argument(
-        "--config", type=Path, help="a genmbo config whose `surrogate` section --features onehot uses"
+        "--config",
+        type=Path,
+        help="a genmbo config whose `surrogate` section --features onehot or design uses",
     )
     parser.add_argument(
         "--surrogate",

@@ -13,6 +13,7 @@ import torch
 from genmbo.benchmark import MethodSpec, parse_method, summary_table
 from genmbo.cli import main
 from genmbo.errors import ConfigError
+from genmbo.models.surrogate import load_surrogate
 from genmbo.search.base import Candidates, SearchMethod
 from genmbo.search.registry import SEARCH_METHODS
 
@@ -93,25 +94,6 @@ def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
     assert [row[0].strip() for row in cells] == ["0", "1", "mean"]
     values = np.array([[float(cell) for cell in row[1:]] for row in cells])
     assert ((values[:, 1] <= values[:, 0]) & (values >= 0).all(axis=1) & (values <= 1).all(axis=1)).all()
-    # With the design surrogate's features (one-hot and 3-mer counts), trained with the tiny configuration.
-    tiny = str(tmp_path / "tiny.yaml")
-    design = [
-        str(CEILING_SCRIPT),
-        str(tmp_path / "bench"),
-        "--seeds",
-        "0",
-        "--features",
-        "design",
-        "--config",
-        tiny,
-    ]
-    lines = subprocess.run(
-        [sys.executable, *design], capture_output=True, text=True, check=True
-    ).stdout.splitlines()
-    assert [line.split("|")[1].strip() for line in lines[2:]] == ["0", "mean"]
-    assert (
-        tmp_path / "bench" / "tfbind8" / "seed-0" / "surrogate-design-features-screen" / "surrogate.ckpt"
-    ).is_file()
     np.testing.assert_allclose(values[2], values[:2].mean(axis=0), atol=1e-3)
     # With one-hot designs it trains its own surrogate (here the tiny one) and saves it.
     argv = [
@@ -129,6 +111,25 @@ def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
     best, median = (float(cell) for cell in onehot[2].strip("|").split("|")[1:])
     assert 0 <= median <= best <= 1
     assert (tmp_path / "bench" / "tfbind8" / "seed-0" / "surrogate-onehot" / "surrogate.ckpt").is_file()
+    # With the design surrogate's features (one-hot and 3-mer counts), trained with the tiny configuration.
+    tiny = str(tmp_path / "tiny.yaml")
+    design = [
+        str(CEILING_SCRIPT),
+        str(tmp_path / "bench"),
+        "--seeds",
+        "0",
+        "--features",
+        "design",
+        "--config",
+        tiny,
+    ]
+    lines = subprocess.run(
+        [sys.executable, *design], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert [line.split("|")[1].strip() for line in lines[2:]] == ["0", "mean"]
+    screen = tmp_path / "bench" / "tfbind8" / "seed-0" / "surrogate-design-features-screen"
+    # 8 x 4 one-hot inputs and the 64 3-mer counts.
+    assert load_surrogate(screen / "surrogate.ckpt").latent_dim == 32 + 64
 
 
 class OfflineDesignsAtTheOrigin(SearchMethod):

@@ -4,25 +4,26 @@ The campaign's surrogate predicts a design's score from its latent code, so that
 gradient; but a 16-dimensional latent keeps less of a design than the design does. On TFBind8 the same
 deep ensemble (`genmbo.models.surrogate`, same configuration and seeds) trained on one-hot designs ranks
 the whole space better: the best 128 new designs by its pessimistic prediction score 0.982 (mean of seeds
-0-4; 50th percentile 0.888), by the latent surrogate's 0.973 (0.784)
-(`scripts/tfbind8_screening_ceiling.py --features onehot`). It has no latent gradient, so it cannot guide
-the diffusion; the flagship uses it where the candidates are designs already: to value the neighbors its
-polishing visits (`genmbo.search.design_selection.NewDesigns.polished`).
+0-4; 50th percentile 0.888), by the latent surrogate's 0.973 (0.784), and with k-mer counts beside the
+one-hot tokens (below) 0.992 (0.881) (`scripts/tfbind8_screening_ceiling.py --features onehot`,
+`--features design`). It has no latent gradient, so it cannot guide the diffusion; the flagship uses it
+where the candidates are designs already: to value the neighbors its polishing visits
+(`genmbo.search.design_selection.NewDesigns.polished`).
 
 Features (`surrogate_features`): the one-hot tokens of fixed-length sequences (``length x alphabet``
 inputs, the input of Design-Bench's and RaM's TFBind8 models) followed by the counts of every k-mer
 anywhere in the sequence, the k-spectrum of Leslie, Eskin & Noble's spectrum kernel (PSB 2002, Sec. 2).
 Why: a binding site scores wherever it sits, which one-hot inputs must learn position by position, while
 counts see a motif at any position. ``k`` (`spectrum_k`) is the largest of 2 and 3 whose every k-mer
-occurs in the offline designs (a count never seen in training cannot be learned), else there are no
-counts: DNA 8-mers 3 (64 counts); Ehrlich s20-d32 and s32-d64 none (337 of 400 and 797 of 1024 bigrams
-seen). Measured (`docs/BENCHMARKS.md`, "Counting k-mers"): on TFBind8 tuning seeds the flagship's mean
-100th percentile went from 0.983 to 0.990; 4-mer counts (256 for 32 one-hot inputs) overfit in a first
-prototype, which sets the cap of 3. Our first rule (counts up to twice the one-hot width) gave Ehrlich
-bigram counts, and Ehrlich s32 lost on all three tuning seeds (0.778 to 0.556): the every-k-mer-seen rule
-was made after that measurement. Departure: the counts enter an MLP ensemble as extra standardized
-inputs, not a kernel machine. Other spaces have no design surrogate here (None): variable-length
-sequences would need padding conventions, molecules a fingerprint model (not measured).
+occurs in the offline designs and whose counts are at most twice the one-hot width, else there are no
+counts: DNA 8-mers 3 (64 counts for 32 one-hot inputs); Ehrlich s20-d32 and s32-d64 none (337 of 400 and
+797 of 1024 bigrams seen). The rule is empirical, chosen on tuning seeds after a first one (counts up to
+twice the one-hot width, so bigrams on Ehrlich) cost Ehrlich s32 on all three (0.778 to 0.556); k-mers
+longer than 3 were not measured. Measured (`docs/BENCHMARKS.md`, "Counting k-mers"): on TFBind8 tuning
+seeds the flagship's mean 100th percentile went from 0.983 to 0.990. Departure: the counts enter an MLP
+ensemble as extra standardized inputs, not a kernel machine. Other spaces have no design surrogate here
+(None): variable-length sequences would need padding conventions, molecules a fingerprint model (not
+measured).
 """
 
 from __future__ import annotations
@@ -59,12 +60,12 @@ class DesignSurrogate:
 
     surrogate: EnsembleSurrogate
     space: SequenceSpace
-    spectrum_k: int = 0
+    kmer_length: int  # `spectrum_k` of the offline designs it was trained on (0: one-hot only)
 
     def predict(self, designs: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and std of the predicted scores of `designs` (canonical designs of the space)."""
         with torch.no_grad():
-            return self.surrogate.predict(surrogate_features(self.space, designs, self.spectrum_k))
+            return self.surrogate.predict(surrogate_features(self.space, designs, self.kmer_length))
 
 
 def one_hot_features(space: SequenceSpace, designs: Sequence[Any]) -> torch.Tensor:
@@ -75,14 +76,17 @@ def one_hot_features(space: SequenceSpace, designs: Sequence[Any]) -> torch.Tens
 
 def spectrum_k(space: SequenceSpace, offline: Sequence[Any]) -> int:
     """The k-mer length counted by `surrogate_features`: the largest ``2 <= k <= MAX_SPECTRUM_K`` such that
-    every one of the ``alphabet ** k`` k-mers occurs in some `offline` design, else 0 (no counts; 1-mer
-    counts would be a linear function of the one-hot inputs)."""
+    every one of the ``alphabet ** k`` k-mers occurs in some `offline` design and ``alphabet ** k`` is at
+    most twice the one-hot width ``length * alphabet``, else 0 (no counts; 1-mer counts would be a linear
+    function of the one-hot inputs)."""
+    assert space.length is not None
     tokens = space.to_indices(list(offline))
     alphabet = len(space.alphabet)
     best = 0
     for k in range(2, MAX_SPECTRUM_K + 1):
-        # Every k-mer must be seen: impossible with fewer windows than k-mers (and no tensor that big).
-        if tokens.shape[1] < k or alphabet**k > tokens.shape[0] * (tokens.shape[1] - k + 1):
+        windows = tokens.shape[0] * max(tokens.shape[1] - k + 1, 0)
+        # Wider than the cap, or more k-mers than windows to show them: stop before building anything.
+        if alphabet**k > 2 * space.length * alphabet or alphabet**k > windows:
             break
         if torch.unique(_kmer_codes(tokens, alphabet, k)).numel() < alphabet**k:
             break
@@ -92,8 +96,11 @@ def spectrum_k(space: SequenceSpace, offline: Sequence[Any]) -> int:
 
 def _kmer_codes(tokens: torch.Tensor, alphabet: int, k: int) -> torch.Tensor:
     """`n x (length - k + 1)` codes of each window of `k` tokens, read as base-`alphabet` digits."""
-    digits = alphabet ** torch.arange(k - 1, -1, -1, device=tokens.device)
-    return (tokens.unfold(1, k, 1) * digits).sum(-1)
+    windows = tokens.shape[1] - k + 1
+    codes = tokens[:, :windows].clone()
+    for offset in range(1, k):  # one position at a time: no `n x windows x k` intermediate
+        codes = codes * alphabet + tokens[:, offset : offset + windows]
+    return codes
 
 
 def kmer_counts(space: SequenceSpace, designs: Sequence[Any], k: int) -> torch.Tensor:

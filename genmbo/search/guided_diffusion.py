@@ -145,7 +145,8 @@ class SurrogateGuidedDiffusion(SearchMethod):
         polish_within_support: polish only to designs within the offline designs' support
             (`DesignSpace.supported`: for sequences, no pair of adjacent tokens that no offline design has).
         polish_starts: pool designs polished per library slot the pool fills; the best polished ones
-            fill the slots (1: exactly the slots' designs). The refinement's designs keep their slots.
+            fill the slots (1: exactly the slots' designs). The refinement's designs keep their slots, and
+            the pool's new designs (at most `pool_factor` per slot) limit the starts.
 
     After a call (or `fit_policy`) with a policy, `pgs` holds the PGS run (its `policy`, `selected`) and
     `policy_seconds` the time its training took.

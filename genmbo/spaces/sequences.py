@@ -108,7 +108,9 @@ class SequenceSpace(DesignSpace):
         if self.length is None:
             raise ValueError("to_indices needs a fixed-length sequence space")
         lookup = {token: index for index, token in enumerate(self.alphabet)}
-        return torch.tensor([[lookup[token] for token in design] for design in designs], dtype=torch.long)
+        rows = [[lookup[token] for token in design] for design in designs]
+        # No designs still make a `0 x length` tensor.
+        return torch.tensor(rows, dtype=torch.long).reshape(len(rows), self.length)
 
     def from_indices(self, indices: torch.Tensor) -> list[Any]:
         """Inverse of `to_indices`."""

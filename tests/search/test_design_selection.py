@@ -8,7 +8,7 @@ from quadratic_toy import GridAutoencoder
 
 from genmbo.models.prior import Prior
 from genmbo.search.base import SearchProblem
-from genmbo.search.design_selection import NewDesigns
+from genmbo.search.design_selection import DesignChoice, NewDesigns
 from genmbo.search.objectives import PessimisticObjective
 from genmbo.spaces import ContinuousSpace, SequenceSpace
 
@@ -180,3 +180,13 @@ def test_polishing_values_designs_with_the_design_surrogate_when_there_is_one() 
     chosen = polish(BinaryStrings(), 3, starts=("BBB",), design_surrogate=ACount())
     assert chosen.designs[0].count("A") == 2 and chosen.values.tolist() == [0.75]
     assert polish(BinaryStrings(), 0, starts=("BBB",), design_surrogate=ACount()).values.tolist() == [-0.25]
+
+
+def test_a_choice_splits_into_its_first_rows_and_the_rest_and_adds_back_to_itself() -> None:
+    choice = DesignChoice(torch.arange(8.0).reshape(4, 2), torch.tensor([0.5, 2.0, 1.0, 3.0]), list("abcd"))
+    first, rest = choice.split(1)
+    assert first.designs == ["a"] and rest.designs == ["b", "c", "d"]
+    assert torch.equal(rest.latents, choice.latents[1:]) and torch.equal(rest.values, choice.values[1:])
+    joined = first + rest
+    assert joined.designs == choice.designs and torch.equal(joined.latents, choice.latents)
+    assert rest.best_first(2).designs == ["d", "b"]

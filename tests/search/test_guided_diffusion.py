@@ -14,7 +14,7 @@ from genmbo.search.base import SearchProblem
 from genmbo.search.design_selection import DesignChoice, NewDesigns
 from genmbo.search.gradient_ascent import GradientAscent
 from genmbo.search.guidance import SurrogateGuidance
-from genmbo.search.guided_diffusion import PATH_SNAPSHOTS, SurrogateGuidedDiffusion
+from genmbo.search.guided_diffusion import PATH_SNAPSHOTS, POLISH_NEIGHBORS, SurrogateGuidedDiffusion
 from genmbo.search.objectives import PessimisticObjective
 from genmbo.search.registry import build_search_method
 
@@ -291,10 +291,12 @@ def test_candidates_carry_the_chosen_designs_beside_the_call_s_latents(problem: 
 def test_extra_polishing_starts_compete_for_the_pool_s_slots(problem: SearchProblem, monkeypatch) -> None:
     grid = gridded(problem, 0.1)
     handed: list[DesignChoice] = []
+    neighbor_budgets: list[int] = []
 
-    def reversed_values(self, choice, *args, **kwargs) -> DesignChoice:
+    def reversed_values(self, choice, rounds, max_neighbors, *args, **kwargs) -> DesignChoice:
         # A stand-in polish that keeps every design but reverses the order of merit.
         handed.append(choice)
+        neighbor_budgets.append(max_neighbors)
         return DesignChoice(choice.latents, -choice.values, choice.designs)
 
     monkeypatch.setattr(NewDesigns, "polished", reversed_values)
@@ -302,6 +304,7 @@ def test_extra_polishing_starts_compete_for_the_pool_s_slots(problem: SearchProb
         grid, 16, torch.Generator().manual_seed(0)
     )
     (choice,) = handed
+    assert neighbor_budgets == [POLISH_NEIGHBORS * len(choice)]  # the same per design as without extra starts
     # The refinement's 8 ascents give r <= 8 lines first; the pool twice as many starts as the 16 - r
     # slots left: 32 - r designs in all.
     refined = 32 - len(choice)
