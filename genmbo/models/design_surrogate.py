@@ -70,8 +70,11 @@ class DesignSurrogate:
 
 def one_hot_features(space: SequenceSpace, designs: Sequence[Any]) -> torch.Tensor:
     """`n x (length * alphabet)` one-hot rows of fixed-length sequences."""
-    tokens = space.to_indices(list(designs))
-    return torch.nn.functional.one_hot(tokens, len(space.alphabet)).float().flatten(1)
+    return _one_hot(space.to_indices(list(designs)), len(space.alphabet))
+
+
+def _one_hot(tokens: torch.Tensor, alphabet: int) -> torch.Tensor:
+    return torch.nn.functional.one_hot(tokens, alphabet).float().flatten(1)
 
 
 def spectrum_k(space: SequenceSpace, offline: Sequence[Any]) -> int:
@@ -106,8 +109,10 @@ def _kmer_codes(tokens: torch.Tensor, alphabet: int, k: int) -> torch.Tensor:
 def kmer_counts(space: SequenceSpace, designs: Sequence[Any], k: int) -> torch.Tensor:
     """`n x alphabet ** k` counts of each k-mer (tokens read as base-`alphabet` digits) in fixed-length
     sequences, over every window of `k` adjacent tokens."""
-    tokens = space.to_indices(list(designs))
-    alphabet = len(space.alphabet)
+    return _kmer_counts(space.to_indices(list(designs)), len(space.alphabet), k)
+
+
+def _kmer_counts(tokens: torch.Tensor, alphabet: int, k: int) -> torch.Tensor:
     counts = torch.zeros(tokens.shape[0], alphabet**k, device=tokens.device)
     if tokens.shape[1] < k:
         return counts
@@ -118,8 +123,10 @@ def kmer_counts(space: SequenceSpace, designs: Sequence[Any], k: int) -> torch.T
 def surrogate_features(space: SequenceSpace, designs: Sequence[Any], k: int) -> torch.Tensor:
     """`n x (length * alphabet + alphabet ** k)` rows: `one_hot_features` and, for ``k >= 2``,
     `kmer_counts` (``k = 0``: one-hot only)."""
-    one_hot = one_hot_features(space, designs)
-    return torch.cat([one_hot, kmer_counts(space, designs, k)], dim=1) if k >= 2 else one_hot
+    tokens = space.to_indices(list(designs))  # parsed once for both parts: this runs every polishing round
+    alphabet = len(space.alphabet)
+    one_hot = _one_hot(tokens, alphabet)
+    return torch.cat([one_hot, _kmer_counts(tokens, alphabet, k)], dim=1) if k >= 2 else one_hot
 
 
 def fit_design_surrogate(
