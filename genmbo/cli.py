@@ -257,10 +257,27 @@ def design_summary(metrics: dict) -> str:
     nearest = next((key for key in metrics if key.startswith("nearest_offline_")), None)
     detail = f", {nearest.replace('_', ' ')} {metrics[nearest]:.3f}" if nearest else ""
     lines.append(f"  library: diversity {metrics['diversity']:.3f}{detail}")
+    if "realism" in metrics:
+        lines.append(realism_line(metrics["realism"]))
     timings = metrics["timings"]
     stages = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in timings.items())
     lines.append(f"  time: {sum(timings.values()):.0f} s ({stages})")
     return "\n".join(lines)
+
+
+def realism_line(realism: dict) -> str:
+    """Library against offline data and its top decile: SA, large rings and PAINS, on one line."""
+
+    def values(key: str, form: str) -> str:
+        return " / ".join(
+            format(realism[part][key], form) for part in ("library", "offline", "offline_top_decile")
+        )
+
+    return (
+        "  realism (library / offline / offline top 10%): "
+        f"SA {values('sa_mean', '.2f')}, rings > 7 atoms {values('large_ring_share', '.1%')}, "
+        f"PAINS {values('pains_share', '.1%')}"
+    )
 
 
 def run_tasks(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ class DesignFilter:
             raise ConfigError(
                 "constraints.structural_alerts and constraints.properties apply to molecules only"
             )
-        self.catalogs = [(name, _catalog(name)) for name in config.structural_alerts]
+        self.catalogs = [(name, alert_catalog(name)) for name in config.structural_alerts]
         self.ranges = [
             (name, _descriptor(name), *_bounds(name, bounds)) for name, bounds in config.properties.items()
         ]
@@ -64,7 +64,8 @@ class DesignFilter:
         return None
 
 
-def _catalog(name: str):
+def alert_catalog(name: str):
+    """RDKit's `FilterCatalog` of structural alerts named `name` (PAINS, BRENK, NIH, ZINC, CHEMBL...)."""
     from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
     known = {key: value for key, value in vars(FilterCatalogParams.FilterCatalogs).items() if key.isupper()}

@@ -16,6 +16,9 @@ Stages (each timed in `metrics.json` under `timings`):
    diversity (`genmbo.selection`);
 9. ``score``: the task's oracle, when the data come from a task;
 10. ``metrics`` and ``write``: library metrics, `library.csv/.parquet/.sdf`, `metrics.json`, `report.html`.
+    For molecules the metrics include the library's realism (SA score, ring and alert shares, FCD to the
+    offline data when the library is large enough) beside the offline data's and its top decile's
+    (`genmbo.metrics.realism.library_realism`).
 
 Validity, uniqueness and novelty are measured on the decoded pool, before filtering (after it they are 1
 by construction); diversity and nearest-offline similarity on the library. Every fitted model is saved in
@@ -45,6 +48,7 @@ from genmbo.inputs import resolve_dataset
 from genmbo.library import write_library
 from genmbo.metrics.design_distance import design_features, distance_kind, nearest
 from genmbo.metrics.library import MeanPairwiseDistance, VectorNovelty
+from genmbo.metrics.realism import library_realism
 from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
 from genmbo.models.design_surrogate import DESIGN_SURROGATE_FOLDER, fit_design_surrogate
 from genmbo.models.prior import fit_prior_and_encode
@@ -178,6 +182,7 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
         library_metrics["nearest_offline_" + ("similarity" if kind == "tanimoto" else "distance")] = (
             float(nearest_values.mean()) if len(order) else float("nan")
         )
+        realism = library_realism(dataset.space, library_designs, dataset.designs, dataset.scores)
     frame = _library_frame(
         dataset,
         library_designs,
@@ -198,6 +203,8 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
 
     metrics = _assemble_metrics(config, dataset, task, pool_metrics, dropped, library_metrics, task_metrics)
     metrics["n_candidates"] = len(frame)
+    if realism:
+        metrics["realism"] = realism
     with clock.stage("write"):
         files = write_library(frame, out, molecules=isinstance(dataset.space, MoleculeSpace))
         metrics["timings"] = clock.timings  # written twice: the report shows all but its own time

@@ -75,6 +75,7 @@ def render_report(inputs: ReportInputs, seed: int = 0) -> str:
         f"<h1>{html.escape(inputs.title)}</h1>",
         "<h2>Metrics</h2>",
         _metrics_table({key: inputs.metrics[key] for key in SUMMARY_KEYS if key in inputs.metrics}),
+        *_realism_section(inputs.metrics.get("realism")),
         "<h2>Scores: offline data and candidates</h2>",
         _figure(_score_figure(inputs), "score distributions"),
         "<h2>Latent space (first two principal components of the offline latents)</h2>",
@@ -106,6 +107,27 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
             cell = f"<td>{html.escape(str(value))}</td>"
         rows.append(f"<tr><th>{html.escape(name)}</th>{cell}</tr>")
     return "<table>" + "".join(rows) + "</table>"
+
+
+def _realism_section(realism: dict[str, Any] | None) -> list[str]:
+    """The library's realism beside the offline data's and its top decile's (molecules only)."""
+    if not realism:
+        return []
+    columns = ("library", "offline", "offline_top_decile")
+    header = "".join(f"<th>{html.escape(column.replace('_', ' '))}</th>" for column in columns)
+    rows = [
+        f"<tr><th>{html.escape(name)}</th>"
+        + "".join(f"<td class='number'>{realism[column][name]:.4g}</td>" for column in columns)
+        + "</tr>"
+        for name in realism["library"]
+    ]
+    fcd = realism.get("fcd_to_offline", float("nan"))
+    note = realism.get("fcd_note", f"FCD of the library to the offline molecules: {fcd:.3g}")
+    return [
+        "<h2>Realism: library against the offline data</h2>",
+        f"<table><tr><th></th>{header}</tr>{''.join(rows)}</table>",
+        f"<p>{html.escape(note)}</p>",
+    ]
 
 
 def _flatten(mapping: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

@@ -3,7 +3,10 @@
 Draws `--samples` latents from the latent diffusion prior (DDIM, 50 steps, seeded), decodes them greedily
 with the SELFIES VAE, and prints JSON: validity (decodes that are molecules), uniqueness (distinct among
 valid), novelty (distinct valid molecules not in the VAE's training molecules: the shipped subset minus
-the 10,000 held out), IntDiv1 and IntDiv2 (Morgan radius 2, 1024 bits, as MOSES).
+the 10,000 held out), IntDiv1 and IntDiv2 (Morgan radius 2, 1024 bits, as MOSES), and the distribution
+metrics of `genmbo.metrics.realism` against the 10,000 held-out molecules (`realism_*`: FCD, GuacaMol KL
+score, SA, ring and alert shares) beside the same metrics for as many training molecules drawn at random
+(`realism_*_floor`).
 
     python scripts/evaluate_moses_samples.py --prior checkpoints/moses --samples 10000
 """
@@ -38,9 +41,11 @@ def main() -> None:
     start = time.time()
     prior = load_prior(args.prior)
     smiles = moses_subset_smiles()
-    kept, _ = split_indices(len(smiles), HELD_OUT, 0)
+    kept, held_out = split_indices(len(smiles), HELD_OUT, 0)
     training = [smiles[index] for index in kept.tolist()]
-    metrics = sample_metrics(prior, training, args.samples, torch.Generator().manual_seed(args.seed))
+    reference = [smiles[index] for index in held_out.tolist()]
+    generator = torch.Generator().manual_seed(args.seed)
+    metrics = sample_metrics(prior, training, args.samples, generator, reference=reference)
     report = {
         "prior": str(args.prior),
         "samples": args.samples,

@@ -69,6 +69,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=Path("checkpoints/moses_vae.ckpt"))
     parser.add_argument("--run-dir", type=Path, default=Path("runs/moses_vae"))
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.ckpt")
+    parser.add_argument(
+        "--init",
+        type=Path,
+        help="start from this VAE checkpoint's weights (same architecture), with this run's settings",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="1 is fastest when the 2 cores are shared")
     parser.add_argument("--max-steps", type=int, default=12000)
@@ -119,6 +124,8 @@ def main() -> None:
         learning_rate=args.learning_rate,
         cosine_decay=True,
     )
+    if args.init is not None:
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True)["state_dict"])
     print(f"parameters: {sum(p.numel() for p in model.parameters())}", flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     trainer = pl.Trainer(

@@ -111,6 +111,9 @@ def test_fit_on_user_data_writes_prior_and_metrics(tmp_path, capsys, table, opti
     assert main([*argv, "--out", str(out), "--samples", "20"]) == 0
     metrics = json.loads((out / "prior_metrics.json").read_text())
     assert {"sample_validity", "sample_uniqueness", "sample_novelty"} <= set(metrics)
+    # Every realism metric of the samples stands beside the same metric for real designs (the floor).
+    realism = {key for key in metrics if key.startswith("realism_") and not key.endswith("_floor")}
+    assert realism and {f"{key}_floor" for key in realism} <= set(metrics)
     # Vectors in a small space use the identity autoencoder: reconstruction exact to float32.
     assert "reconstruction_exact_match" in metrics or metrics["reconstruction_rmse"] < 1e-5
     assert 0 <= metrics["sample_validity"] <= 1 and set(metrics["timings"]) == {

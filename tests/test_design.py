@@ -8,7 +8,8 @@ import pytest
 import torch
 from rdkit import Chem
 
-from genmbo.cli import main
+from genmbo.cli import design_summary, main
+from genmbo.metrics.molecule_realism import molecule_property_metrics as property_metrics
 from genmbo.models.prior import load_prior
 from genmbo.models.surrogate import load_surrogate
 from genmbo.resources import moses_subset_smiles
@@ -141,6 +142,16 @@ def test_molecule_campaign_writes_library_sdf_and_report(tmp_path, capsys):
     assert [molecule.GetProp("_Name") for molecule in records] == list(library["design"])
     assert records[0].GetProp("rank") == "1"
     assert not (out / "surrogate-design-features").exists()  # molecules have no design surrogate
+    # Realism beside the offline data's: the 80 offline molecules are MOSES molecules, the top decile the
+    # last 8 rows (highest pic50), measured from the rows themselves.
+    realism = metrics["realism"]
+    top = property_metrics(list(table["smiles"][-8:]))
+    assert realism["offline_top_decile"] == pytest.approx(top)
+    assert realism["offline"] == pytest.approx(property_metrics(list(table["smiles"])))
+    assert realism["library"] == pytest.approx(property_metrics(list(library["design"])))
+    assert np.isnan(realism["fcd_to_offline"]) and "fewer than the 1000" in realism["fcd_note"]
+    assert "realism (library / offline / offline top 10%): SA" in design_summary(metrics)  # as printed
+    assert "Realism: library against the offline data" in (out / "report.html").read_text()
 
 
 def test_sequence_campaign_respects_alphabet_and_length(tmp_path, capsys):

@@ -5,7 +5,9 @@ whole designs, and for token autoencoders token accuracy over non-padding positi
 vectors, the root-mean-square error in units of the data's standard deviation.
 Samples are latent diffusion draws decoded greedily, scored with the MOSES-style metrics of
 `genmbo.metrics.samples` (validity, uniqueness, novelty against the training designs, and IntDiv_1/2
-for molecules), plus the share of samples the space accepts again (`sample_in_space`).
+for molecules), plus the share of samples the space accepts again (`sample_in_space`), and the
+distribution metrics of `genmbo.metrics.realism` (``realism_*``) beside the same metrics for real designs
+of the same size (``realism_*_floor``): realism is what validity and novelty cannot see.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from genmbo.metrics.realism import realism_with_floor, split_reference
 from genmbo.metrics.reconstruction import TokenAccuracy
 from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
 from genmbo.models.prior import Prior
@@ -54,10 +57,12 @@ def sample_metrics(
     num_samples: int,
     generator: torch.Generator,
     oracle: Callable[[list[Any]], np.ndarray] | None = None,
+    reference: Sequence[Any] | None = None,
 ) -> dict[str, float]:
     """Validity, uniqueness, novelty (and IntDiv for molecules) of `num_samples` prior samples; with a
     task's `oracle`, also ``sample_feasible``, the share of valid samples it scores finitely (Ehrlich
-    gives -inf to a sequence with a banned transition)."""
+    gives -inf to a sequence with a banned transition). Realism is measured against `reference` (held-out
+    designs) where given, else against a subset of the training designs (`realism_of_samples`)."""
     samples = prior.sample_designs(num_samples, generator)
     space = prior.autoencoder.space
     metrics: dict[str, Any] = {
@@ -75,4 +80,29 @@ def sample_metrics(
     if isinstance(space, MoleculeSpace):
         metrics["sample_intdiv1"] = InternalDiversity(p=1)(samples)
         metrics["sample_intdiv2"] = InternalDiversity(p=2)(samples)
+    metrics |= realism_of_samples(space, samples, training_designs, generator, reference)
     return {name: float(value) for name, value in metrics.items()}
+
+
+def realism_of_samples(
+    space: Any,
+    samples: Sequence[Any],
+    designs: Sequence[Any],
+    generator: torch.Generator,
+    reference: Sequence[Any] | None = None,
+) -> dict[str, float]:
+    """``realism_NAME`` of the valid `samples` and ``realism_NAME_floor`` of real designs of the same
+    size, both against `reference`. Without a `reference`, `designs` give two disjoint random subsets,
+    the floor and the reference, each as large as the samples (or half of `designs`); with one, the floor
+    is a random subset of `designs`. `designs` are also the support of the sequence transition check.
+    """
+    valid = [sample for sample in samples if sample is not None]
+    if reference is None:
+        floor, reference = split_reference(designs, len(valid), generator)
+    else:
+        order = torch.randperm(len(designs), generator=generator)[: len(valid)].tolist()
+        floor = [designs[index] for index in order]
+    measured = realism_with_floor(space, valid, floor, reference, designs)
+    return {f"realism_{name}": value for name, value in measured["samples"].items()} | {
+        f"realism_{name}_floor": value for name, value in measured["floor"].items()
+    }

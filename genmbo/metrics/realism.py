@@ -1,0 +1,113 @@
+"""Realism of generated designs, measured the way each field measures it, beside the data's own value.
+
+One entry point per question:
+- `realism_metrics(space, designs, reference, support)`: the distribution metrics of the design kind
+  (molecules: `molecule_realism`; sequences: `sequence_realism`; vectors: `vector_realism`) of `designs`
+  against `reference` designs; `support` is what counts as seen for the sequence transition check.
+- `realism_with_floor(...)`: the same metrics for real designs of the same size (the floor). A metric
+  like FCD is biased at small sample sizes and none of them is zero for two samples of one distribution,
+  so a value means something only beside its floor.
+- `library_realism(...)`: a candidate library's reference-free realism (molecules: SA, ring and alert
+  shares) beside the offline data's and its top decile's, and FCD to the offline data where the library
+  is large enough to estimate ChemNet's covariance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from genmbo.metrics.molecule_realism import molecule_property_metrics, molecule_realism
+from genmbo.metrics.sequence_realism import sequence_realism
+from genmbo.metrics.vector_realism import vector_realism
+from genmbo.spaces import ContinuousSpace, MoleculeSpace
+from genmbo.spaces.base import DesignSpace
+
+# Below this many molecules a 512 x 512 ChemNet covariance is too poorly estimated for FCD to mean
+# anything (its bias alone exceeds the distances between real molecular sets).
+MIN_FCD_MOLECULES = 1000
+# Offline molecules measured for a library's comparison (a random subset; the top decile's best first).
+OFFLINE_SAMPLE = 2000
+
+
+def realism_metrics(
+    space: DesignSpace, designs: Sequence[Any], reference: Sequence[Any], support: Sequence[Any]
+) -> dict[str, float]:
+    """Distribution metrics of the valid `designs` against `reference` (see the module docstring)."""
+    valid = [design for design in designs if design is not None]
+    if isinstance(space, MoleculeSpace):
+        return molecule_realism(valid, list(reference))
+    if isinstance(space, ContinuousSpace):
+        return vector_realism(valid, list(reference), space)
+    return sequence_realism(valid, list(reference), list(support), space)
+
+
+def realism_with_floor(
+    space: DesignSpace,
+    designs: Sequence[Any],
+    floor_designs: Sequence[Any],
+    reference: Sequence[Any],
+    support: Sequence[Any],
+) -> dict[str, dict[str, float]]:
+    """``{"samples": metrics of designs, "floor": metrics of floor_designs}``, both against `reference`;
+    `floor_designs` are real designs disjoint from `reference`, as many as `designs` where possible."""
+    return {
+        "samples": realism_metrics(space, designs, reference, support),
+        "floor": realism_metrics(space, floor_designs, reference, support),
+    }
+
+
+def split_reference(
+    designs: Sequence[Any], size: int, generator: torch.Generator
+) -> tuple[list[Any], list[Any]]:
+    """Two disjoint random subsets of `designs`, `(floor, reference)`, each of `size` designs or, when
+    there are fewer than `2 * size`, half of them each."""
+    size = min(size, len(designs) // 2)
+    order = torch.randperm(len(designs), generator=generator).tolist()
+    return [designs[index] for index in order[:size]], [designs[index] for index in order[size : 2 * size]]
+
+
+def top_decile(designs: Sequence[Any], scores: np.ndarray) -> list[Any]:
+    """The best tenth of `designs` by `scores`, higher is better (at least one design)."""
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    return [designs[index] for index in order[: max(1, len(designs) // 10)].tolist()]
+
+
+def library_realism(
+    space: DesignSpace,
+    library: Sequence[Any],
+    offline: Sequence[Any],
+    offline_scores: np.ndarray,
+    generator: torch.Generator | None = None,
+) -> dict[str, Any]:
+    """A molecular library's realism beside the offline data's and its top decile's (by `offline_scores`,
+    higher is better); {} for other spaces.
+
+    Returns ``{"library": {...}, "offline": {...}, "offline_top_decile": {...}, "fcd_to_offline": x}``
+    where each inner dict holds `molecule_property_metrics`. The offline figures come from a random
+    subset of at most `OFFLINE_SAMPLE` offline molecules (`generator`, seed 0 by default); FCD is NaN, with a
+    ``fcd_note``, for a library under `MIN_FCD_MOLECULES`.
+    """
+    if not isinstance(space, MoleculeSpace):
+        return {}
+    generator = generator if generator is not None else torch.Generator().manual_seed(0)
+    valid = [design for design in library if design is not None]
+    order = torch.randperm(len(offline), generator=generator)[:OFFLINE_SAMPLE].tolist()
+    offline_sample = [offline[index] for index in order]
+    best = top_decile(offline, offline_scores)
+    result: dict[str, Any] = {
+        "library": molecule_property_metrics(valid),
+        "offline": molecule_property_metrics(offline_sample),
+        "offline_top_decile": molecule_property_metrics(best[:OFFLINE_SAMPLE]),
+    }
+    if len(valid) >= MIN_FCD_MOLECULES:
+        result["fcd_to_offline"] = molecule_realism(valid, offline_sample)["fcd"]
+    else:
+        result["fcd_to_offline"] = float("nan")
+        result["fcd_note"] = (
+            f"FCD not computed: {len(valid)} molecules, fewer than the {MIN_FCD_MOLECULES} it needs"
+        )
+    return result
