@@ -31,19 +31,21 @@ def main() -> None:
     )
     parser.add_argument("folders", nargs="+", type=Path)
     args = parser.parse_args()
+    tables: dict[tuple[str, ...], list[str]] = {}
     for folder in args.folders:
         metrics = json.loads((folder / "prior_metrics.json").read_text())
-        names = realism_names(metrics)
-        header = ["prior", "validity", "uniqueness", "novelty", *names]
+        names = tuple(realism_names(metrics))
         cells = [
             folder.name,
             *(f"{metrics[key]:.3f}" for key in ("sample_validity", "sample_uniqueness", "sample_novelty")),
             *(f"{metrics[PREFIX + name]:.4f} ({metrics[PREFIX + name + FLOOR]:.4f})" for name in names),
         ]
+        tables.setdefault(names, []).append("| " + " | ".join(cells) + " |")
+    for names, rows in tables.items():
+        header = ["prior", "validity", "uniqueness", "novelty", *names]
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
-        print("| " + " | ".join(cells) + " |\n")
-
+        print("\n".join(rows) + "\n")
 
 if __name__ == "__main__":
     main()
