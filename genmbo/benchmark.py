@@ -3,12 +3,15 @@
 Protocol (Trabucco et al., "Design-Bench", ICML 2022, Sec. 5): each method sees only a task's visible
 rows, proposes 128 candidates, and is scored by the 100th and 50th percentile of their oracle scores,
 normalized by the full dataset's min and max; results are the mean and standard deviation over seeds.
-Added here: the share of valid candidates, novelty (distinct valid candidates absent from the visible
-data), diversity (`genmbo.design.library_metrics`) and wall time per run.
+Each run is `genmbo.pipeline`'s, so the candidates are the library `genmbo design` writes for the same
+task, seed and config with ``n_candidates = budget`` (filtered, selected, and through the design stages
+the method or its options ask for); it is saved as ``OUT/TASK/seed-S/LABEL/library.csv``. Added here: the
+share of valid designs and their novelty (distinct valid designs absent from the visible data) in the
+method's pool, the library's diversity, and wall time per run.
 
-Per (task, seed) the prior and the surrogate are fitted once, with that seed, and shared by every method,
-so methods differ only in their search; `coms` is gradient ascent on a surrogate trained with the COMs
-loss (Trabucco et al., ICML 2021), fitted beside the default one. Every fitted model is saved under
+Per (task, seed) the prior and the surrogates are fitted once, with that seed, and shared by every method,
+so methods differ only in their search and stages; `coms` is gradient ascent on a surrogate trained with
+the COMs loss (Trabucco et al., ICML 2021), fitted beside the default one. Every fitted model is saved under
 ``OUT/TASK/seed-S``, so a rerun skips the training already done (the searches run again).
 """
 
@@ -23,21 +26,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
-from genmbo.campaign import needs_condition
-from genmbo.config import GenmboConfig, SurrogateConfig, from_mapping, to_mapping
-from genmbo.design import library_metrics
+from genmbo.config import GenmboConfig, from_mapping, to_mapping
+from genmbo.constraints import DesignFilter
+from genmbo.design import library_frame
 from genmbo.errors import ConfigError
 from genmbo.evaluation import oracle_metrics
 from genmbo.inputs import resolve_dataset
-from genmbo.models.design_surrogate import DESIGN_SURROGATE_FOLDER, fit_design_surrogate
+from genmbo.models.design_surrogate import DESIGN_SURROGATE_FOLDER
 from genmbo.models.prior import fit_prior_and_encode
-from genmbo.models.surrogate import fit_surrogate
+from genmbo.models.training import configured_training
 from genmbo.outputs import write_text_atomic
+from genmbo.pipeline import Models, Stopwatch, design_stages, fit_surrogates, make_library, measure_library
 from genmbo.progress import progress_enabled
-from genmbo.search.base import SearchProblem
-from genmbo.search.registry import build_search_method, policy_search_of
+from genmbo.search.registry import build_search_method
 from genmbo.tasks import get_task
 
 STANDARD_TASKS = (
@@ -60,16 +62,19 @@ RESULT_COLUMNS = ["task", "method", "seed", "score_100th", "score_50th", "top10_
 
 @dataclass
 class MethodSpec:
-    """A benchmark column: `label`, the registered `method`, its `options` and surrogate overrides."""
+    """A benchmark column: `label`, the registered `method`, its `options`, and overrides of the
+    config's `surrogate` and `stages` sections."""
 
     label: str
     method: str
     options: dict[str, Any] = field(default_factory=dict)
     surrogate: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_method(spec: str) -> MethodSpec:
-    """``NAME``, a named variant (``coms``), or ``LABEL=METHOD:{json options}``."""
+    """``NAME``, a named variant (``coms``), or ``LABEL=METHOD:{json options}``; the options may hold
+    ``"surrogate"`` and ``"stages"`` objects of config keys (``{"stages": {"polish_rounds": 4}}``)."""
     if spec in VARIANTS:
         method, options, surrogate = VARIANTS[spec]
         return MethodSpec(spec, method, dict(options), dict(surrogate))
@@ -82,10 +87,11 @@ def parse_method(spec: str) -> MethodSpec:
         raise ConfigError(f"method {spec!r}: options are not JSON ({error.msg})") from None
     if not isinstance(options, dict):
         raise ConfigError(f"method {spec!r}: options must be a JSON object")
-    surrogate = options.pop("surrogate", {})
-    if not isinstance(surrogate, dict):
-        raise ConfigError(f"method {spec!r}: the 'surrogate' option must be an object of surrogate keys")
-    return MethodSpec(label or method, method, options, surrogate)
+    sections = {section: options.pop(section, {}) for section in ("surrogate", "stages")}
+    for section, keys in sections.items():
+        if not isinstance(keys, dict):
+            raise ConfigError(f"method {spec!r}: the {section!r} option must be an object of {section} keys")
+    return MethodSpec(label or method, method, options, sections["surrogate"], sections["stages"])
 
 
 def run_benchmark(
@@ -100,98 +106,107 @@ def run_benchmark(
     specs = [parse_method(spec) for spec in method_specs]
     for task_name in tasks:
         get_task(task_name)
+    base = base or GenmboConfig()
     for spec in specs:  # every method and option checked before any training
         build_search_method(spec.method, **spec.options)
-        _surrogate_config(base or GenmboConfig(), spec)
+        run_config(base, spec, tasks[0] if tasks else None, 0, budget)
     rows: list[dict[str, Any]] = []
     for task_name in tasks:
         for seed in seeds:
-            rows += _run_task_seed(task_name, seed, specs, out, base or GenmboConfig(), budget)
+            rows += _run_task_seed(task_name, seed, specs, out, base, budget)
             results = pd.DataFrame(rows)
             write_results(results, out, [spec.label for spec in specs], budget)
     return pd.DataFrame(rows)
 
 
+def run_config(
+    base: GenmboConfig, spec: MethodSpec, task: str | None, seed: int, budget: int
+) -> GenmboConfig:
+    """The `genmbo design` config of one benchmark run: `base` on `task`'s data with `seed`, the spec's
+    method, options and overrides, and `budget` candidates."""
+    raw = to_mapping(base)
+    raw["task"]["name"] = task
+    raw["data"]["path"] = None
+    raw["run"]["seed"] = seed
+    raw["run"]["n_candidates"] = budget
+    raw["search"] = {"method": spec.method, "options": spec.options}
+    raw["surrogate"] |= spec.surrogate
+    raw["stages"] |= spec.stages
+    return from_mapping(GenmboConfig, raw, source=f"method {spec.label!r}")
+
+
 def _run_task_seed(
     task_name: str, seed: int, specs: list[MethodSpec], out: Path, base: GenmboConfig, budget: int
 ) -> list[dict[str, Any]]:
-    raw = to_mapping(base)
-    raw["task"]["name"] = task_name
-    raw["data"]["path"] = None
-    raw["run"]["seed"] = seed
-    config = from_mapping(GenmboConfig, raw, source="benchmark")
     folder = out / task_name / f"seed-{seed}"
-    started = time.perf_counter()
-    dataset, task = resolve_dataset(config)
-    conditional = needs_condition([spec.method for spec in specs])
-    prior, latents = fit_prior_and_encode(dataset, config.prior, folder / "prior", seed, conditional)
-    prepare_seconds = time.perf_counter() - started
-    scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
-    surrogates: dict[str, Any] = {}
-    rows = []
-    for spec in specs:
-        surrogate_config = _surrogate_config(config, spec)
-        key = json.dumps(to_mapping(surrogate_config), sort_keys=True)
-        name = "default" if not spec.surrogate else "-".join(f"{k}-{v}" for k, v in spec.surrogate.items())
-        if key not in surrogates:
-            started = time.perf_counter()
-            surrogate = fit_surrogate(latents, scores, surrogate_config, folder / f"surrogate-{name}", seed)
-            surrogates[key] = (surrogate.eval(), time.perf_counter() - started)
-        surrogate, surrogate_seconds = surrogates[key]
-        method = build_search_method(spec.method, **spec.options)
-        design_surrogate = None
-        if method.uses_design_surrogate:
-            design_key = "designs " + key
-            if design_key not in surrogates:
-                started = time.perf_counter()
-                # One folder per surrogate configuration, as for the latent surrogates (the default's
-                # unsuffixed), so that no configuration resumes another's checkpoint.
-                suffix = "" if name == "default" else f"-{name}"
-                fitted = fit_design_surrogate(
-                    dataset, surrogate_config, folder / f"{DESIGN_SURROGATE_FOLDER}{suffix}", seed
-                )
-                surrogates[design_key] = (fitted, time.perf_counter() - started)
-            design_surrogate, design_seconds = surrogates[design_key]
-            surrogate_seconds += design_seconds
-        if (policy_search := policy_search_of(method)) is not None:
-            policy_search.run_dir = folder / f"policy-{spec.label}"
+    configs = {spec.label: run_config(base, spec, task_name, seed, budget) for spec in specs}
+    methods = {spec.label: build_search_method(spec.method, **spec.options) for spec in specs}
+    first = configs[specs[0].label]
+    with configured_training(first):
         started = time.perf_counter()
-        problem = SearchProblem(
-            latents, scores, surrogate, prior, dataset.designs, dataset.space, design_surrogate
-        )
-        found = method.candidates(problem, budget, torch.Generator().manual_seed(seed))
-        designs = found.designs_from(prior.autoencoder)
-        search_seconds = time.perf_counter() - started
-        metrics = oracle_metrics(task_name, designs)
-        valid = [design for design in designs if design is not None]
-        quality = library_metrics(dataset, valid) if valid else {}
-        row = {
-            "task": task_name,
-            "method": spec.label,
-            "seed": seed,
-            **{
-                key: metrics.get(key, np.nan)
-                for key in ("score_100th", "score_50th", "top10_mean", "validity")
-            },
-            "novelty": quality.get("novelty", np.nan),
-            "diversity": quality.get("diversity", np.nan),
-            "search_seconds": round(search_seconds, 2),
-            "fit_seconds": round(prepare_seconds + surrogate_seconds, 2),
-            "best_offline_normalized": metrics["best_offline_normalized"],
-        }
-        rows.append(row)
-        if progress_enabled():
-            print(
-                f"{task_name} seed {seed} {spec.label}: 100th {row['score_100th']:.3f} "
-                f"50th {row['score_50th']:.3f} ({search_seconds:.1f} s)",
-                flush=True,
+        dataset, task = resolve_dataset(first)
+        assert task is not None
+        constraints = DesignFilter(dataset.space, first.constraints)
+        conditional = any(method.needs_condition for method in methods.values())
+        prior, latents = fit_prior_and_encode(dataset, first.prior, folder / "prior", seed, conditional)
+        prepare_seconds = time.perf_counter() - started
+        surrogates: dict[str, tuple[Any, Any, float]] = {}
+        rows = []
+        for spec in specs:
+            config, method = configs[spec.label], methods[spec.label]
+            polishes = design_stages(config, method)[1] > 0
+            key = json.dumps([to_mapping(config.surrogate), polishes], sort_keys=True)
+            if key not in surrogates:
+                started = time.perf_counter()
+                # One folder per surrogate configuration (the default's unsuffixed), so that no
+                # configuration resumes another's checkpoint.
+                name = "-".join(f"{k}-{v}" for k, v in spec.surrogate.items())
+                fitted = fit_surrogates(
+                    dataset,
+                    latents,
+                    config.surrogate,
+                    folder / f"surrogate-{name or 'default'}",
+                    folder / (DESIGN_SURROGATE_FOLDER + (f"-{name}" if name else "")),
+                    seed,
+                    polishes,
+                )
+                surrogates[key] = (*fitted, time.perf_counter() - started)
+            surrogate, design_surrogate, surrogate_seconds = surrogates[key]
+            clock = Stopwatch(announce=False)  # one line per run below, not one per stage
+            models = Models(prior, latents, surrogate, design_surrogate)
+            library = make_library(
+                config, dataset, models, method, constraints, folder / f"policy-{spec.label}", clock
             )
+            if library is None:  # a helper process of a distributed run
+                continue
+            measures = measure_library(dataset, library)
+            metrics = oracle_metrics(task_name, library.designs)
+            frame = library_frame(dataset, library, measures)
+            frame["oracle_score"] = task.oracle(library.designs)
+            frame["normalized_score"] = task.normalize(frame["oracle_score"].to_numpy())
+            (folder / spec.label).mkdir(parents=True, exist_ok=True)
+            write_text_atomic(folder / spec.label / "library.csv", frame.to_csv(index=False))
+            search_seconds = sum(clock.timings.values())
+            row = {
+                "task": task_name,
+                "method": spec.label,
+                "seed": seed,
+                **{key: metrics.get(key, np.nan) for key in ("score_100th", "score_50th", "top10_mean")},
+                "validity": library.pool["validity"],
+                "novelty": library.pool["novelty"],
+                "diversity": measures.metrics["diversity"],
+                "search_seconds": round(search_seconds, 2),
+                "fit_seconds": round(prepare_seconds + surrogate_seconds, 2),
+                "best_offline_normalized": metrics["best_offline_normalized"],
+            }
+            rows.append(row)
+            if progress_enabled():
+                print(
+                    f"{task_name} seed {seed} {spec.label}: 100th {row['score_100th']:.3f} "
+                    f"50th {row['score_50th']:.3f} ({search_seconds:.1f} s)",
+                    flush=True,
+                )
     return rows
-
-
-def _surrogate_config(config: GenmboConfig, spec: MethodSpec) -> SurrogateConfig:
-    raw = to_mapping(config.surrogate) | spec.surrogate
-    return from_mapping(SurrogateConfig, raw, source=f"method {spec.label!r}", prefix="surrogate.")
 
 
 def summary_table(results: pd.DataFrame, labels: Sequence[str], column: str = "score_100th") -> str:

@@ -206,6 +206,26 @@ class SelectionConfig:
 
 
 @dataclass
+class StagesConfig:
+    """The pipeline's design stages (`genmbo.stages`), for every search method; null: the method's own
+    choice (`SearchMethod.portfolio`, `SearchMethod.polish_rounds`: the flagship runs both, others none).
+
+    `portfolio`: share of the library given to gradient ascents from the best offline designs, each its
+    latest iterate whose design is new (0: off). `polish_rounds`: rounds of hill climbing of the chosen
+    designs by single edits, valued by the design surrogate where the space has one (0: off).
+    """
+
+    portfolio: float | None = None
+    polish_rounds: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.portfolio is not None and not 0 <= self.portfolio <= 1:
+            raise ConfigError(f"stages.portfolio must be in [0, 1], got {self.portfolio}")
+        if self.polish_rounds is not None and self.polish_rounds < 0:
+            raise ConfigError(f"stages.polish_rounds must be >= 0, got {self.polish_rounds}")
+
+
+@dataclass
 class DistributedConfig:
     """Lightning's strategy, devices per node and node count for every training (prior, surrogate).
 
@@ -249,6 +269,7 @@ class GenmboConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     constraints: ConstraintsConfig = field(default_factory=ConstraintsConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
+    stages: StagesConfig = field(default_factory=StagesConfig)
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
     run: RunConfig = field(default_factory=RunConfig)
 

@@ -1,8 +1,9 @@
 """Compare search methods on tasks, one seed: the short table of docs/BENCHMARKS.md (search issue).
 
-For each task: fit the default prior and surrogate once (saved under OUT/TASK, so a rerun resumes),
-then run every method with a budget of 128 candidates and score them with the task's hidden oracle.
-Prints a Markdown table of the normalized 100th percentile (50th in brackets) and writes OUT/results.csv.
+A one-seed `genmbo benchmark` (the same pipeline as `genmbo design`): for each task the default prior and
+surrogate are fitted once (saved under OUT/TASK, so a rerun resumes), every method makes a library of
+128 candidates, scored with the task's hidden oracle. Prints a Markdown table of the normalized 100th
+percentile (50th in brackets) and writes OUT/results.csv.
 
     python scripts/compare_search_methods.py --tasks tfbind8 ackley-32 --out runs/compare
 
@@ -12,29 +13,20 @@ A method may carry options and a label of its own: `'flagship_pgs=guided_diffusi
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import sys
 import warnings
 from pathlib import Path
 
-import pandas as pd
 import torch
 
-from genmbo.campaign import needs_condition, prepare, propose
-from genmbo.config import GenmboConfig, from_mapping, to_mapping
-from genmbo.evaluation import oracle_metrics
+from genmbo.benchmark import parse_method, run_benchmark
+from genmbo.errors import GenmboError
 
 DEFAULT_METHODS = ["best_offline", "gradient_ascent", "genetic", "guided_diffusion"]
 
 
-def parse_method(spec: str) -> tuple[str, str, dict]:
-    """`label=method:{json options}` (label and options optional) -> (label, method, options)."""
-    label, _, rest = spec.rpartition("=") if "=" in spec.split(":", 1)[0] else ("", "", spec)
-    method, _, options = rest.partition(":")
-    return label or method, method, json.loads(options) if options else {}
-
-
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -48,39 +40,21 @@ def main() -> None:
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore")
     torch.set_num_threads(args.threads)
-
-    rows = []
-    for task_name in args.tasks:
-        raw = to_mapping(GenmboConfig())
-        raw["task"]["name"] = task_name
-        raw["run"]["seed"] = args.seed
-        config = from_mapping(GenmboConfig, raw)
-        names = [parse_method(spec)[1] for spec in args.methods]
-        run = prepare(config, args.out / task_name, needs_condition(names))
-        print(f"{task_name}: prepared in {sum(run.timings.values()):.0f} s {run.timings}", flush=True)
-        for spec in args.methods:
-            method, name, options = parse_method(spec)
-            proposal = propose(run, name, options, args.budget, args.seed)
-            metrics = oracle_metrics(task_name, proposal.designs)
-            rows.append(
-                {"task": task_name, "method": method, "seconds": round(proposal.seconds, 1), **metrics}
-            )
-            print(
-                f"  {method}: 100th {metrics.get('score_100th', float('nan')):.3f} "
-                f"50th {metrics.get('score_50th', float('nan')):.3f} in {proposal.seconds:.1f} s",
-                flush=True,
-            )
-    results = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    results.to_csv(args.out / "results.csv", index=False)
+    try:
+        results = run_benchmark(args.tasks, args.methods, [args.seed], args.out, budget=args.budget)
+    except GenmboError as error:
+        print(f"compare_search_methods: {error}", file=sys.stderr)
+        return 2
     cells = results.apply(lambda row: f"{row['score_100th']:.3f} ({row['score_50th']:.3f})", axis=1)
     table = results.assign(cell=cells).pivot(index="method", columns="task", values="cell")
-    table = table.reindex([parse_method(spec)[0] for spec in args.methods])
+    table = table.reindex([parse_method(spec).label for spec in args.methods])
     print("| method | " + " | ".join(table.columns) + " |")
     print("|---" * (len(table.columns) + 1) + "|")
-    for method, cells in table.iterrows():
-        print(f"| {method} | " + " | ".join(str(cell) for cell in cells) + " |")
+    for method, row in table.iterrows():
+        print(f"| {method} | " + " | ".join(str(cell) for cell in row) + " |")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -5,13 +5,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from rdkit import Chem
 
 from genmbo.cli import design_summary, main
+from genmbo.config import load_config
+from genmbo.inputs import resolve_dataset
 from genmbo.metrics.molecule_realism import molecule_property_metrics as property_metrics
-from genmbo.models.prior import load_prior
-from genmbo.models.surrogate import load_surrogate
+from genmbo.models.design_surrogate import DESIGN_SURROGATE_FOLDER, fit_design_surrogate
 from genmbo.resources import moses_subset_smiles
 from genmbo.spaces import MoleculeSpace
 
@@ -42,7 +42,10 @@ STAGES = {
     "load",
     "fit_prior",
     "fit_surrogate",
-    "fit_policy",
+    "fit_method",
+    "portfolio",
+    "polish",
+    "rank",
     "search",
     "decode",
     "filter",
@@ -166,15 +169,17 @@ def test_sequence_campaign_respects_alphabet_and_length(tmp_path, capsys):
     assert library["nearest_offline_distance"].between(1, 8).all()
     assert 0 < metrics["diversity"] <= 8
     assert "class='sequences'" in (out / "report.html").read_text()
-    # Predictions are the surrogate's at each design's own encoding, not at the search's latent.
-    prior, surrogate = load_prior(out / "prior"), load_surrogate(out / "surrogate.ckpt").eval()
-    with torch.no_grad():
-        mean, _ = surrogate.predict(prior.autoencoder.encode_designs(list(library["design"])).float())
+    # The flagship's library is polished and valued by a surrogate of the designs themselves, trained
+    # beside the latent one: the model that chose the designs fills their predictions and ranks them.
+    dataset, _ = resolve_dataset(load_config(out / "config.yaml"))
+    design_surrogate = fit_design_surrogate(
+        dataset, load_config(out / "config.yaml").surrogate, out / DESIGN_SURROGATE_FOLDER
+    )
+    mean, std = design_surrogate.predict(list(library["design"]))
     np.testing.assert_allclose(library["predicted_score"], mean.numpy(), rtol=1e-5, atol=1e-6)
-    # The flagship chose new designs itself, so its whole pool is new; it polished them with a surrogate
-    # of the designs themselves, trained beside the latent one.
-    assert metrics["novelty"] == 1.0
-    assert (out / "surrogate-design-features" / "surrogate.ckpt").is_file()
+    acquisition = library["predicted_score"] - library["predicted_std"]
+    assert library["acquisition"].to_numpy() == pytest.approx(acquisition.to_numpy(), abs=1e-5)
+    assert library["acquisition"].iloc[0] == pytest.approx(library["acquisition"].max())
 
 
 def test_vector_campaign_with_minimized_scores(tmp_path, capsys):

@@ -8,7 +8,7 @@ the whole space better: the best 128 new designs by its pessimistic prediction s
 one-hot tokens (below) 0.992 (0.881) (`scripts/tfbind8_screening_ceiling.py --features onehot`,
 `--features design`). It has no latent gradient, so it cannot guide the diffusion; the flagship uses it
 where the candidates are designs already: to value the neighbors its polishing visits
-(`genmbo.search.design_selection.NewDesigns.polished`).
+(`genmbo.stages.polishing`).
 
 Features (`surrogate_features`): the one-hot tokens of fixed-length sequences (``length x alphabet``
 inputs, the input of Design-Bench's and RaM's TFBind8 models) followed by the counts of every k-mer

@@ -3,14 +3,13 @@
 Methods are small objects configured at construction (their hyperparameters, with documented defaults
 and sources) and called as
 
-    candidates = method(SearchProblem(...), budget, generator)
+    method.fit(problem, budget, generator, run_dir)      # optional: train what the method learns first
+    candidates = method.candidates(problem, budget, generator)
 
-returning a `budget x latent_dim` tensor of candidate latents (or normalized inputs, for the identity
-autoencoder). They never score with an oracle. Callers that make designs ask for `method.candidates(...)`
-instead, which adds the designs when a method chose them itself: the flagship decodes (to choose among
-its candidates as designs, `genmbo.search.design_selection`) and may return polished designs that the
-autoencoder does not reconstruct, whose latents (their encodings) decode to other designs. Everything
-else is decoded by the caller (`Candidates.designs_from`).
+returning `Candidates`: a `budget x latent_dim` tensor of candidate latents (or normalized inputs, for the
+identity autoencoder) and, when the method chose designs itself, those designs. They never score with an
+oracle. What happens to the candidates next (decoding, filtering, the design stages, selection) is the
+pipeline's (`genmbo.pipeline`); a method says what it needs from it through the class attributes below.
 """
 
 from __future__ import annotations
@@ -18,11 +17,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from genmbo.models.design_surrogate import DesignSurrogate
 from genmbo.models.prior import Prior
 from genmbo.models.surrogate_protocol import Surrogate
 from genmbo.spaces.base import DesignSpace
@@ -32,10 +31,8 @@ from genmbo.spaces.base import DesignSpace
 class SearchProblem:
     """Everything a method may use. `latents`/`scores`: the offline designs' latent codes (`n x d`) and
     scores (`n`, higher is better). `prior` may be None for methods that do not need it. `designs` (the
-    offline designs, in the rows of `latents`) and their `space` tell a method which decoded designs are
-    already measured; without them, no decoded design counts as measured. `design_surrogate`, when the
-    method asks for one (`uses_design_surrogate`) and the space has design features, predicts scores from
-    the designs themselves."""
+    offline designs, in the rows of `latents`) and their `space` tell which decoded designs are already
+    measured; without them, no decoded design counts as measured."""
 
     latents: torch.Tensor
     scores: torch.Tensor
@@ -43,7 +40,6 @@ class SearchProblem:
     prior: Prior | None = None
     designs: Sequence[Any] | None = None
     space: DesignSpace | None = None
-    design_surrogate: DesignSurrogate | None = None
 
     def design_key(self, design: Any) -> Hashable:
         """The identity of a design for duplicates and novelty: the space's key, or the design itself."""
@@ -78,8 +74,21 @@ class SearchMethod(ABC):
     name: str
     # Whether the method samples a score-conditioned diffusion prior (the prior must then be trained so).
     needs_condition: bool = False
-    # Whether the method uses `SearchProblem.design_surrogate` (the caller then trains one where it can).
-    uses_design_surrogate: bool = False
+    # Whether the method proposes offline designs on purpose (D(best)): the pipeline then keeps them.
+    proposes_offline_designs: bool = False
+    # The pipeline's design stages the method is meant to run with (`genmbo.config.StagesConfig`; a
+    # config's `stages` keys override them): the share of the library given to gradient ascents from the
+    # best offline designs, and the rounds of polishing by single edits.
+    portfolio: float = 0.0
+    polish_rounds: int = 0
+
+    def fit(
+        self, problem: SearchProblem, budget: int, generator: torch.Generator, run_dir: Path | None = None
+    ) -> None:
+        """Train what the method learns before searching (by default nothing), drawing from `generator`,
+        with checkpoints and logs in `run_dir` (a temporary folder when None). A later call on the same
+        problem uses it; a call without `fit` fits first."""
+        return None
 
     @abstractmethod
     def __call__(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> torch.Tensor:

@@ -108,9 +108,9 @@ class PolicyGuidedGradientSearch(SearchMethod):
     After a call, `selected` holds the chosen ``(percentile, checkpoint index)`` and `policy` the chosen
     `PGSPolicy` (usable as a guided-diffusion `StepSize` through ``policy.step_size``).
 
-    Set `run_dir` before a call to train in that folder, one subfolder per percentile (Lightning
-    checkpoints and logs; a rerun resumes or reuses the trained policies): `genmbo design` uses
-    ``OUT/policy``. Left None, each training runs in a temporary folder.
+    `fit` trains in its `run_dir`, one subfolder per percentile (Lightning checkpoints and logs; a rerun
+    resumes or reuses the trained policies): `genmbo design` passes ``OUT/policy``. Without one, each
+    training runs in a temporary folder.
     """
 
     name = "pgs"
@@ -172,7 +172,8 @@ class PolicyGuidedGradientSearch(SearchMethod):
         )
         self.selected: tuple[float, int] | None = None
         self.policy: PGSPolicy | None = None
-        self.run_dir: Path | None = None
+        self._run_dir: Path | None = None
+        self._fitted_on: SearchProblem | None = None
 
     def train_policies(
         self, problem: SearchProblem, percentile: float, generator: torch.Generator
@@ -205,13 +206,18 @@ class PolicyGuidedGradientSearch(SearchMethod):
             self.updates,
             generator,
             self.checkpoint_every,
-            self.run_dir / f"p{percentile:g}" if self.run_dir is not None else None,
+            self._run_dir / f"p{percentile:g}" if self._run_dir is not None else None,
         )
         return [PGSPolicy(network, mean, scale, self.action_scale) for network in networks]
 
-    def __call__(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> torch.Tensor:
-        """A `budget x d` tensor: the top offline latents after `steps` policy-guided steps, under the
-        OSEL-selected percentile and checkpoint."""
+    def fit(
+        self, problem: SearchProblem, budget: int, generator: torch.Generator, run_dir: Path | None = None
+    ) -> None:
+        """Train a policy per percentile (checkpoints in `run_dir`) and keep the one OSEL selects by the
+        designs its rollouts from the top `budget` offline latents reach; a no-op once fitted on `problem`."""
+        if self._fitted_on is problem:
+            return
+        self._run_dir = run_dir
         start = start_points(problem, budget, generator)
         objective = PessimisticObjective.for_problem(problem, self.kappa)
         candidate_sets: dict[tuple[float, int], torch.Tensor] = {}
@@ -227,4 +233,13 @@ class PolicyGuidedGradientSearch(SearchMethod):
                 candidate_sets, NearestNeighborValue(problem.latents, problem.scores, self.osel_neighbors)
             )
         self.selected, self.policy = key, policies[key]
-        return candidate_sets[key]
+        self._fitted_on = problem
+
+    def __call__(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> torch.Tensor:
+        """A `budget x d` tensor: the top offline latents after `steps` steps of the OSEL-selected policy
+        (`fit` first, unless it ran on this problem)."""
+        self.fit(problem, budget, generator)
+        assert self.policy is not None
+        start = start_points(problem, budget, generator)
+        objective = PessimisticObjective.for_problem(problem, self.kappa)
+        return policy_guided_ascent(start, objective, self.policy, self.steps)

@@ -48,16 +48,6 @@ def build_search_method(name: str, **options: Any) -> SearchMethod:
         raise ConfigError(f"search method {name!r}: {error}") from None
 
 
-def policy_search_of(method: SearchMethod) -> PolicyGuidedGradientSearch | None:
-    """The PGS run that `method` trains policies with: itself, guided diffusion's `policy` run, or None.
-    Callers set its `run_dir` so the training leaves checkpoints and logs with the run's outputs."""
-    if isinstance(method, PolicyGuidedGradientSearch):
-        return method
-    if isinstance(method, SurrogateGuidedDiffusion):
-        return method.pgs
-    return None
-
-
 def _suggestion(word: str, choices: Iterable[str]) -> str:
     choices = sorted(choices)
     close = difflib.get_close_matches(word, choices, n=1)

@@ -16,6 +16,7 @@ process computes over the same pool.
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -154,3 +155,42 @@ def sample_pool(sampler: ShardedSampler, run_dir: Path) -> tuple[torch.Tensor, d
         return sampler.pool, sampler.pool_metrics
     result = torch.load(sampler.output, map_location="cpu", weights_only=True)
     return result["latents"], result["metrics"]
+
+
+# Latents per shard when a pool is sampled across processes.
+SHARD_SIZE = 256
+
+
+def sampling_across_processes() -> bool:
+    """Whether the current distributed setting (`genmbo.models.training.distributed_training`) asks for
+    more than one process: `devices: auto` alone means one process on whatever accelerator there is."""
+    from genmbo.models.training import several_processes
+
+    strategy, _, _ = distribution()
+    return several_processes() or strategy.startswith(("ddp", "fsdp", "deepspeed"))
+
+
+def sample_across_processes(
+    diffusion: LatentDiffusion,
+    count: int,
+    generator: torch.Generator,
+    guidance: Guidance | None = None,
+    sampler: Literal["ddim", "ddpm"] = "ddim",
+    num_steps: int | None = None,
+) -> torch.Tensor:
+    """`count` latents drawn by `ShardedSampler` across the processes, shards of at most `SHARD_SIZE`;
+    the shards' seed is drawn from `generator`."""
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    with tempfile.TemporaryDirectory(prefix="genmbo-pool-") as folder:
+        shards = ShardedSampler(
+            diffusion,
+            num_shards=-(-count // SHARD_SIZE),
+            shard_size=min(count, SHARD_SIZE),
+            seed=seed,
+            output=Path(folder) / "pool.pt",
+            guidance=guidance,
+            sampler=sampler,
+            num_steps=num_steps,
+        )
+        pool, _ = sample_pool(shards, Path(folder) / "run")
+    return pool[:count].to(diffusion.device)

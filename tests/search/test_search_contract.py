@@ -1,25 +1,30 @@
-"""The contract every search method keeps, run over each registered method, plus the registry's errors."""
+"""The contract every search method keeps, run over each registered method as production runs it (`fit`,
+then `candidates`, then the pipeline's design stages on a token space), plus the registry's errors."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
+from genmbo.config import GenmboConfig, from_mapping
+from genmbo.constraints import DesignFilter
+from genmbo.data.offline import OfflineDataset
 from genmbo.errors import ConfigError
-from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.prior import Prior
 from genmbo.models.surrogate_protocol import Surrogate
-from genmbo.search.base import SearchMethod, SearchProblem
+from genmbo.pipeline import Models, Stopwatch, make_library
+from genmbo.search.base import Candidates, SearchMethod, SearchProblem
 from genmbo.search.registry import SEARCH_METHODS, build_search_method
-from genmbo.spaces import ContinuousSpace
+from genmbo.spaces import SequenceSpace
 
-# Small settings so every method runs in well under a second on a 2-D problem.
+# Small settings so every method runs in well under a second.
 FAST_OPTIONS: dict[str, dict] = {
     "best_offline": {},
     "gradient_ascent": {"steps": 20},
     "genetic": {"population_size": 32, "generations": 5},
-    "guided_diffusion": {"num_steps": 10, "pool_factor": 2, "policy": None},
+    "guided_diffusion": {"num_steps": 10, "policy": None},
     "ddom": {"num_steps": 10},
     "pgs": {
         "percentiles": (20.0,),
@@ -32,86 +37,150 @@ FAST_OPTIONS: dict[str, dict] = {
 }
 STOCHASTIC = {"genetic", "guided_diffusion", "ddom", "pgs"}
 BUDGET = 12
+SPACE = SequenceSpace(list("ACGT"), length=4)
+DIM = 4 * 4
 
 
-class QuadraticSurrogate:
-    """mean = -||z - center||^2 and std = 0.1 ||z||: an analytic `Surrogate` for `n x 2` latents."""
+class OneHotAutoencoder:
+    """Four-letter sequences <-> flattened one-hot latents (`n x 16`); decoding takes each position's
+    largest coordinate, so many latents decode to one design, as with a trained VAE."""
 
-    latent_dim = 2
+    latent_dim = DIM
 
-    def __init__(self, center: tuple[float, float] = (3.0, -1.0)):
-        self.center = torch.tensor(center)
+    def encode_designs(self, designs) -> torch.Tensor:
+        indices = SPACE.to_indices(list(designs))
+        return torch.nn.functional.one_hot(indices, 4).float().reshape(len(designs), DIM)
+
+    def decode_latents(self, latents: torch.Tensor) -> list[str]:
+        letters = latents.detach().reshape(-1, 4, 4).argmax(dim=2)
+        return ["".join(SPACE.alphabet[index] for index in row) for row in letters.tolist()]
+
+
+class GCount:
+    """mean = the latent weight on G at every position (a design's number of Gs) and std = 0.1 ||z||:
+    an analytic `Surrogate` of the one-hot latents."""
+
+    latent_dim = DIM
 
     def predict(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return -((latents - self.center) ** 2).sum(dim=1), 0.1 * latents.norm(dim=1)
+        return latents.reshape(-1, 4, 4)[:, :, 2].sum(dim=1), 0.1 * latents.norm(dim=1)
 
 
 @pytest.fixture(scope="module")
-def problem() -> SearchProblem:
+def dataset() -> OfflineDataset:
+    rng = np.random.default_rng(0)
+    designs = sorted({"".join(rng.choice(list("ACT"), 4)) for _ in range(300)})  # no G anywhere
+    designs += ["GAAA", "AGCA"]  # two designs hold one G
+    return OfflineDataset(SPACE, designs, np.array([design.count("G") for design in designs], dtype=float))
+
+
+@pytest.fixture(scope="module")
+def problem(dataset: OfflineDataset) -> SearchProblem:
+    autoencoder = OneHotAutoencoder()
+    latents = autoencoder.encode_designs(dataset.designs)
+    scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
     generator = torch.Generator().manual_seed(0)
-    latents = torch.tensor([1.0, -2.0]) + torch.tensor([2.0, 0.5]) * torch.randn(256, 2, generator=generator)
     torch.manual_seed(0)
-    diffusion = LatentDiffusion(2, hidden_dim=32, num_blocks=1, embedding_dim=16, conditional=True)
-    diffusion.fit_standardization(latents, latents[:, 0])
+    diffusion = LatentDiffusion(DIM, hidden_dim=32, num_blocks=1, embedding_dim=16, conditional=True)
+    diffusion.fit_standardization(latents, scores)
     optimizer = torch.optim.Adam(diffusion.parameters(), lr=3e-3)
     for _ in range(50):
-        rows = torch.randint(0, 256, (128,), generator=generator)
-        loss = diffusion.diffusion_loss(latents[rows], latents[rows, 0])
+        rows = torch.randint(0, len(latents), (128,), generator=generator)
+        loss = diffusion.diffusion_loss(latents[rows], scores[rows])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    surrogate = QuadraticSurrogate()
-    # The contract does not need a good prior, only a real one; the flagship decodes through the identity.
-    prior = Prior(autoencoder=IdentityAutoencoder(ContinuousSpace(2)), diffusion=diffusion.eval())
-    return SearchProblem(latents, latents[:, 0], surrogate, prior)
+    prior = Prior(autoencoder=autoencoder, diffusion=diffusion.eval())  # type: ignore[arg-type]
+    return SearchProblem(latents, scores, GCount(), prior, dataset.designs, SPACE)
 
 
 def build(name: str) -> SearchMethod:
     return build_search_method(name, **FAST_OPTIONS[name])
 
 
+def run(name: str, problem: SearchProblem, budget: int, seed: int, run_dir=None) -> Candidates:
+    """As the pipeline calls a method: its fit stage, then its candidates, from one generator."""
+    method, generator = build(name), torch.Generator().manual_seed(seed)
+    method.fit(problem, budget, generator, run_dir)
+    return method.candidates(problem, budget, generator)
+
+
 def test_options_cover_every_method_and_surrogate_keeps_protocol() -> None:
     assert set(FAST_OPTIONS) == set(SEARCH_METHODS)
-    assert isinstance(QuadraticSurrogate(), Surrogate)
+    assert isinstance(GCount(), Surrogate)
 
 
 @pytest.mark.parametrize("name", sorted(SEARCH_METHODS))
-def test_candidates_are_finite_float32_budget_rows(name: str, problem: SearchProblem) -> None:
-    method = build(name)
-    assert method.name == name
-    candidates = method(problem, BUDGET, torch.Generator().manual_seed(1))
-    assert candidates.shape == (BUDGET, 2)
-    assert candidates.dtype == torch.float32
-    assert torch.isfinite(candidates).all()
-    assert not candidates.requires_grad
+def test_candidates_are_finite_float32_budget_rows(name: str, problem: SearchProblem, tmp_path) -> None:
+    assert build(name).name == name
+    found = run(name, problem, BUDGET, 1, tmp_path)
+    assert found.latents.shape == (BUDGET, DIM)
+    assert found.latents.dtype == torch.float32
+    assert torch.isfinite(found.latents).all()
+    assert not found.latents.requires_grad
+    designs = found.designs_from(problem.prior.autoencoder)
+    assert len(designs) == BUDGET and all(SPACE.parse(design) == design for design in designs)
 
 
 @pytest.mark.parametrize("name", sorted(SEARCH_METHODS))
 def test_deterministic_under_a_fixed_generator(name: str, problem: SearchProblem) -> None:
-    first = build(name)(problem, BUDGET, torch.Generator().manual_seed(5))
-    second = build(name)(problem, BUDGET, torch.Generator().manual_seed(5))
-    assert torch.equal(first, second)
+    first, second = run(name, problem, BUDGET, 5), run(name, problem, BUDGET, 5)
+    assert torch.equal(first.latents, second.latents) and first.designs == second.designs
 
 
 @pytest.mark.parametrize("name", sorted(STOCHASTIC))
 def test_different_generators_give_different_candidates(name: str, problem: SearchProblem) -> None:
-    first = build(name)(problem, BUDGET, torch.Generator().manual_seed(5))
-    second = build(name)(problem, BUDGET, torch.Generator().manual_seed(6))
-    assert not torch.allclose(first, second)
+    assert not torch.allclose(run(name, problem, BUDGET, 5).latents, run(name, problem, BUDGET, 6).latents)
 
 
 @pytest.mark.parametrize("name", sorted(SEARCH_METHODS))
 def test_budget_beyond_the_offline_data(name: str, problem: SearchProblem) -> None:
-    small = SearchProblem(problem.latents[:5], problem.scores[:5], problem.surrogate, problem.prior)
-    candidates = build(name)(small, 9, torch.Generator().manual_seed(0))
-    assert candidates.shape == (9, 2)
-    assert torch.isfinite(candidates).all()
+    small = SearchProblem(
+        problem.latents[:5], problem.scores[:5], problem.surrogate, problem.prior, problem.designs[:5], SPACE
+    )
+    found = run(name, small, 9, 0)
+    assert found.latents.shape == (9, DIM) and torch.isfinite(found.latents).all()
 
 
-def test_best_offline_returns_the_top_offline_latents(problem: SearchProblem) -> None:
-    candidates = build("best_offline")(problem, BUDGET, torch.Generator().manual_seed(0))
-    best = torch.argsort(problem.scores, descending=True)[:BUDGET]
-    assert torch.equal(candidates, problem.latents[best])
+@pytest.mark.parametrize("name", sorted(SEARCH_METHODS))
+def test_every_method_goes_through_the_design_stages(
+    name: str, dataset: OfflineDataset, problem: SearchProblem, tmp_path
+) -> None:
+    """Portfolio and polishing on for every method: a library of new (offline for D(best)), valid,
+    distinct designs, the new ones better than the offline data (one G at most), ranked best first."""
+    config = from_mapping(
+        GenmboConfig,
+        {
+            "run": {"n_candidates": 6},
+            "selection": {"pool_factor": 2},
+            "stages": {"portfolio": 0.5, "polish_rounds": 2},
+        },
+    )
+    models = Models(problem.prior, problem.latents, problem.surrogate)  # type: ignore[arg-type]
+    constraints = DesignFilter(SPACE, config.constraints)
+    library = make_library(config, dataset, models, build(name), constraints, tmp_path, Stopwatch())
+    assert 0 < len(library.designs) <= 6 and len(set(library.designs)) == len(library.designs)
+    if name != "best_offline":
+        assert not set(library.designs) & set(dataset.designs)
+    assert all(SPACE.parse(design) == design for design in library.designs)
+    # Valued at the designs' encodings by the one model, which fills the predictions.
+    mean, std = GCount().predict(OneHotAutoencoder().encode_designs(library.designs))
+    measured = {design: score for design, score in zip(dataset.designs, dataset.scores, strict=True)}
+    expected = torch.tensor(
+        [measured.get(design, float(value)) for design, value in zip(library.designs, mean, strict=True)],
+        dtype=torch.float32,
+    )
+    torch.testing.assert_close(library.mean, expected)
+    assert float(library.acquisition[0]) == pytest.approx(float(library.acquisition.max()))
+    if name != "best_offline":  # polishing climbs to more Gs than any offline design has
+        assert max(design.count("G") for design in library.designs) >= 3
+
+
+def test_best_offline_returns_the_top_offline_designs(problem: SearchProblem) -> None:
+    found = run("best_offline", problem, BUDGET, 0)
+    best = torch.argsort(problem.scores, descending=True, stable=True)[:BUDGET]
+    assert torch.equal(found.latents, problem.latents[best])
+    assert found.designs == [problem.designs[row] for row in best.tolist()]
 
 
 def test_unknown_method_suggests_the_nearest_name() -> None:
