@@ -39,6 +39,8 @@ def test_parse_method_specs():
     assert parse_method("coms") == MethodSpec("coms", "gradient_ascent", {}, {"loss": "coms"})
     spec = parse_method('hot=guided_diffusion:{"scale": 2.0, "surrogate": {"loss": "listnet"}}')
     assert spec == MethodSpec("hot", "guided_diffusion", {"scale": 2.0}, {"loss": "listnet"})
+    spec = parse_method('ga_polished=gradient_ascent:{"stages": {"polish_rounds": 4}}')
+    assert spec == MethodSpec("ga_polished", "gradient_ascent", {}, {}, {"polish_rounds": 4})
     with pytest.raises(ConfigError, match="options are not JSON"):
         parse_method("pgs:{bad")
 
@@ -199,6 +201,12 @@ def test_unknown_task_or_method_stops_before_training(tmp_path, capsys):
     assert "unknown task 'tfbind9'" in capsys.readouterr().err
     assert main(["benchmark", "--tasks", "tfbind8", "--methods", "pgss", "--out", str(tmp_path / "o")]) == 2
     assert "unknown search method 'pgss'" in capsys.readouterr().err
+    bad_stage = 'gd=guided_diffusion:{"stages": {"polish_round": 2}}'
+    assert (
+        main(["benchmark", "--tasks", "tfbind8", "--methods", bad_stage, "--out", str(tmp_path / "o")]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "unknown config key 'stages.polish_round'" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o" / "tfbind8").exists()
 
 

@@ -246,6 +246,9 @@ def test_same_seed_gives_the_same_library(tmp_path, capsys):
         ("constraints: {structural_alerts: [PAINZ]}\n", "unknown structural alert catalog 'PAINZ'"),
         ("constraints: {properties: {MolWeight: [0, 500]}}\n", "unknown RDKit descriptor 'MolWeight'"),
         ("selection: {diversity_weight: 2}\n", "selection.diversity_weight must be in [0, 1]"),
+        ("stages: {portfolio: 1.5}\n", "stages.portfolio must be in [0, 1]"),
+        ("stages: {polish_rounds: -1}\n", "stages.polish_rounds must be >= 0"),
+        ("stages: {polish: 4}\n", "unknown config key 'stages.polish'"),
     ],
 )
 def test_bad_constraints_stop_before_training(tmp_path, capsys, extra, message):
