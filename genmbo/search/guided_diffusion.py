@@ -39,7 +39,7 @@ from typing import Any, Literal
 import torch
 
 from genmbo.search.base import SearchMethod, SearchProblem
-from genmbo.search.guidance import StepSize, SurrogateGuidance
+from genmbo.search.guidance import SurrogateGuidance
 from genmbo.search.objectives import PessimisticObjective, check_kappa
 from genmbo.search.pgs import PolicyGuidedGradientSearch
 from genmbo.search.sharded_sampling import sample_across_processes, sampling_across_processes
@@ -56,8 +56,6 @@ class SurrogateGuidedDiffusion(SearchMethod):
         kappa: weight of the surrogate std in the objective ``mean - kappa * std``.
         sampler: "ddim" (Algorithm 2 of Dhariwal & Nichol) or "ddpm" (ancestral).
         num_steps: reverse steps; None uses the prior's default for the sampler.
-        step_size: fixed per-dimension multipliers of the guidance gradient (see `StepSize`); given, no
-            policy is trained.
         policy: options of the PGS run (`PolicyGuidedGradientSearch`, ``{}`` for its defaults) whose
             selected policy supplies the step sizes; None guides with equal steps.
     """
@@ -72,7 +70,6 @@ class SurrogateGuidedDiffusion(SearchMethod):
         kappa: float = 1.0,
         sampler: Literal["ddim", "ddpm"] = "ddim",
         num_steps: int | None = None,
-        step_size: StepSize | None = None,
         policy: dict[str, Any] | None = DEFAULT_POLICY,
     ):
         if scale < 0:
@@ -88,10 +85,8 @@ class SurrogateGuidedDiffusion(SearchMethod):
         self.kappa = kappa
         self.sampler: Literal["ddim", "ddpm"] = sampler
         self.num_steps = num_steps
-        self.step_size = step_size
         # Built now so that a bad PGS option is reported before any training.
-        trains_policy = policy is not None and step_size is None
-        self.pgs = PolicyGuidedGradientSearch(**policy) if trains_policy else None
+        self.pgs = PolicyGuidedGradientSearch(**policy) if policy is not None else None
 
     def fit(
         self, problem: SearchProblem, budget: int, generator: torch.Generator, run_dir: Path | None = None
@@ -106,7 +101,7 @@ class SurrogateGuidedDiffusion(SearchMethod):
             raise ValueError("guided diffusion samples from a prior; this search problem has none")
         self.fit(problem, budget, generator)
         diffusion = problem.prior.diffusion.eval()
-        step_size = self.step_size if self.pgs is None else self.pgs.policy.relative_step_size
+        step_size = None if self.pgs is None else self.pgs.policy.relative_step_size
         objective = PessimisticObjective.for_problem(problem, self.kappa)
         guidance = SurrogateGuidance(diffusion, objective, self.scale, step_size)
         options = {"guidance": guidance, "sampler": self.sampler, "num_steps": self.num_steps}

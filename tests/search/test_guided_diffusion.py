@@ -66,8 +66,11 @@ def test_step_size_multiplies_the_gradient(problem: SearchProblem) -> None:
         seen.append(clean_latents.shape)
         return torch.zeros_like(clean_latents)
 
-    unguided = sample(problem, budget=8, scale=0.0)
-    assert torch.equal(sample(problem, budget=8, scale=1.0, step_size=no_steps), unguided)
+    diffusion = problem.prior.diffusion
+    objective = PessimisticObjective.for_problem(problem, kappa=1.0)
+    guidance = SurrogateGuidance(diffusion, objective, scale=1.0, step_size=no_steps)
+    stepless = diffusion.sample(8, torch.Generator().manual_seed(1), "ddim", 20, guidance=guidance)
+    assert torch.equal(stepless, sample(problem, budget=8, scale=0.0))
     assert seen and all(shape == (8, 2) for shape in seen)
 
 
@@ -101,10 +104,9 @@ def test_a_problem_without_a_prior_is_refused(problem: SearchProblem) -> None:
         SurrogateGuidedDiffusion()(bare, 4, torch.Generator())
 
 
-def test_a_top_20_percent_pgs_policy_is_trained_by_default_unless_steps_are_given() -> None:
+def test_a_top_20_percent_pgs_policy_is_trained_by_default() -> None:
     assert SurrogateGuidedDiffusion().pgs.percentiles == (20.0,)
     assert SurrogateGuidedDiffusion(policy=None).pgs is None
-    assert SurrogateGuidedDiffusion(step_size=torch.ones(2)).pgs is None
 
 
 def test_fitting_the_policy_as_a_stage_of_its_own_changes_no_candidate(
