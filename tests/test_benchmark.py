@@ -212,6 +212,15 @@ def test_unknown_task_or_method_stops_before_training(tmp_path, capsys):
 
 MERGE_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "merge_benchmark_results.py"
 CEILING_SCRIPT = MERGE_SCRIPT.with_name("tfbind8_screening_ceiling.py")
+COMPARE_SCRIPT = MERGE_SCRIPT.with_name("compare_search_methods.py")
+
+
+def test_the_comparison_script_is_the_benchmark_and_stops_on_bad_input_in_one_line(tmp_path):
+    argv = [sys.executable, str(COMPARE_SCRIPT), "--tasks", "tfbind9", "--out", str(tmp_path / "o")]
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.strip() == run.stderr.strip().splitlines()[0]
+    assert run.stderr.startswith("compare_search_methods: unknown task 'tfbind9'")
 
 
 def _results_part(path, rows):
