@@ -42,7 +42,7 @@ from torchmetrics import Metric
 
 from genmbo.constraints import alert_catalog
 from genmbo.metrics.fingerprints import morgan_fingerprints, tanimoto_from_bits, unpack_bits
-from genmbo.metrics.samples import _cat_or_empty
+from genmbo.metrics.samples import _cat_or_empty, measure
 from genmbo.tasks.molecular_oracles import sa_score
 
 CONTINUOUS_DESCRIPTORS = ("BertzCT", "MolLogP", "MolWt", "TPSA")
@@ -302,28 +302,24 @@ def molecule_property_metrics(smiles: Sequence[str | None]) -> dict[str, float]:
     each alert catalog's share."""
     accessibility = SyntheticAccessibility(sync_on_compute=False)
     accessibility.update(smiles)
-    rings = LargeRingShare(sync_on_compute=False)
-    rings.update(smiles)
-    metrics = {
+    shares: dict[str, Metric] = {
+        "large_ring_share": LargeRingShare(sync_on_compute=False),
+        **{
+            f"{catalog}_share": StructuralAlertShare(catalog, sync_on_compute=False)
+            for catalog in ALERT_CATALOGS
+        },
+    }
+    return {
         "sa_mean": float(accessibility.compute()),
         "sa_above_4": float(accessibility.share_above(HIGH_SA)),
-        "large_ring_share": float(rings.compute()),
+        **measure(shares, smiles),
     }
-    for catalog in ALERT_CATALOGS:
-        alerts = StructuralAlertShare(catalog, sync_on_compute=False)
-        alerts.update(smiles)
-        metrics[f"{catalog}_share"] = float(alerts.compute())
-    return metrics
 
 
 def molecule_realism(smiles: Sequence[str | None], reference: Sequence[str]) -> dict[str, float]:
     """FCD and GuacaMol KL score against `reference`, and the reference-free metrics, of `smiles`."""
-    fcd = FrechetChemNetDistance(reference, sync_on_compute=False)
-    fcd.update(smiles)
-    kl_score = KLDivergenceScore(reference, sync_on_compute=False)
-    kl_score.update(smiles)
-    return {
-        "fcd": float(fcd.compute()),
-        "kl_score": float(kl_score.compute()),
-        **molecule_property_metrics(smiles),
+    distances: dict[str, Metric] = {
+        "fcd": FrechetChemNetDistance(reference, sync_on_compute=False),
+        "kl_score": KLDivergenceScore(reference, sync_on_compute=False),
     }
+    return measure(distances, smiles) | molecule_property_metrics(smiles)

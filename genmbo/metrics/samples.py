@@ -44,6 +44,15 @@ def _cat_or_empty(state: list[torch.Tensor] | torch.Tensor, *trailing: int) -> t
     return dim_zero_cat(state)
 
 
+def measure(metrics: dict[str, Metric], designs: Sequence[Any]) -> dict[str, float]:
+    """Update each metric with `designs` once and return ``{name: float(compute())}``."""
+    results = {}
+    for name, metric in metrics.items():
+        metric.update(designs)
+        results[name] = float(metric.compute())
+    return results
+
+
 class _DesignHashMetric(Metric):
     """Keeps the hashes of the valid (not None) designs seen so far."""
 

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torchmetrics import Metric
 
-from genmbo.metrics.samples import _cat_or_empty
+from genmbo.metrics.samples import _cat_or_empty, measure
 from genmbo.spaces.sequences import SequenceSpace
 
 # Above this many k-mer bins, counts are kept as (distinct code, count) pairs instead of a dense vector.
@@ -259,8 +259,4 @@ def sequence_realism(
         **{f"kmer_js_{k}": KmerFrequencyDivergence(reference, space, k) for k in (1, 2, 3)},
         "unseen_transition_share": UnseenTransitionShare(support, space),
     }
-    results = {}
-    for name, metric in metrics.items():
-        metric.update(designs)
-        results[name] = float(metric.compute())
-    return results
+    return measure(metrics, designs)

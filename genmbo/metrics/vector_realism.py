@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torchmetrics import Metric
 
-from genmbo.metrics.samples import _cat_or_empty
+from genmbo.metrics.samples import _cat_or_empty, measure
 from genmbo.spaces.continuous import ContinuousSpace
 
 # Pairs in one block of distances; a block and its few temporaries stay well under 64 MB.
@@ -159,8 +159,4 @@ def vector_realism(
         "energy_distance": EnergyDistance(reference, space),
         "mmd": MaximumMeanDiscrepancy(reference, space),
     }
-    results = {}
-    for name, metric in metrics.items():
-        metric.update(designs)
-        results[name] = float(metric.compute())
-    return results
+    return measure(metrics, designs)
