@@ -121,8 +121,10 @@ def _realism_section(realism: dict[str, Any] | None) -> list[str]:
         + "</tr>"
         for name in realism["library"]
     ]
-    fcd = realism.get("fcd_to_offline", float("nan"))
-    note = realism.get("fcd_note", f"FCD of the library to the offline molecules: {fcd:.3g}")
+    if "fcd_to_offline" in realism:
+        note = f"FCD of the library to the offline molecules: {realism['fcd_to_offline']:.3g}"
+    else:
+        note = realism["fcd_note"]
     return [
         "<h2>Realism: library against the offline data</h2>",
         f"<table><tr><th></th>{header}</tr>{''.join(rows)}</table>",

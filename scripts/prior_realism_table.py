@@ -47,5 +47,6 @@ def main() -> None:
         print("|" + "---|" * len(header))
         print("\n".join(rows) + "\n")
 
+
 if __name__ == "__main__":
     main()
