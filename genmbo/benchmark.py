@@ -108,7 +108,6 @@ def run_benchmark(
         get_task(task_name)
     base = base or GenmboConfig()
     for spec in specs:  # every method and option checked before any training
-        build_search_method(spec.method, **spec.options)
         run_config(base, spec, tasks[0] if tasks else None, 0, budget)
     rows: list[dict[str, Any]] = []
     for task_name in tasks:
@@ -129,7 +128,7 @@ def run_config(
     raw["data"]["path"] = None
     raw["run"]["seed"] = seed
     raw["run"]["n_candidates"] = budget
-    raw["search"] = {"method": spec.method, "options": spec.options}
+    raw["search"] = {"method": spec.method, **spec.options}
     raw["surrogate"] |= spec.surrogate
     raw["stages"] |= spec.stages
     return from_mapping(GenmboConfig, raw, source=f"method {spec.label!r}")
@@ -140,7 +139,10 @@ def _run_task_seed(
 ) -> list[dict[str, Any]]:
     folder = out / task_name / f"seed-{seed}"
     configs = {spec.label: run_config(base, spec, task_name, seed, budget) for spec in specs}
-    methods = {spec.label: build_search_method(spec.method, **spec.options) for spec in specs}
+    methods = {
+        label: build_search_method(config.search.method, **config.search.options())
+        for label, config in configs.items()
+    }
     first = configs[specs[0].label]
     with configured_training(first):
         started = time.perf_counter()

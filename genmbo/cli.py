@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds (default 0 1 2)")
     benchmark.add_argument("--budget", type=int, default=128, help="candidates per run (default 128)")
     benchmark.add_argument("--config", type=Path, help="YAML config for priors and surrogates")
+    add_set_option(benchmark)
     benchmark.add_argument("--out", required=True, type=Path, help="output folder")
     benchmark.set_defaults(handler=run_benchmark_command)
 
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = commands.add_parser("config", help="validate a YAML config and print it with defaults filled in")
     config.add_argument("file", type=Path, nargs="?", help="config file (default: the built-in defaults)")
+    add_set_option(config)
     config.set_defaults(handler=run_config)
     return parser
 
@@ -94,42 +96,67 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", help="Lightning strategy for training, e.g. ddp (default auto)")
     parser.add_argument("--devices", help="devices per node for training: an integer or auto (default 1)")
     parser.add_argument("--num-nodes", type=int, help="nodes for training (default 1)")
+    add_set_option(parser)
 
 
-def run_config_from(args: argparse.Namespace):
-    """The config file (or defaults) with command-line values written over it, validated as one."""
-    from genmbo.config import GenmboConfig, from_mapping, load_config, to_mapping
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="set any config key (dotted, the value read as YAML), e.g. --set search.scale=2; repeatable",
+    )
 
-    base = load_config(args.config) if args.config is not None else GenmboConfig()
-    raw = to_mapping(base)
-    overrides = {
-        ("task", "name"): args.task,
-        ("data", "path"): args.data,
-        ("data", "space"): args.space,
-        ("data", "design_col"): args.design_col,
-        ("data", "score_col"): args.score_col,
-        ("data", "minimize"): args.minimize,
-        ("run", "out"): args.out,
-        ("run", "seed"): args.seed,
-        ("search", "method"): getattr(args, "method", None),
-        ("distributed", "strategy"): args.strategy,
-        ("distributed", "devices"): _devices(args.devices),
-        ("distributed", "num_nodes"): args.num_nodes,
-        ("run", "n_candidates"): getattr(args, "n_candidates", None),
-    }
-    for (section, key), value in overrides.items():
+
+# The command line's named options and the config keys they set (as `--set KEY=VALUE` would).
+FLAG_KEYS = {
+    "task": "task.name",
+    "data": "data.path",
+    "space": "data.space",
+    "design_col": "data.design_col",
+    "score_col": "data.score_col",
+    "minimize": "data.minimize",
+    "out": "run.out",
+    "seed": "run.seed",
+    "method": "search.method",
+    "n_candidates": "run.n_candidates",
+    "strategy": "distributed.strategy",
+    "devices": "distributed.devices",
+    "num_nodes": "distributed.num_nodes",
+}
+
+
+def raw_config_from(args: argparse.Namespace) -> dict:
+    """The config file (or nothing), the named options, then every `--set`, unchecked."""
+    from genmbo.config import deep_merge, nested, read_raw, with_overrides
+
+    raw = read_raw(args.config) if getattr(args, "config", None) is not None else {}
+    for flag, key in FLAG_KEYS.items():
+        value = getattr(args, flag, None)
         if value is not None:
-            raw[section][key] = value
+            raw = deep_merge(raw, nested(key, _devices(value) if flag == "devices" else value))
+    return with_overrides(raw, getattr(args, "set", None) or [])
+
+
+def run_config_from(args: argparse.Namespace, default_task: str | None = None):
+    """The config a run uses: `raw_config_from` checked as one, with `default_task` when the run names
+    neither a task nor data."""
+    from genmbo.config import GenmboConfig, deep_merge, from_mapping, nested
+    from genmbo.errors import ConfigError
+
+    raw = raw_config_from(args)
+    task, data = raw.get("task") or {}, raw.get("data") or {}
+    if default_task is not None and isinstance(task, dict) and isinstance(data, dict):
+        if not task.get("name") and not data.get("path"):
+            raw = deep_merge(raw, nested("task.name", default_task))
     config = from_mapping(GenmboConfig, raw, source="command line")
     if not config.run.out:
-        from genmbo.errors import ConfigError
-
         raise ConfigError("name an output folder (--out DIR)")
     return config
 
 
-def _devices(value: str | None) -> int | str | None:
-    return int(value) if value is not None and value.isdigit() else value
+def _devices(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
 
 
 def quiet_lightning() -> None:
@@ -198,14 +225,9 @@ def run_design_command(args: argparse.Namespace) -> int:
     from genmbo.outputs import prepare_output_folder
     from genmbo.progress import showing_progress
 
-    config = run_config_from(args)
-    if config.task.name is None and config.data.path is None:
-        from genmbo.config import from_mapping, to_mapping
-
-        # The embedded default campaign: the shipped MOSES prior on a built-in molecular task.
-        raw = to_mapping(config)
-        raw["task"]["name"] = DEFAULT_DESIGN_TASK
-        config = from_mapping(type(config), raw, source="command line")
+    # Naming neither a task nor data runs the embedded default campaign: the shipped MOSES prior on a
+    # built-in molecular task.
+    config = run_config_from(args, default_task=DEFAULT_DESIGN_TASK)
     out = prepare_output_folder(config.run.out)
     quiet_lightning()
     with showing_progress(not args.no_progress):
@@ -220,14 +242,15 @@ def run_design_command(args: argparse.Namespace) -> int:
 
 def run_benchmark_command(args: argparse.Namespace) -> int:
     from genmbo.benchmark import STANDARD_METHODS, STANDARD_TASKS, parse_method, run_benchmark, summary_table
-    from genmbo.config import GenmboConfig, load_config
+    from genmbo.config import GenmboConfig, from_mapping, read_raw, with_overrides
     from genmbo.errors import ConfigError
     from genmbo.outputs import prepare_output_folder
     from genmbo.progress import showing_progress
 
     if args.budget < 1 or any(seed < 0 for seed in args.seeds):
         raise ConfigError("--budget must be at least 1 and --seeds non-negative")
-    base = load_config(args.config) if args.config is not None else GenmboConfig()
+    raw = with_overrides(read_raw(args.config) if args.config is not None else {}, args.set or [])
+    base = from_mapping(GenmboConfig, raw, source=str(args.config or "command line"))
     out = prepare_output_folder(args.out)
     quiet_lightning()
     methods = args.methods or list(STANDARD_METHODS)
@@ -325,9 +348,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_config(args: argparse.Namespace) -> int:
     import yaml
 
-    from genmbo.config import GenmboConfig, load_config, to_mapping
+    from genmbo.config import GenmboConfig, from_mapping, read_raw, to_mapping, with_overrides
 
-    config = load_config(args.file) if args.file is not None else GenmboConfig()
+    raw = with_overrides(read_raw(args.file) if args.file is not None else {}, args.set or [])
+    config = from_mapping(GenmboConfig, raw, source=str(args.file or "defaults"))
     print(yaml.safe_dump(to_mapping(config), sort_keys=False), end="")
     return 0
 

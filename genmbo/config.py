@@ -1,29 +1,45 @@
-"""Typed configuration read from YAML: every key checked, unknown keys named with the nearest valid one.
+"""Typed configuration: pydantic models with every key checked, read from YAML and the command line.
 
-A config is a tree of dataclasses (`GenmboConfig` and its sections). `load_config` reads YAML with the
-safe loader (no Python objects can be constructed from a file) and `from_mapping` validates it: an unknown
-key, a value of the wrong type or outside its allowed set stops with one `ConfigError` line.
+A config is a tree of pydantic models (`GenmboConfig` and its sections, `extra="forbid"`, strict types:
+`true` is not an integer, `"3"` is not a number). The search section is the chosen method's own options
+model (`genmbo.search.options`), derived from the method's constructor, so the constructor is the one
+place a search default is decided.
+
+`load_config` reads YAML with the safe loader (no Python objects can be built from a file). A file may
+`include:` other config files (paths relative to it), merged in order beneath its own keys: the files in
+`configs/` are one per component, composed by experiment files. `with_overrides` writes dotted
+``KEY=VALUE`` pairs (values parsed as YAML) over a raw mapping before it is checked, which is what the
+command line's repeatable ``--set`` does. Every problem is one `ConfigError` line naming the key and,
+for a misspelled one, the nearest valid key.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
-import types
 import typing
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
 
 from genmbo.errors import ConfigError
 
-T = TypeVar("T")
+T = TypeVar("T", bound=BaseModel)
+DEFAULT_METHOD = "guided_diffusion"
 
 
-@dataclass
-class DataConfig:
+class Section(BaseModel):
+    """A config section: unknown keys are errors, types are strict, assignment is checked."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+
+
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class DataConfig(Section):
     """The user's own offline data (`genmbo design --data ...`)."""
 
     path: str | None = None
@@ -36,8 +52,7 @@ class DataConfig:
     upper: float | None = None
 
 
-@dataclass
-class TaskConfig:
+class TaskConfig(Section):
     """A built-in benchmark task by registry name (see `genmbo tasks`)."""
 
     name: str | None = None
@@ -52,126 +67,111 @@ ARCHITECTURE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-@dataclass
-class AutoencoderConfig:
+class AutoencoderConfig(Section):
     """The autoencoder of the prior. `kind: auto` picks a sequence VAE for token spaces, the identity map
     for vectors of at most `identity_max_dim` dimensions, and a vector VAE above that. A sequence VAE's
     `architecture: auto` is positionwise MLPs for fixed-length spaces of at most 32 tokens, convolutions
     for longer fixed-length spaces, and GRUs (autoregressive decoder) otherwise. `null` training settings
-    take the architecture's defaults (`ARCHITECTURE_DEFAULTS`)."""
+    take the architecture's defaults (`ARCHITECTURE_DEFAULTS`, applied by `with_defaults`)."""
 
     kind: Literal["auto", "sequence_vae", "vector_vae", "identity"] = "auto"
     architecture: Literal["auto", "gru", "positionwise", "convolutional"] = "auto"
     # auto: the shipped MOSES VAE for molecules in its vocabulary, otherwise train; a path loads that file.
     checkpoint: str | None = "auto"
-    latent_dim: int | None = None
-    hidden_dim: int = 256
-    embedding_dim: int = 32
-    identity_max_dim: int = 64
-    max_steps: int | None = None
-    batch_size: int | None = None
-    learning_rate: float = 4e-3
-    kl_weight: float | None = None
-    kl_warmup_steps: int = 500
-    free_bits: float = 0.0
-    word_dropout: float = 0.0
+    latent_dim: PositiveInt | None = None
+    hidden_dim: PositiveInt = 256
+    embedding_dim: PositiveInt = 32
+    identity_max_dim: int = Field(64, ge=0)
+    max_steps: PositiveInt | None = None
+    batch_size: PositiveInt | None = None
+    learning_rate: float = Field(4e-3, gt=0)
+    kl_weight: float | None = Field(None, ge=0)
+    kl_warmup_steps: int = Field(500, ge=0)
+    free_bits: float = Field(0.0, ge=0)
+    word_dropout: float = Field(0.0, ge=0, le=1)
     # Cosine decay of the learning rate to 5% over `max_steps` (sequence VAEs).
     cosine_decay: bool | None = None
     # Fixed-length spaces with a non-autoregressive decoder: decode only sequences whose consecutive tokens
     # follow each other somewhere in the offline data (`genmbo.models.transition_decoding`).
     observed_transitions_only: bool = True
     # The convolutional architecture: tokens per latent position, and channels of its convolutions.
-    conv_stride: int = 2
-    conv_channels: int = 32
-
-    def __post_init__(self) -> None:
-        for name in ("conv_stride", "conv_channels", "max_steps", "batch_size"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"prior.autoencoder.{name} must be >= 1, got {value}")
-        if self.kl_weight is not None and self.kl_weight < 0:
-            raise ConfigError(f"prior.autoencoder.kl_weight must be >= 0, got {self.kl_weight}")
+    conv_stride: PositiveInt = 2
+    conv_channels: PositiveInt = 32
 
     def with_defaults(self, architecture: str) -> AutoencoderConfig:
         """This config with every `null` training setting replaced by `architecture`'s default."""
         defaults = ARCHITECTURE_DEFAULTS["convolutional" if architecture == "convolutional" else "other"]
-        return dataclasses.replace(
-            self, **{name: value for name, value in defaults.items() if getattr(self, name) is None}
+        return self.model_copy(
+            update={name: value for name, value in defaults.items() if getattr(self, name) is None}
         )
 
 
-@dataclass
-class DiffusionConfig:
+class DiffusionConfig(Section):
     """The latent diffusion prior, conditioned on the score with classifier-free dropout (DDOM)."""
 
     # auto: the shipped MOSES diffusion when the shipped VAE is used and no score conditioning is needed
     checkpoint: str | None = "auto"
-    hidden_dim: int = 256
-    num_blocks: int = 3
-    max_steps: int = 1500
-    batch_size: int = 256
-    learning_rate: float = 1e-3
+    hidden_dim: PositiveInt = 256
+    num_blocks: PositiveInt = 3
+    max_steps: PositiveInt = 1500
+    batch_size: PositiveInt = 256
+    learning_rate: float = Field(1e-3, gt=0)
     conditional: bool = True
-    condition_dropout: float = 0.15
+    condition_dropout: float = Field(0.15, ge=0, le=1)
     # DDOM's training-data reweighting by a score histogram (conditional models only).
     reweight: bool = True
 
 
-@dataclass
-class PriorConfig:
-    autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
-    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
-    threads: int = 1
+class PriorConfig(Section):
+    autoencoder: AutoencoderConfig = Field(default_factory=AutoencoderConfig)
+    diffusion: DiffusionConfig = Field(default_factory=DiffusionConfig)
+    threads: PositiveInt = 1
 
 
 SurrogateLoss = Literal["mse", "listnet", "coms"]
 
 
-@dataclass
-class SurrogateConfig:
+class SurrogateConfig(Section):
     """The ensemble surrogate. `batch_size` is rows per member per step; `list_length` the ListNet list
     size (a member batch holds `batch_size // list_length` lists, at least one); `coms_*` set the COMs
-    penalty weight and its gradient ascent (step `coms_step_size * sqrt(latent_dim)`, standardized units)."""
+    penalty weight and its gradient ascent (step `coms_step_size * sqrt(latent_dim)`, standardized units).
+    `members` is at least 2: the std across members is the surrogate's uncertainty."""
 
     checkpoint: str | None = None
     loss: SurrogateLoss = "mse"
-    members: int = 5
-    hidden_dims: list[int] = field(default_factory=lambda: [256, 256])
-    max_steps: int = 2000
-    batch_size: int = 256
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.0
-    list_length: int = 256
-    listnet_temperature: float = 1.0
-    coms_alpha: float = 0.5
-    coms_step_size: float = 0.05
-    coms_steps: int = 5
-
-    def __post_init__(self) -> None:
-        # std across members needs two of them; everything else must be a positive count or size.
-        minimums = {"members": 2, "max_steps": 1, "batch_size": 1, "list_length": 2, "coms_steps": 1}
-        for name, minimum in minimums.items():
-            if getattr(self, name) < minimum:
-                raise ConfigError(f"surrogate.{name} must be at least {minimum}, got {getattr(self, name)}")
-        if not self.hidden_dims or min(self.hidden_dims) < 1:
-            raise ConfigError(f"surrogate.hidden_dims must be positive widths, got {self.hidden_dims}")
-        for name in ("learning_rate", "listnet_temperature", "coms_step_size"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"surrogate.{name} must be positive, got {getattr(self, name)}")
-        if self.coms_alpha < 0 or self.weight_decay < 0:
-            raise ConfigError("surrogate.coms_alpha and surrogate.weight_decay must be non-negative")
+    members: int = Field(5, ge=2)
+    hidden_dims: Annotated[list[PositiveInt], Field(min_length=1)] = Field(default_factory=lambda: [256, 256])
+    max_steps: PositiveInt = 2000
+    batch_size: PositiveInt = 256
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    list_length: int = Field(256, ge=2)
+    listnet_temperature: float = Field(1.0, gt=0)
+    coms_alpha: float = Field(0.5, ge=0)
+    coms_step_size: float = Field(0.05, gt=0)
+    coms_steps: PositiveInt = 5
 
 
-@dataclass
-class SearchConfig:
-    """The search method (see `genmbo.search.registry`) and its options, e.g. `{scale: 2.0, kappa: 1.0}`."""
+class SearchChoice(BaseModel):
+    """The search section as read: the method's name and its options, before they are checked against
+    that method's own options model (`genmbo.search.options.search_options`), which replaces it."""
 
-    method: str = "guided_diffusion"
-    options: dict[str, Any] = field(default_factory=dict)
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    method: str = DEFAULT_METHOD
+
+    def options(self) -> dict[str, Any]:
+        """The method's keyword options (everything but `method`), as plain values."""
+        return self.model_dump(mode="json", exclude={"method"})
 
 
-@dataclass
-class ConstraintsConfig:
+def default_search() -> SearchChoice:
+    from genmbo.search.options import search_options
+
+    return search_options(DEFAULT_METHOD)()
+
+
+class ConstraintsConfig(Section):
     """Filters on decoded candidates, after the space's own checks (SMILES sanitization, alphabet,
     length, bounds), which always apply.
 
@@ -180,33 +180,23 @@ class ConstraintsConfig:
     ``{MolWt: [null, 500], qed: [0.5, null]}``. Both apply to molecules only.
     """
 
-    structural_alerts: list[str] = field(default_factory=list)
-    properties: dict[str, list[float | None]] = field(default_factory=dict)
+    structural_alerts: list[str] = Field(default_factory=list)
+    properties: dict[str, list[float | None]] = Field(default_factory=dict)
     exclude_offline: bool = True
 
 
-@dataclass
-class SelectionConfig:
-    """How the library's candidates are chosen from the search's larger pool (`genmbo.selection`)."""
+class SelectionConfig(Section):
+    """How the library is chosen from the search's larger pool (`genmbo.selection`). `kappa` is the
+    campaign's one pessimism: designs are valued by ``mean - kappa * std`` of the surrogate when chosen,
+    polished and ranked, and the flagship's guidance and the portfolio's ascents climb that value."""
 
-    pool_factor: int = 4
-    shortlist_factor: float = 3.0
-    diversity_weight: float = 0.3
-    kappa: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.pool_factor < 1:
-            raise ConfigError(f"selection.pool_factor must be >= 1, got {self.pool_factor}")
-        if self.shortlist_factor < 1:
-            raise ConfigError(f"selection.shortlist_factor must be >= 1, got {self.shortlist_factor}")
-        if not 0 <= self.diversity_weight <= 1:
-            raise ConfigError(f"selection.diversity_weight must be in [0, 1], got {self.diversity_weight}")
-        if self.kappa < 0:
-            raise ConfigError(f"selection.kappa must be >= 0, got {self.kappa}")
+    pool_factor: PositiveInt = 4
+    shortlist_factor: float = Field(3.0, ge=1)
+    diversity_weight: float = Field(0.3, ge=0, le=1)
+    kappa: float = Field(1.0, ge=0)
 
 
-@dataclass
-class StagesConfig:
+class StagesConfig(Section):
     """The pipeline's design stages (`genmbo.stages`), for every search method; null: the method's own
     choice (`SearchMethod.portfolio`, `SearchMethod.polish_rounds`: the flagship runs both, others none).
 
@@ -215,18 +205,11 @@ class StagesConfig:
     designs by single edits, valued by the design surrogate where the space has one (0: off).
     """
 
-    portfolio: float | None = None
-    polish_rounds: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.portfolio is not None and not 0 <= self.portfolio <= 1:
-            raise ConfigError(f"stages.portfolio must be in [0, 1], got {self.portfolio}")
-        if self.polish_rounds is not None and self.polish_rounds < 0:
-            raise ConfigError(f"stages.polish_rounds must be >= 0, got {self.polish_rounds}")
+    portfolio: float | None = Field(None, ge=0, le=1)
+    polish_rounds: int | None = Field(None, ge=0)
 
 
-@dataclass
-class DistributedConfig:
+class DistributedConfig(Section):
     """Lightning's strategy, devices per node and node count for every training (prior, surrogate).
 
     `strategy: ddp` with `devices: 4` trains on four GPUs of one node; add `num_nodes` for a cluster
@@ -234,51 +217,42 @@ class DistributedConfig:
     """
 
     strategy: str = "auto"
-    devices: int | str = 1
-    num_nodes: int = 1
-
-    def __post_init__(self) -> None:
-        if isinstance(self.devices, int) and self.devices < 1 or self.num_nodes < 1:
-            raise ConfigError("distributed.devices and distributed.num_nodes must be at least 1")
-        if isinstance(self.devices, str) and self.devices != "auto":
-            raise ConfigError(f"distributed.devices must be an integer or 'auto', got {self.devices!r}")
+    devices: PositiveInt | Literal["auto"] = 1
+    num_nodes: PositiveInt = 1
 
 
-@dataclass
-class RunConfig:
-    seed: int = 0
-    n_candidates: int = 128
+class RunConfig(Section):
+    seed: int = Field(0, ge=0)
+    n_candidates: PositiveInt = 128
     out: str | None = None
-    checkpoint_every: int = 250  # training steps between resumable checkpoints
-
-    def __post_init__(self) -> None:
-        if self.n_candidates < 1:
-            raise ConfigError(f"run.n_candidates must be at least 1, got {self.n_candidates}")
-        if self.checkpoint_every < 1:
-            raise ConfigError(f"run.checkpoint_every must be at least 1, got {self.checkpoint_every}")
-        if self.seed < 0:
-            raise ConfigError(f"run.seed must be non-negative, got {self.seed}")
+    checkpoint_every: PositiveInt = 250  # training steps between resumable checkpoints
 
 
-@dataclass
-class GenmboConfig:
-    task: TaskConfig = field(default_factory=TaskConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    prior: PriorConfig = field(default_factory=PriorConfig)
-    surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
-    search: SearchConfig = field(default_factory=SearchConfig)
-    constraints: ConstraintsConfig = field(default_factory=ConstraintsConfig)
-    selection: SelectionConfig = field(default_factory=SelectionConfig)
-    stages: StagesConfig = field(default_factory=StagesConfig)
-    distributed: DistributedConfig = field(default_factory=DistributedConfig)
-    run: RunConfig = field(default_factory=RunConfig)
+class GenmboConfig(Section):
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    prior: PriorConfig = Field(default_factory=PriorConfig)
+    surrogate: SurrogateConfig = Field(default_factory=SurrogateConfig)
+    search: SerializeAsAny[SearchChoice] = Field(default_factory=default_search)
+    constraints: ConstraintsConfig = Field(default_factory=ConstraintsConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    stages: StagesConfig = Field(default_factory=StagesConfig)
+    distributed: DistributedConfig = Field(default_factory=DistributedConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
 
 
-def load_config(path: str | Path, schema: type[T] = GenmboConfig) -> T:
-    """Read and validate a YAML config file."""
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> GenmboConfig:
+    """Read, compose and check a YAML config file, with `overrides` (``KEY=VALUE``) written over it."""
+    return from_mapping(GenmboConfig, with_overrides(read_raw(path), overrides), source=str(path))
+
+
+def read_raw(path: str | Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A config file as nested dicts, its `include:` files merged beneath its own keys, unchecked."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
+    if path.resolve() in seen:
+        raise ConfigError(f"{path}: includes itself (through {' -> '.join(map(str, seen))})")
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
@@ -287,86 +261,168 @@ def load_config(path: str | Path, schema: type[T] = GenmboConfig) -> T:
         raise ConfigError(f"{path}: not valid YAML{where}: {getattr(error, 'problem', error)}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a text file") from None
-    return from_mapping(schema, {} if raw is None else raw, source=str(path))
-
-
-def from_mapping(schema: type[T], raw: Any, source: str = "config", prefix: str = "") -> T:
-    """Build the dataclass `schema` from nested dicts, rejecting unknown keys and mistyped values."""
+    raw = {} if raw is None else raw
     if not isinstance(raw, dict):
-        where = f"key '{prefix.rstrip('.')}'" if prefix else "the top level"
-        raise ConfigError(f"{source}: {where} must be a mapping of keys to values, got {_describe(raw)}")
-    fields = {spec.name: spec for spec in dataclasses.fields(schema)}
-    hints = typing.get_type_hints(schema)
-    values = {}
-    for key, value in raw.items():
-        name = f"{prefix}{key}"
-        if key not in fields:
-            nearest = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.5)
-            hint = f" (did you mean '{prefix}{nearest[0]}'?)" if nearest else ""
-            valid = ", ".join(f"'{prefix}{valid_key}'" for valid_key in fields)
-            raise ConfigError(f"{source}: unknown config key '{name}'{hint}; valid keys here: {valid}")
-        values[key] = _convert(hints[key], value, source, name)
-    return schema(**values)
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values, got {_describe(raw)}")
+    includes = raw.pop("include", [])
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(item, str) for item in includes):
+        raise ConfigError(
+            f"{path}: 'include' must be a file name or a list of them, got {_describe(includes)}"
+        )
+    merged: dict[str, Any] = {}
+    for include in includes:
+        merged = deep_merge(merged, read_raw(path.parent / include, (*seen, path.resolve())))
+    return deep_merge(merged, raw)
 
 
-def _convert(annotation: Any, value: Any, source: str, name: str) -> Any:
-    if dataclasses.is_dataclass(annotation):
-        return from_mapping(annotation, {} if value is None else value, source, f"{name}.")
-    origin = typing.get_origin(annotation)
-    arguments = typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in arguments:
-            return None
-        errors = []
-        for option in (argument for argument in arguments if argument is not type(None)):
-            try:
-                return _convert(option, value, source, name)
-            except ConfigError as error:
-                errors.append(error)
-        raise errors[0]
-    if origin is Literal:
-        if value not in arguments:
-            allowed = ", ".join(repr(argument) for argument in arguments)
-            raise ConfigError(f"{source}: config key '{name}' must be one of {allowed}, got {value!r}")
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{source}: config key '{name}' must be a list, got {_describe(value)}")
-        return [_convert(arguments[0], item, source, f"{name}[{index}]") for index, item in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{source}: config key '{name}' must be a mapping, got {_describe(value)}")
-        return {
-            str(key): _convert(arguments[1], item, source, f"{name}.{key}") for key, item in value.items()
-        }
-    return _convert_scalar(annotation, value, source, name)
+def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """`top` written over `base`, mapping by mapping; a search section naming another method replaces the
+    base's search section whole (its options belong to the other method)."""
+    merged = dict(base)
+    for key, value in top.items():
+        old = merged.get(key)
+        if key == "search" and isinstance(old, dict) and isinstance(value, dict):
+            if value.get("method", old.get("method")) != old.get("method", DEFAULT_METHOD):
+                merged[key] = dict(value)
+                continue
+        merged[key] = deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return merged
 
 
-def _convert_scalar(annotation: Any, value: Any, source: str, name: str) -> Any:
-    # bool is a subclass of int in Python; `n_candidates: true` must not pass as 1.
-    if annotation is bool and isinstance(value, bool):
-        return value
-    if annotation is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if annotation is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if annotation is str and isinstance(value, str):
-        return value
-    if annotation is Any:
-        return value
-    expected = getattr(annotation, "__name__", str(annotation))
-    raise ConfigError(f"{source}: config key '{name}' must be {_article(expected)}, got {_describe(value)}")
+def with_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """`raw` with each ``KEY=VALUE`` written over it: dotted keys, values parsed as YAML."""
+    for override in overrides:
+        key, equals, text = override.partition("=")
+        if not equals or not key.strip():
+            raise ConfigError(f"--set {override!r}: expected KEY=VALUE, e.g. --set search.scale=2")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {override!r}: the value is not valid YAML") from None
+        raw = deep_merge(raw, nested(key.strip(), value))
+    return raw
 
 
-def _article(type_name: str) -> str:
-    words = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string"}
-    return words.get(type_name, f"a {type_name}")
+def nested(key: str, value: Any) -> dict[str, Any]:
+    """``nested("search.scale", 2)`` is ``{"search": {"scale": 2}}``."""
+    update: Any = value
+    for part in reversed(key.split(".")):
+        update = {part: update}
+    return update
+
+
+def from_mapping(schema: type[T], raw: Any, source: str = "config") -> T:
+    """Build and check the model `schema` from nested dicts; a `GenmboConfig`'s search section becomes
+    its method's options model. Any problem is one `ConfigError` line."""
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{source}: the top level must be a mapping of keys to values, got {_describe(raw)}"
+        )
+    try:
+        config = schema.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {_first_error(schema, error)}") from None
+    if isinstance(config, GenmboConfig) and "search" in raw:
+        config.search = search_section(raw["search"], source)
+    return config
+
+
+def search_section(raw: Any, source: str = "config") -> SearchChoice:
+    """The search section `raw` checked against its method's options model."""
+    from genmbo.search.options import search_options
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: key 'search' must be a mapping of keys to values, got {_describe(raw)}")
+    raw = {"method": DEFAULT_METHOD, **raw}
+    model = search_options(raw["method"])
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {_first_error(model, error, prefix='search.')}") from None
+
+
+def _first_error(schema: type[BaseModel], error: ValidationError, prefix: str = "") -> str:
+    """One line for the first problem pydantic found: the key, what it must be, what it was."""
+    problem = error.errors(include_url=False)[0]
+    model, names = _walk(schema, problem["loc"])
+    name = (prefix + ".".join(names)).rstrip(".")
+    kind, value = problem["type"], problem.get("input")
+    if kind == "extra_forbidden":
+        valid = list(model.model_fields) if model is not None else []
+        parent = name.rpartition(".")[0]
+        parent = f"{parent}." if parent else ""
+        nearest = difflib.get_close_matches(names[-1], valid, n=1, cutoff=0.5)
+        hint = f" (did you mean '{parent}{nearest[0]}'?)" if nearest else ""
+        choices = ", ".join(f"'{parent}{key}'" for key in valid) or "(none)"
+        return f"unknown config key '{name}'{hint}; valid keys here: {choices}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"key '{name}' must be a mapping of keys to values, got {_describe(value)}"
+    if kind == "value_error":
+        return f"config key '{name}': {str(problem['msg']).removeprefix('Value error, ')}"
+    bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+    if kind in bounds:
+        bound = next(iter(problem.get("ctx", {}).values()))
+        return f"config key '{name}' must be {bounds[kind]} {bound}, got {value!r}"
+    expected = {
+        "int_type": "an integer",
+        "int_from_float": "an integer",
+        "float_type": "a number",
+        "bool_type": "true or false",
+        "string_type": "a string",
+        "list_type": "a list",
+        "too_short": "a non-empty list",
+    }
+    if kind in expected:
+        return f"config key '{name}' must be {expected[kind]}, got {_describe(value)}"
+    if kind == "literal_error":
+        return f"config key '{name}' must be one of {problem['ctx']['expected']}, got {value!r}"
+    return f"config key '{name}': {problem['msg']}, got {_describe(value)}"
+
+
+def _walk(schema: type[BaseModel], loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, list[str]]:
+    """The model holding the last key of `loc`, and the key names along `loc`: pydantic's own tags for
+    union members and constrained types are dropped, list indices kept as `[i]`, mapping keys kept."""
+    model: type[BaseModel] | None = schema
+    holder: type[BaseModel] | None = schema
+    keys_next = False  # the previous key was a mapping whose keys are the user's own
+    names: list[str] = []
+    for position, part in enumerate(loc):
+        if isinstance(part, int):
+            if names:
+                names[-1] += f"[{part}]"
+        elif model is not None and part in model.model_fields:
+            holder = model
+            names.append(str(part))
+            annotation = model.model_fields[part].annotation
+            model = _model_of(annotation)
+            keys_next = model is None and _is_mapping(annotation)
+        elif keys_next or (position == len(loc) - 1 and model is not None):
+            names.append(str(part))  # a mapping's own key, or the unknown key itself
+            holder = model if model is not None else holder
+            keys_next = False
+    return holder, names
+
+
+def _is_mapping(annotation: Any) -> bool:
+    return typing.get_origin(annotation) is dict or any(_is_mapping(a) for a in typing.get_args(annotation))
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = _model_of(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def _describe(value: Any) -> str:
     return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:80]
 
 
-def to_mapping(config: Any) -> dict[str, Any]:
-    """A config as plain nested dicts (for saving beside a run's outputs)."""
-    return dataclasses.asdict(config)
+def to_mapping(config: BaseModel) -> dict[str, Any]:
+    """A config as plain nested dicts and lists (for saving beside a run's outputs, and as YAML)."""
+    return config.model_dump(mode="json")

@@ -65,7 +65,7 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     clock = Stopwatch()
     seed = config.run.seed
     # Configuration errors surface before any data is read or model trained.
-    method = build_search_method(config.search.method, **config.search.options)
+    method = build_search_method(config.search.method, **config.search.options())
     with clock.stage("load"):
         dataset, task = resolve_dataset(config)
     constraints = DesignFilter(dataset.space, config.constraints)

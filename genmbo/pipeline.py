@@ -147,7 +147,7 @@ def make_library(
     space = dataset.space
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
     problem = SearchProblem(
-        models.latents, scores, models.surrogate, models.prior, dataset.designs, dataset.space
+        models.latents, scores, models.surrogate, models.prior, dataset.designs, space, selection.kappa
     )
     generator = torch.Generator().manual_seed(config.run.seed)
     pool_size = count * selection.pool_factor
@@ -162,7 +162,7 @@ def make_library(
     exclude_offline = config.constraints.exclude_offline and not method.proposes_offline_designs
     new = NewDesigns(space, dataset.designs, constraints, exclude_offline)
     with clock.stage("portfolio"):
-        reserved = portfolio_designs(problem, round(portfolio_share * count), selection.kappa, new, generator)
+        reserved = portfolio_designs(problem, round(portfolio_share * count), new, generator)
     with clock.stage("decode"):
         pool_designs = found.designs_from(models.prior.autoencoder)
     with clock.stage("filter"):
@@ -170,7 +170,7 @@ def make_library(
         kept, dropped = new.filter(pool_designs)
     measured = {} if exclude_offline else _measured_scores(dataset)
     values = DesignValues(
-        space, models.prior.autoencoder, models.surrogate, models.design_surrogate, measured, selection.kappa
+        space, models.prior.autoencoder, models.surrogate, models.design_surrogate, measured, problem.kappa
     )
     with clock.stage("select"):
         kept_designs = [pool_designs[index] for index in kept]

@@ -22,7 +22,7 @@ prior:
   autoencoder: {latent_dim: 4, hidden_dim: 16, embedding_dim: 8, max_steps: 20, batch_size: 32}
   diffusion: {hidden_dim: 16, num_blocks: 1, max_steps: 20, batch_size: 32}
 surrogate: {members: 2, hidden_dims: [16], max_steps: 20, batch_size: 32}
-search: {options: {num_steps: 5, policy: null}}  # equal guidance steps: no PGS training
+search: {num_steps: 5, policy: null}  # equal guidance steps: no PGS training
 run: {n_candidates: 4}
 """
 
@@ -112,12 +112,12 @@ ONE_LINE_ERRORS = [
     (
         "negative candidate count",
         lambda f: ["design", "--task", "tfbind8", "--n-candidates", "-5", "--out", str(f / "o")],
-        "run.n_candidates must be at least 1, got -5",
+        "'run.n_candidates' must be >= 1, got -5",
     ),
     (
         "negative seed",
         lambda f: ["design", "--task", "tfbind8", "--seed", "-1", "--out", str(f / "o")],
-        "non-negative",
+        "'run.seed' must be >= 0, got -1",
     ),
     (
         "unknown task",
@@ -136,11 +136,11 @@ ONE_LINE_ERRORS = [
             "--task",
             "tfbind8",
             "--config",
-            tiny(f, "search: {options: {scael: 2}}\n"),
+            tiny(f, "search: {scael: 2}\n"),
             "--out",
             str(f / "o"),
         ],
-        "has no option 'scael'; did you mean 'scale'?",
+        "unknown config key 'search.scael' (did you mean 'search.scale'?)",
     ),
     (
         "bad method option value",
@@ -149,7 +149,7 @@ ONE_LINE_ERRORS = [
             "--task",
             "tfbind8",
             "--config",
-            tiny(f, "search: {options: {scale: -1}}\n"),
+            tiny(f, "search: {scale: -1}\n"),
             "--out",
             str(f / "o"),
         ],

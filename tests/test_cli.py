@@ -137,7 +137,7 @@ def test_fit_on_user_data_writes_prior_and_metrics(tmp_path, capsys, table, opti
             "either a task or a data file, not both",
         ),
         (["fit", "--data", "x.csv", "--out", "o"], "say which design space"),
-        (["fit", "--task", "tfbind8", "--out", "o", "--seed", "-1"], "run.seed must be non-negative"),
+        (["fit", "--task", "tfbind8", "--out", "o", "--seed", "-1"], "'run.seed' must be >= 0, got -1"),
     ],
 )
 def test_fit_input_errors(argv, message, capsys, tmp_path, monkeypatch):

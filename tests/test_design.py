@@ -22,10 +22,9 @@ prior:
 surrogate: {members: 2, hidden_dims: [16], max_steps: 30, batch_size: 32}
 search:
   method: guided_diffusion
-  options:
-    num_steps: 10
-    policy: {percentiles: [50], trajectories: 20, trajectory_length: 5, updates: 10, checkpoint_every: null,
-             hidden_dims: [16], batch_size: 16, steps: 3}
+  num_steps: 10
+  policy: {percentiles: [50], trajectories: 20, trajectory_length: 5, updates: 10, checkpoint_every: null,
+           hidden_dims: [16], batch_size: 16, steps: 3}
 run: {n_candidates: 8}
 """
 
@@ -245,9 +244,9 @@ def test_same_seed_gives_the_same_library(tmp_path, capsys):
     [
         ("constraints: {structural_alerts: [PAINZ]}\n", "unknown structural alert catalog 'PAINZ'"),
         ("constraints: {properties: {MolWeight: [0, 500]}}\n", "unknown RDKit descriptor 'MolWeight'"),
-        ("selection: {diversity_weight: 2}\n", "selection.diversity_weight must be in [0, 1]"),
-        ("stages: {portfolio: 1.5}\n", "stages.portfolio must be in [0, 1]"),
-        ("stages: {polish_rounds: -1}\n", "stages.polish_rounds must be >= 0"),
+        ("selection: {diversity_weight: 2}\n", "'selection.diversity_weight' must be <= 1.0, got 2"),
+        ("stages: {portfolio: 1.5}\n", "'stages.portfolio' must be <= 1.0, got 1.5"),
+        ("stages: {polish_rounds: -1}\n", "'stages.polish_rounds' must be >= 0, got -1"),
         ("stages: {polish: 4}\n", "unknown config key 'stages.polish'"),
     ],
 )

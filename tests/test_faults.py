@@ -17,7 +17,7 @@ prior:
   autoencoder: {latent_dim: 4, hidden_dim: 16, embedding_dim: 8, max_steps: 400, batch_size: 16}
   diffusion: {hidden_dim: 16, num_blocks: 1, max_steps: 60, batch_size: 16}
 surrogate: {members: 2, hidden_dims: [16], max_steps: 60, batch_size: 16}
-search: {options: {num_steps: 10, policy: null}}  # equal guidance steps: no PGS training
+search: {num_steps: 10, policy: null}  # equal guidance steps: no PGS training
 run: {n_candidates: 8, checkpoint_every: CHECKPOINT_EVERY}
 """
 

@@ -3,7 +3,6 @@ method goes through every stage."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 
@@ -46,7 +45,7 @@ TINY_FLAGSHIP = {
 def test_benchmark_scores_the_library_design_writes(tmp_path, capsys):
     """Same task, seed and config: the same designs in the same order, with the same predictions."""
     design_config = tmp_path / "design.yaml"
-    search = {"search": {"method": "guided_diffusion", "options": TINY_FLAGSHIP}}
+    search = {"search": {"method": "guided_diffusion", **TINY_FLAGSHIP}}
     design_config.write_text(TINY_MODELS + yaml.safe_dump(search))
     (tmp_path / "bench.yaml").write_text(TINY_MODELS)
     argv = [
@@ -101,7 +100,7 @@ def prepared(tmp_path_factory):
 
 def library_of(prepared, method: SearchMethod, **stages):
     config, dataset, models, folder = prepared
-    config = dataclasses.replace(config, stages=dataclasses.replace(config.stages, **stages))
+    config = config.model_copy(update={"stages": config.stages.model_copy(update=stages)})
     constraints = DesignFilter(dataset.space, config.constraints)
     return make_library(config, dataset, models, method, constraints, folder / "method", Stopwatch())
 

@@ -28,7 +28,6 @@ measured).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,5 +140,5 @@ def fit_design_surrogate(
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
     k = spectrum_k(space, dataset.designs)
     features = surrogate_features(space, dataset.designs, k)
-    config = dataclasses.replace(config, checkpoint=None)
+    config = config.model_copy(update={"checkpoint": None})
     return DesignSurrogate(fit_surrogate(features, scores, config, folder, seed).eval(), space, k)

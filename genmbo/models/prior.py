@@ -9,7 +9,6 @@ samples decoded by the autoencoder. The split follows latent diffusion (Rombach 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -150,7 +149,7 @@ def fit_prior_and_encode(
     if diffusion_config.checkpoint == "auto":
         use_shipped = shipped and not needs_condition
         checkpoint = str(SHIPPED_MOSES_PRIOR / "diffusion.ckpt") if use_shipped else None
-        diffusion_config = dataclasses.replace(diffusion_config, checkpoint=checkpoint)
+        diffusion_config = diffusion_config.model_copy(update={"checkpoint": checkpoint})
     with _threads(config.threads):
         diffusion = _fit_diffusion(latents, scores, diffusion_config, folder, seed)
     prior = Prior(autoencoder, diffusion)

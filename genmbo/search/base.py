@@ -32,7 +32,9 @@ class SearchProblem:
     """Everything a method may use. `latents`/`scores`: the offline designs' latent codes (`n x d`) and
     scores (`n`, higher is better). `prior` may be None for methods that do not need it. `designs` (the
     offline designs, in the rows of `latents`) and their `space` tell which decoded designs are already
-    measured; without them, no decoded design counts as measured."""
+    measured; without them, no decoded design counts as measured. `kappa` is the campaign's pessimism
+    (the config's `selection.kappa`): the pipeline values designs by ``mean - kappa * std``, and a method
+    without a published objective of its own (the flagship) climbs the same value."""
 
     latents: torch.Tensor
     scores: torch.Tensor
@@ -40,6 +42,7 @@ class SearchProblem:
     prior: Prior | None = None
     designs: Sequence[Any] | None = None
     space: DesignSpace | None = None
+    kappa: float = 1.0
 
     def design_key(self, design: Any) -> Hashable:
         """The identity of a design for duplicates and novelty: the space's key, or the design itself."""

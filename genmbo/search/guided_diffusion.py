@@ -8,13 +8,15 @@ Models Beat GANs on Image Synthesis", NeurIPS 2021, Sec. 4.2, eq. 14, Algorithm 
     eps'(z_t) = eps(z_t) - sqrt(1 - abar_t) * scale * step_size * grad f(z0_hat)
 
 with the pessimistic surrogate objective ``f = (mean - kappa * std) / score_std`` in place of the
-classifier's log-likelihood. The prior keeps candidates on the data manifold, where the autoencoder
-decodes and the surrogate is trustworthy; the guidance pushes them up the surrogate within it.
+classifier's log-likelihood, ``kappa`` being the campaign's one pessimism (`SearchProblem.kappa`, the
+config's `selection.kappa`), by which the pipeline also chooses and ranks the designs. The prior keeps
+candidates on the data manifold, where the autoencoder decodes and the surrogate is trustworthy; the
+guidance pushes them up the surrogate within it.
 
 Departures from Dhariwal & Nichol: the gradient is taken at the predicted clean latent ``z0_hat``, not at
 the noisy one, without backpropagating through the denoiser (`genmbo.search.guidance.SurrogateGuidance`
 has the derivation and why); ``scale`` is ours (3: about three normalized gradients per early step);
-``kappa = 1``, a one-std lower confidence bound, is ours.
+the default ``kappa = 1``, a one-std lower confidence bound, is ours.
 
 Step sizes (the link to PGS: Chemingui et al., "Offline Model-Based Optimization via Policy-Guided
 Gradient Search", AAAI 2024, Sec. 4): `fit` trains a PGS step-size policy on the same problem
@@ -40,7 +42,7 @@ import torch
 
 from genmbo.search.base import SearchMethod, SearchProblem
 from genmbo.search.guidance import SurrogateGuidance
-from genmbo.search.objectives import PessimisticObjective, check_kappa
+from genmbo.search.objectives import PessimisticObjective
 from genmbo.search.pgs import PolicyGuidedGradientSearch
 from genmbo.search.sharded_sampling import sample_across_processes, sampling_across_processes
 
@@ -53,7 +55,6 @@ class SurrogateGuidedDiffusion(SearchMethod):
 
     Args:
         scale: the guidance scale (0 samples the prior unguided).
-        kappa: weight of the surrogate std in the objective ``mean - kappa * std``.
         sampler: "ddim" (Algorithm 2 of Dhariwal & Nichol) or "ddpm" (ancestral).
         num_steps: reverse steps; None uses the prior's default for the sampler.
         policy: options of the PGS run (`PolicyGuidedGradientSearch`, ``{}`` for its defaults) whose
@@ -67,7 +68,6 @@ class SurrogateGuidedDiffusion(SearchMethod):
     def __init__(
         self,
         scale: float = 3.0,
-        kappa: float = 1.0,
         sampler: Literal["ddim", "ddpm"] = "ddim",
         num_steps: int | None = None,
         policy: dict[str, Any] | None = DEFAULT_POLICY,
@@ -80,9 +80,7 @@ class SurrogateGuidedDiffusion(SearchMethod):
             raise ValueError(f"num_steps must be >= 1, got {num_steps}")
         if policy is not None and not isinstance(policy, dict):
             raise ValueError(f"policy must be a mapping of PGS options or None, got {policy!r}")
-        check_kappa(kappa)
         self.scale = scale
-        self.kappa = kappa
         self.sampler: Literal["ddim", "ddpm"] = sampler
         self.num_steps = num_steps
         # Built now so that a bad PGS option is reported before any training.
@@ -102,7 +100,7 @@ class SurrogateGuidedDiffusion(SearchMethod):
         self.fit(problem, budget, generator)
         diffusion = problem.prior.diffusion.eval()
         step_size = None if self.pgs is None else self.pgs.policy.relative_step_size
-        objective = PessimisticObjective.for_problem(problem, self.kappa)
+        objective = PessimisticObjective.for_problem(problem, problem.kappa)
         guidance = SurrogateGuidance(diffusion, objective, self.scale, step_size)
         options = {"guidance": guidance, "sampler": self.sampler, "num_steps": self.num_steps}
         if sampling_across_processes():

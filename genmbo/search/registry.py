@@ -2,17 +2,15 @@
 
 Unknown names and options are `ConfigError`s with a one-line message that suggests the nearest valid
 spelling; so are option values the method rejects (a negative scale, an unknown sampler, a string where a
-number belongs).
+number belongs): the options are checked by the method's options model (`genmbo.search.options`).
 """
 
 from __future__ import annotations
 
 import difflib
-import inspect
 from collections.abc import Iterable
 from typing import Any
 
-from genmbo.errors import ConfigError
 from genmbo.search.base import SearchMethod
 from genmbo.search.best_offline import BestOffline
 from genmbo.search.ddom import ConditionalDiffusion
@@ -32,23 +30,15 @@ SEARCH_METHODS: dict[str, type[SearchMethod]] = {
 
 
 def build_search_method(name: str, **options: Any) -> SearchMethod:
-    """The search method registered as `name`, constructed with `options` (its documented defaults else)."""
-    if name not in SEARCH_METHODS:
-        raise ConfigError(f"unknown search method {name!r}{_suggestion(name, SEARCH_METHODS)}")
-    method_class = SEARCH_METHODS[name]
-    accepted = list(inspect.signature(method_class).parameters)
-    for option in options:
-        if option not in accepted:
-            raise ConfigError(
-                f"search method {name!r} has no option {option!r}{_suggestion(option, accepted)}"
-            )
-    try:
-        return method_class(**options)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"search method {name!r}: {error}") from None
+    """The search method registered as `name`, constructed with `options` (its documented defaults else),
+    after they are checked against its options model (`genmbo.search.options`)."""
+    from genmbo.config import search_section
+
+    checked = search_section({"method": name, **options}, source=f"search method {name!r}")
+    return SEARCH_METHODS[name](**checked.options())
 
 
-def _suggestion(word: str, choices: Iterable[str]) -> str:
+def suggestion(word: str, choices: Iterable[str]) -> str:
     choices = sorted(choices)
     close = difflib.get_close_matches(word, choices, n=1)
     if close:

@@ -6,7 +6,8 @@ extrapolates (Ackley-32, Levy-32, uniform in their box), ascent leaves the data 
 follow. Reserving a share of the library for ascents hedges a campaign against not knowing which case it
 is in (our construction; `docs/BENCHMARKS.md` has the measurements). The ascents are Design-Bench's
 "Grad." baseline (Trabucco et al., ICML 2022; `genmbo.search.gradient_ascent`: 200 SGD steps of
-``0.01 sqrt(d)`` in normalized units) on the pessimistic objective, from the best offline latents.
+``0.01 sqrt(d)`` in normalized units) on the campaign's pessimistic objective (`SearchProblem.kappa`),
+from the best offline latents.
 
 An ascent's end point can decode to a design already measured (on TFBind8, 14 to 45% of them did), so
 each ascent contributes its latest iterate, of `PATH_SNAPSHOTS` evenly spaced ones, whose design the
@@ -31,7 +32,7 @@ PATH_SNAPSHOTS = 20
 
 
 def portfolio_designs(
-    problem: SearchProblem, count: int, kappa: float, new: NewDesigns, generator: torch.Generator
+    problem: SearchProblem, count: int, new: NewDesigns, generator: torch.Generator
 ) -> list[Any]:
     """Up to `count` new designs from `count` ascents started at the best offline latents, in ascent
     order (`generator` only jitters repeated start points when the offline data are fewer)."""
@@ -39,7 +40,7 @@ def portfolio_designs(
         return []
     assert problem.prior is not None
     start = start_points(problem, count, generator)
-    path = GradientAscent(kappa=kappa).ascent_path(problem, start, PATH_SNAPSHOTS)
+    path = GradientAscent(kappa=problem.kappa).ascent_path(problem, start, PATH_SNAPSHOTS)
     pending = list(range(count))
     chosen: dict[int, Any] = {}
     for step in reversed(range(path.shape[0])):

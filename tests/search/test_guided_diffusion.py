@@ -3,6 +3,8 @@ the step sizes multiply the gradient, and the PGS policy is trained in the fit s
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from quadratic_toy import QuadraticSurrogate, offline_latents
@@ -39,8 +41,13 @@ def problem() -> SearchProblem:
     return SearchProblem(latents, surrogate.predict(latents)[0], surrogate, prior)
 
 
-def sample(problem: SearchProblem, budget: int = 64, seed: int = 1, **options) -> torch.Tensor:
+def sample(
+    problem: SearchProblem, budget: int = 64, seed: int = 1, kappa: float | None = None, **options
+) -> torch.Tensor:
+    """Guided samples; `kappa`, the campaign's pessimism, is the problem's."""
     method = SurrogateGuidedDiffusion(**{**FAST, **options})
+    if kappa is not None:
+        problem = dataclasses.replace(problem, kappa=kappa)
     return method(problem, budget, torch.Generator().manual_seed(seed))
 
 
@@ -132,7 +139,7 @@ def test_fitting_the_policy_as_a_stage_of_its_own_changes_no_candidate(
     assert torch.equal(staged(problem, 8, generator), whole) and staged.pgs.policy is trained
 
 
-@pytest.mark.parametrize(("option", "value"), [("scale", -1.0), ("num_steps", 0), ("kappa", -1.0)])
+@pytest.mark.parametrize(("option", "value"), [("scale", -1.0), ("num_steps", 0), ("sampler", "euler")])
 def test_bad_options_are_config_errors(option: str, value: float) -> None:
     with pytest.raises(ConfigError, match=option):
         build_search_method("guided_diffusion", **{option: value})

@@ -39,7 +39,9 @@ def problem_on(grid: Grid) -> SearchProblem:
     latents = torch.tensor([1.0, -2.0]) + torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
     designs = grid.decode_latents(latents)
     prior = Prior(autoencoder=grid, diffusion=None)  # type: ignore[arg-type]
-    return SearchProblem(latents, Quadratic().predict(latents)[0], Quadratic(), prior, designs, SPACE)
+    return SearchProblem(
+        latents, Quadratic().predict(latents)[0], Quadratic(), prior, designs, SPACE, kappa=0.0
+    )
 
 
 def new_designs(problem: SearchProblem) -> NewDesigns:
@@ -48,7 +50,7 @@ def new_designs(problem: SearchProblem) -> NewDesigns:
 
 def test_each_ascent_from_the_best_offline_designs_gives_its_end_point_when_that_is_new() -> None:
     problem = problem_on(Grid(0.01))
-    designs = portfolio_designs(problem, 4, 0.0, new_designs(problem), torch.Generator())
+    designs = portfolio_designs(problem, 4, new_designs(problem), torch.Generator())
     ends = GradientAscent(kappa=0.0).ascend_from(problem, problem.top_latents(4).float())
     assert designs == Grid(0.01).decode_latents(ends)
 
@@ -57,7 +59,7 @@ def test_ascents_that_end_on_a_taken_design_fall_back_to_an_earlier_new_one(monk
     monkeypatch.setattr(portfolio, "PATH_SNAPSHOTS", 5)
     problem = problem_on(Grid(1.0))  # a coarse grid: the ascents end on one design
     new = new_designs(problem)
-    designs = portfolio_designs(problem, 6, 0.0, new, torch.Generator())
+    designs = portfolio_designs(problem, 6, new, torch.Generator())
     offline = set(problem.designs)
     assert 0 < len(designs) < 6 and len(set(designs)) == len(designs) and not offline & set(designs)
     assert all(not new.admits(design) for design in designs)  # claimed for the rest of the library

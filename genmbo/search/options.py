@@ -1,0 +1,82 @@
+"""Each search method's options as a pydantic model, derived from the method's constructor.
+
+The constructor's signature is the one place a method's options and their defaults are written; its type
+hints become the model's field types, so a config's search section is checked (unknown keys with the
+nearest valid one, types, and the method's own range checks) before any data is read. The flagship's
+`policy` is typed as the PGS options it passes on (`policy_options`).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from typing import Any, Literal
+
+from pydantic import ConfigDict, create_model, model_validator
+
+from genmbo.config import SearchChoice
+from genmbo.errors import ConfigError
+
+
+class MethodOptions(SearchChoice):
+    """One method's options: unknown keys are errors, and the method must accept the values."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+
+    @model_validator(mode="after")
+    def _method_accepts(self) -> MethodOptions:
+        from genmbo.search.registry import SEARCH_METHODS
+
+        try:
+            SEARCH_METHODS[self.method](**self.options())
+        except (TypeError, ValueError) as error:
+            raise ValueError(str(error)) from None
+        return self
+
+
+@functools.cache
+def search_options(name: str) -> type[MethodOptions]:
+    """The options model of the search method registered as `name`."""
+    from genmbo.search.registry import SEARCH_METHODS, suggestion
+
+    if name not in SEARCH_METHODS:
+        raise ConfigError(f"unknown search method {name!r}{suggestion(name, SEARCH_METHODS)}")
+    method_class = SEARCH_METHODS[name]
+    fields = constructor_fields(method_class)
+    if "policy" in fields:  # the flagship's step-size policy: PGS's own options, or None
+        annotation, default = fields["policy"]
+        fields["policy"] = (policy_options() | None, None if default is None else policy_options()(**default))
+    model = create_model(
+        f"{method_class.__name__}Options",
+        __base__=MethodOptions,
+        __doc__=f"Options of `{method_class.__module__}.{method_class.__name__}`.",
+        method=(Literal[name], name),
+        **fields,
+    )
+    return model
+
+
+@functools.cache
+def policy_options() -> type[Any]:
+    """PGS's options without a method name: the flagship's `policy` section."""
+    from pydantic import BaseModel
+
+    from genmbo.search.pgs import PolicyGuidedGradientSearch
+
+    class Base(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+
+    return create_model("PolicyOptions", __base__=Base, **constructor_fields(PolicyGuidedGradientSearch))
+
+
+def constructor_fields(method_class: type) -> dict[str, tuple[Any, Any]]:
+    """`{name: (type, default)}` of the keyword options of `method_class`'s constructor."""
+    hints = typing.get_type_hints(method_class.__init__)
+    fields = {}
+    for parameter in inspect.signature(method_class).parameters.values():
+        default = parameter.default
+        if isinstance(default, tuple):
+            default = list(default)
+        fields[parameter.name] = (hints.get(parameter.name, Any), default)
+    return fields
