@@ -15,7 +15,7 @@ from pathlib import Path
 
 from genmbo import __version__
 from genmbo.errors import GenmboError
-from genmbo.interrupts import Terminated, install_sigterm_handler, was_user_interrupted
+from genmbo.runtime.interrupts import Terminated, install_sigterm_handler, was_user_interrupted
 
 EXIT_USAGE = 2
 RESUME_HINT = "training checkpoints are saved: rerun the same command to resume"
@@ -176,11 +176,11 @@ def run_fit(args: argparse.Namespace) -> int:
 
     import torch
 
+    from genmbo.campaign.inputs import resolve_dataset
     from genmbo.config import to_mapping
-    from genmbo.inputs import resolve_dataset
     from genmbo.models.prior import fit_prior
     from genmbo.models.prior_evaluation import reconstruction_metrics, sample_metrics
-    from genmbo.outputs import prepare_output_folder, write_json, write_yaml
+    from genmbo.outputs.files import prepare_output_folder, write_json, write_yaml
 
     config = run_config_from(args)
     out = prepare_output_folder(config.run.out)
@@ -221,9 +221,9 @@ def run_fit(args: argparse.Namespace) -> int:
 
 
 def run_design_command(args: argparse.Namespace) -> int:
-    from genmbo.design import run_design
-    from genmbo.outputs import prepare_output_folder
-    from genmbo.progress import showing_progress
+    from genmbo.campaign.design import run_design
+    from genmbo.outputs.files import prepare_output_folder
+    from genmbo.runtime.progress import showing_progress
 
     # Naming neither a task nor data runs the embedded default campaign: the shipped MOSES prior on a
     # built-in molecular task.
@@ -241,11 +241,17 @@ def run_design_command(args: argparse.Namespace) -> int:
 
 
 def run_benchmark_command(args: argparse.Namespace) -> int:
-    from genmbo.benchmark import STANDARD_METHODS, STANDARD_TASKS, parse_method, run_benchmark, summary_table
+    from genmbo.benchmark.suite import (
+        STANDARD_METHODS,
+        STANDARD_TASKS,
+        parse_method,
+        run_benchmark,
+        summary_table,
+    )
     from genmbo.config import GenmboConfig, from_mapping, read_raw, with_overrides
     from genmbo.errors import ConfigError
-    from genmbo.outputs import prepare_output_folder
-    from genmbo.progress import showing_progress
+    from genmbo.outputs.files import prepare_output_folder
+    from genmbo.runtime.progress import showing_progress
 
     if args.budget < 1 or any(seed < 0 for seed in args.seeds):
         raise ConfigError("--budget must be at least 1 and --seeds non-negative")
@@ -339,7 +345,7 @@ def run_tasks(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from genmbo.evaluation import evaluate_library
+    from genmbo.benchmark.evaluation import evaluate_library
 
     print(json.dumps(evaluate_library(args.task, args.library, args.design_col), indent=2))
     return 0

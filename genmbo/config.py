@@ -186,7 +186,7 @@ class ConstraintsConfig(Section):
 
 
 class SelectionConfig(Section):
-    """How the library is chosen from the search's larger pool (`genmbo.selection`). `kappa` is the
+    """How the library is chosen from the search's larger pool (`genmbo.selection.diverse`). `kappa` is the
     campaign's one pessimism: designs are valued by ``mean - kappa * std`` of the surrogate when chosen,
     polished and ranked, and the flagship's guidance and the portfolio's ascents climb that value."""
 
@@ -197,8 +197,9 @@ class SelectionConfig(Section):
 
 
 class StagesConfig(Section):
-    """The pipeline's design stages (`genmbo.stages`), for every search method; null: the method's own
-    choice (`SearchMethod.portfolio`, `SearchMethod.polish_rounds`: the flagship runs both, others none).
+    """The pipeline's design stages (`genmbo.campaign.portfolio`, `genmbo.selection.polishing`), for every
+    search method; null: the method's own choice (`SearchMethod.portfolio`, `SearchMethod.polish_rounds`:
+    the flagship runs both, others none).
 
     `portfolio`: share of the library given to gradient ascents from the best offline designs, each its
     latest iterate whose design is new (0: off). `polish_rounds`: rounds of hill climbing of the chosen
@@ -284,7 +285,8 @@ def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     for key, value in top.items():
         old = merged.get(key)
         if key == "search" and isinstance(old, dict) and isinstance(value, dict):
-            if value.get("method", old.get("method")) != old.get("method", DEFAULT_METHOD):
+            method = old.get("method", DEFAULT_METHOD)
+            if value.get("method", method) != method:
                 merged[key] = dict(value)
                 continue
         merged[key] = deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value

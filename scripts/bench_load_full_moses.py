@@ -25,7 +25,7 @@ import torch
 
 from genmbo.data import load_offline_dataset
 from genmbo.models.prior import SHIPPED_MOSES_PRIOR, load_autoencoder
-from genmbo.progress import showing_progress
+from genmbo.runtime.progress import showing_progress
 
 
 def write_csv(wheel: Path, path: Path) -> int:

@@ -42,7 +42,7 @@ from genmbo.errors import InvalidDesign
 from genmbo.metrics.design_distance import nearest
 from genmbo.metrics.fingerprints import morgan_fingerprints, pack_bits, tanimoto_from_bits, unpack_bits
 from genmbo.models.prior import SHIPPED_MOSES_PRIOR, load_prior
-from genmbo.models.surrogate import EnsembleSurrogate
+from genmbo.models.surrogates.ensemble import EnsembleSurrogate
 from genmbo.resources import moses_subset_smiles
 from genmbo.search.guidance import SurrogateGuidance
 from genmbo.search.objectives import PessimisticObjective

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from genmbo.benchmark import parse_method, run_benchmark
+from genmbo.benchmark.suite import parse_method, run_benchmark
 from genmbo.errors import GenmboError
 
 DEFAULT_METHODS = ["best_offline", "gradient_ascent", "genetic", "guided_diffusion"]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from genmbo.benchmark import STANDARD_METHODS, write_results
+from genmbo.benchmark.suite import STANDARD_METHODS, write_results
 
 KEY = ["task", "method", "seed"]
 

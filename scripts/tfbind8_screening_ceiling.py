@@ -33,9 +33,9 @@ import torch
 from genmbo.config import GenmboConfig, load_config
 from genmbo.data.offline import OfflineDataset
 from genmbo.errors import GenmboError
-from genmbo.models.design_surrogate import fit_design_surrogate, one_hot_features, surrogate_features
 from genmbo.models.prior import load_prior
-from genmbo.models.surrogate import fit_surrogate, load_surrogate
+from genmbo.models.surrogates.design import fit_design_surrogate, one_hot_features, surrogate_features
+from genmbo.models.surrogates.ensemble import fit_surrogate, load_surrogate
 from genmbo.search.objectives import PessimisticObjective
 from genmbo.tasks.registry import get_task
 

@@ -68,7 +68,7 @@ def tiny(folder, extra=""):
 
 def surrogate_checkpoint(folder, latent_dim):
     from genmbo.models.checkpoints import save_weights
-    from genmbo.models.surrogate import EnsembleSurrogate
+    from genmbo.models.surrogates.ensemble import EnsembleSurrogate
 
     path = folder / f"surrogate{latent_dim}.ckpt"
     save_weights(EnsembleSurrogate(latent_dim, members=2, hidden_dims=[4]), path)

@@ -154,7 +154,7 @@ def test_output_folder_that_is_a_file(tmp_path, capsys):
 
 
 def test_percentile_among_infeasible_scores_is_minus_infinity():
-    from genmbo.evaluation import percentile
+    from genmbo.benchmark.evaluation import percentile
 
     values = np.array([-np.inf, -np.inf, -np.inf, 0.5])
     assert percentile(values, 50) == -np.inf and percentile(values, 100) == 0.5

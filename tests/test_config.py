@@ -112,6 +112,8 @@ def test_overrides_are_dotted_keys_with_yaml_values():
     config = from_mapping(GenmboConfig, raw)
     assert config.search.options()["scale"] == 2.0 and config.run.n_candidates == 16 and config.run.seed == 1
     assert config.selection.kappa == 0.0
+    both = from_mapping(GenmboConfig, with_overrides({}, ["search.scale=2", "search.policy=null"]))
+    assert both.search.options()["scale"] == 2.0 and both.search.options()["policy"] is None
     listed = from_mapping(GenmboConfig, with_overrides({}, ["constraints.structural_alerts=[PAINS, BRENK]"]))
     assert listed.constraints.structural_alerts == ["PAINS", "BRENK"]
     with pytest.raises(ConfigError, match="unknown config key 'search.scael' \\(did you mean 'search.scale'"):

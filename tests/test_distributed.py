@@ -9,11 +9,11 @@ from torchmetrics import MetricCollection
 from genmbo.data.weighted_latent_datamodule import WeightedLatentDataModule
 from genmbo.metrics.library import MeanPairwiseDistance
 from genmbo.metrics.samples import Uniqueness
-from genmbo.models.conservative_sac import fit_conservative_sac
 from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.models.latent_diffusion import LatentDiffusion
-from genmbo.models.pgs_policy import ConservativeSACConfig, Transitions
-from genmbo.models.surrogate import EnsembleSurrogate
+from genmbo.models.policy.conservative_sac import fit_conservative_sac
+from genmbo.models.policy.pgs_policy import ConservativeSACConfig, Transitions
+from genmbo.models.surrogates.ensemble import EnsembleSurrogate
 from genmbo.models.training import build_trainer, distributed_training
 from genmbo.search.guidance import SurrogateGuidance
 from genmbo.search.objectives import PessimisticObjective

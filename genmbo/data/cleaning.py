@@ -16,7 +16,7 @@ import numpy as np
 from genmbo.data.offline import CleaningReport, OfflineDataset
 from genmbo.data.reading import RawTable
 from genmbo.errors import DataError, InvalidDesign
-from genmbo.progress import track
+from genmbo.runtime.progress import track
 from genmbo.spaces.base import DesignSpace
 
 ProgressCallback = Callable[[int], None]

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from genmbo.metrics.fingerprints import morgan_fingerprints, tanimoto_matrix
-from genmbo.progress import track
+from genmbo.runtime.progress import track
 from genmbo.spaces import ContinuousSpace, MoleculeSpace
 from genmbo.spaces.base import DesignSpace
 

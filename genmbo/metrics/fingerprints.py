@@ -21,7 +21,7 @@ import torch
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 
-from genmbo.progress import track
+from genmbo.runtime.progress import track
 
 WORD_BITS = 32
 

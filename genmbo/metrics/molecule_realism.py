@@ -40,9 +40,9 @@ from rdkit.Chem import Descriptors
 from scipy.stats import entropy, gaussian_kde
 from torchmetrics import Metric
 
-from genmbo.constraints import alert_catalog
 from genmbo.metrics.fingerprints import morgan_fingerprints, tanimoto_from_bits, unpack_bits
 from genmbo.metrics.samples import _cat_or_empty, measure
+from genmbo.selection.constraints import alert_catalog
 from genmbo.tasks.molecular_oracles import sa_score
 
 CONTINUOUS_DESCRIPTORS = ("BertzCT", "MolLogP", "MolWt", "TPSA")

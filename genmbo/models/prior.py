@@ -33,7 +33,7 @@ from genmbo.models.sequence_vae import SequenceVAE, convolutional_positions
 from genmbo.models.training import build_trainer, resume_path
 from genmbo.models.transition_decoding import observed_transitions
 from genmbo.models.vector_vae import VectorVAE
-from genmbo.outputs import write_json
+from genmbo.outputs.files import write_json
 from genmbo.spaces import ContinuousSpace, MoleculeSpace
 
 PRIOR_MANIFEST = "prior.json"

@@ -71,7 +71,7 @@ from genmbo.models.networks.sequence_encoder import (
     PositionwiseSequenceEncoder,
 )
 from genmbo.models.transition_decoding import best_allowed_path, sample_allowed_path
-from genmbo.progress import track
+from genmbo.runtime.progress import track
 from genmbo.spaces.base import DesignSpace, space_from_dict
 from genmbo.spaces.vocabulary import BOS_ID, EOS_ID, PAD_ID
 

@@ -30,9 +30,9 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from genmbo.interrupts import training_started, training_stopped, user_interrupted
 from genmbo.models.checkpoints import usable_resume_checkpoint
-from genmbo.progress import progress_enabled
+from genmbo.runtime.interrupts import training_started, training_stopped, user_interrupted
+from genmbo.runtime.progress import progress_enabled
 
 if TYPE_CHECKING:
     from genmbo.config import GenmboConfig

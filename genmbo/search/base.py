@@ -9,7 +9,8 @@ and sources) and called as
 returning `Candidates`: a `budget x latent_dim` tensor of candidate latents (or normalized inputs, for the
 identity autoencoder) and, when the method chose designs itself, those designs. They never score with an
 oracle. What happens to the candidates next (decoding, filtering, the design stages, selection) is the
-pipeline's (`genmbo.pipeline`); a method says what it needs from it through the class attributes below.
+pipeline's (`genmbo.campaign.pipeline`); a method says what it needs from it through the class attributes
+below.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import torch
 
 from genmbo.models.prior import Prior
-from genmbo.models.surrogate_protocol import Surrogate
+from genmbo.models.surrogates.protocol import Surrogate
 from genmbo.spaces.base import DesignSpace
 
 

@@ -27,10 +27,10 @@ dimensions while ``scale`` sets its size; PGS's absolute steps were learned for 
 steps, not for a term added at every denoising step, and overshoot there.
 
 The sampler returns its `budget` guided samples; the pipeline decodes and chooses among them
-(`genmbo.pipeline`), and by default adds its portfolio of ascents from the best offline designs and
-polishes the chosen designs (`portfolio`, `polish_rounds`: `genmbo.stages`). Deterministic under a fixed
-generator; under a distributed setting the samples are drawn in shards across the processes
-(`genmbo.search.sharded_sampling`).
+(`genmbo.campaign.pipeline`), and by default adds its portfolio of ascents from the best offline designs and
+polishes the chosen designs (`portfolio`, `polish_rounds`: `genmbo.campaign.portfolio`,
+`genmbo.selection.polishing`). Deterministic under a fixed generator; under a distributed setting the samples
+are drawn in shards across the processes (`genmbo.search.sharded_sampling`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Literal
 
 import torch
 
-from genmbo.models.surrogate_protocol import Surrogate
+from genmbo.models.surrogates.protocol import Surrogate
 from genmbo.search.base import SearchProblem
 
 # Start points repeated to fill a budget larger than the offline data move by this fraction of the latent

@@ -6,7 +6,7 @@ arXiv 2405.05349; Fig. 1 and the method section), with the reference code's sett
 
 1. For each percentile ``p`` in ``{10, 20, 30, 40}``: synthesize random trajectories through the top-``p``
    percent of the offline designs (`genmbo.search.pgs_trajectories`), train a step-size policy on them
-   with CQL-SAC (`genmbo.models.pgs_policy`), keeping checkpoints along the way.
+   with CQL-SAC (`genmbo.models.policy.pgs_policy`), keeping checkpoints along the way.
 2. For each (``p``, checkpoint): from the top offline designs take ``T = 50`` steps
    ``x <- x + s * pi(x) * grad f(x)``, ``pi`` the deterministic policy (``tanh`` of its Gaussian mean).
 3. OSEL (`genmbo.search.osel`): keep the final designs of the (``p``, checkpoint) whose k-NN estimated
@@ -42,8 +42,8 @@ from pathlib import Path
 
 import torch
 
-from genmbo.models.conservative_sac import fit_conservative_sac
-from genmbo.models.pgs_policy import PGS_DEFAULT_UPDATES, ConservativeSACConfig, PGSPolicy
+from genmbo.models.policy.conservative_sac import fit_conservative_sac
+from genmbo.models.policy.pgs_policy import PGS_DEFAULT_UPDATES, ConservativeSACConfig, PGSPolicy
 from genmbo.search.base import SearchMethod, SearchProblem
 from genmbo.search.objectives import PessimisticObjective, check_kappa, latent_scale, start_points
 from genmbo.search.osel import OSEL_NEIGHBORS, NearestNeighborValue, select

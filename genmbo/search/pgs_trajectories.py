@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 import torch
 
-from genmbo.models.pgs_policy import Transitions
+from genmbo.models.policy.pgs_policy import Transitions
 
 ACTION_CLIP = 0.999
 PGS_TRAJECTORY_LENGTH = 50

@@ -28,7 +28,7 @@ from torchmetrics import MetricCollection
 
 from genmbo.models.latent_diffusion import Guidance, LatentDiffusion
 from genmbo.models.training import build_trainer, distributed_training, distribution
-from genmbo.outputs import write_atomic
+from genmbo.outputs.files import write_atomic
 
 _SHARD_STRIDE = 1_000_003
 

@@ -7,7 +7,7 @@ import torch
 
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.networks.pgs_networks import TanhGaussianPolicyNetwork
-from genmbo.models.pgs_policy import PGSPolicy
+from genmbo.models.policy.pgs_policy import PGSPolicy
 from genmbo.search.base import SearchProblem
 from genmbo.search.guidance import SurrogateGuidance
 from genmbo.search.objectives import PessimisticObjective, latent_scale

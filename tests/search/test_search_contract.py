@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 import torch
 
+from genmbo.campaign.pipeline import Models, Stopwatch, make_library
 from genmbo.config import GenmboConfig, from_mapping
-from genmbo.constraints import DesignFilter
 from genmbo.data.offline import OfflineDataset
 from genmbo.errors import ConfigError
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.prior import Prior
-from genmbo.models.surrogate_protocol import Surrogate
-from genmbo.pipeline import Models, Stopwatch, make_library
+from genmbo.models.surrogates.protocol import Surrogate
 from genmbo.search.base import Candidates, SearchMethod, SearchProblem
 from genmbo.search.registry import SEARCH_METHODS, build_search_method
+from genmbo.selection.constraints import DesignFilter
 from genmbo.spaces import SequenceSpace
 
 # Small settings so every method runs in well under a second.

@@ -1,0 +1,278 @@
+"""The quality benchmark: tasks x methods x seeds under the Design-Bench protocol, one results table.
+
+Protocol (Trabucco et al., "Design-Bench", ICML 2022, Sec. 5): each method sees only a task's visible
+rows, proposes 128 candidates, and is scored by the 100th and 50th percentile of their oracle scores,
+normalized by the full dataset's min and max; results are the mean and standard deviation over seeds.
+Each run is `genmbo.campaign.pipeline`'s, so the candidates are the library `genmbo design` writes for the
+same task, seed and config with ``n_candidates = budget`` (filtered, selected, and through the design stages
+the method or its options ask for); it is saved as ``OUT/TASK/seed-S/LABEL/library.csv``. Added here: the
+share of valid designs and their novelty (distinct valid designs absent from the visible data) in the method's
+pool, the library's diversity, and wall time per run.
+
+Per (task, seed) the prior and the surrogates are fitted once, with that seed, and shared by every method,
+so methods differ only in their search and stages; `coms` is gradient ascent on a surrogate trained with
+the COMs loss (Trabucco et al., ICML 2021), fitted beside the default one. Every fitted model is saved under
+``OUT/TASK/seed-S``, so a rerun skips the training already done (the searches run again).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from genmbo.benchmark.evaluation import oracle_metrics
+from genmbo.campaign.design import library_frame
+from genmbo.campaign.inputs import resolve_dataset
+from genmbo.campaign.pipeline import (
+    Models,
+    Stopwatch,
+    design_stages,
+    fit_surrogates,
+    make_library,
+    measure_library,
+)
+from genmbo.config import GenmboConfig, from_mapping, to_mapping
+from genmbo.errors import ConfigError
+from genmbo.models.prior import fit_prior_and_encode
+from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER
+from genmbo.models.training import configured_training
+from genmbo.outputs.files import write_text_atomic
+from genmbo.runtime.progress import progress_enabled
+from genmbo.search.registry import build_search_method
+from genmbo.selection.constraints import DesignFilter
+from genmbo.tasks import get_task
+
+STANDARD_TASKS = (
+    "tfbind8",
+    "ehrlich-s20-d32-m2-l4-q4",
+    "ehrlich-s32-d64-m4-l4-q4",
+    "moses-penalized-logp",
+    "moses-osimertinib-mpo",
+    "moses-fexofenadine-mpo",
+    "ackley-32",
+    "levy-32",
+)
+STANDARD_METHODS = ("best_offline", "gradient_ascent", "coms", "ddom", "pgs", "genetic", "guided_diffusion")
+# Named variants: a label for a method with options and, optionally, its own surrogate loss.
+VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "coms": ("gradient_ascent", {}, {"loss": "coms"}),
+}
+RESULT_COLUMNS = ["task", "method", "seed", "score_100th", "score_50th", "top10_mean", "validity"]
+
+
+@dataclass
+class MethodSpec:
+    """A benchmark column: `label`, the registered `method`, its `options`, and overrides of the
+    config's `surrogate` and `stages` sections."""
+
+    label: str
+    method: str
+    options: dict[str, Any] = field(default_factory=dict)
+    surrogate: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_method(spec: str) -> MethodSpec:
+    """``NAME``, a named variant (``coms``), or ``LABEL=METHOD:{json options}``; the options may hold
+    ``"surrogate"`` and ``"stages"`` objects of config keys (``{"stages": {"polish_rounds": 4}}``)."""
+    if spec in VARIANTS:
+        method, options, surrogate = VARIANTS[spec]
+        return MethodSpec(spec, method, dict(options), dict(surrogate))
+    head, _, options_text = spec.partition(":")
+    label, _, method = head.rpartition("=")
+    method = method or head
+    try:
+        options = json.loads(options_text) if options_text else {}
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"method {spec!r}: options are not JSON ({error.msg})") from None
+    if not isinstance(options, dict):
+        raise ConfigError(f"method {spec!r}: options must be a JSON object")
+    sections = {section: options.pop(section, {}) for section in ("surrogate", "stages")}
+    for section, keys in sections.items():
+        if not isinstance(keys, dict):
+            raise ConfigError(f"method {spec!r}: the {section!r} option must be an object of {section} keys")
+    return MethodSpec(label or method, method, options, sections["surrogate"], sections["stages"])
+
+
+def run_benchmark(
+    tasks: Sequence[str],
+    method_specs: Sequence[str],
+    seeds: Sequence[int],
+    out: Path,
+    base: GenmboConfig | None = None,
+    budget: int = 128,
+) -> pd.DataFrame:
+    """Run every (task, seed, method); write `results.csv` and `results.md` into `out`; the results."""
+    specs = [parse_method(spec) for spec in method_specs]
+    for task_name in tasks:
+        get_task(task_name)
+    base = base or GenmboConfig()
+    for spec in specs:  # every method and option checked before any training
+        run_config(base, spec, tasks[0] if tasks else None, 0, budget)
+    rows: list[dict[str, Any]] = []
+    for task_name in tasks:
+        for seed in seeds:
+            rows += _run_task_seed(task_name, seed, specs, out, base, budget)
+            results = pd.DataFrame(rows)
+            write_results(results, out, [spec.label for spec in specs], budget)
+    return pd.DataFrame(rows)
+
+
+def run_config(
+    base: GenmboConfig, spec: MethodSpec, task: str | None, seed: int, budget: int
+) -> GenmboConfig:
+    """The `genmbo design` config of one benchmark run: `base` on `task`'s data with `seed`, the spec's
+    method, options and overrides, and `budget` candidates."""
+    raw = to_mapping(base)
+    raw["task"]["name"] = task
+    raw["data"]["path"] = None
+    raw["run"]["seed"] = seed
+    raw["run"]["n_candidates"] = budget
+    raw["search"] = {"method": spec.method, **spec.options}
+    raw["surrogate"] |= spec.surrogate
+    raw["stages"] |= spec.stages
+    return from_mapping(GenmboConfig, raw, source=f"method {spec.label!r}")
+
+
+def _run_task_seed(
+    task_name: str, seed: int, specs: list[MethodSpec], out: Path, base: GenmboConfig, budget: int
+) -> list[dict[str, Any]]:
+    folder = out / task_name / f"seed-{seed}"
+    configs = {spec.label: run_config(base, spec, task_name, seed, budget) for spec in specs}
+    methods = {
+        label: build_search_method(config.search.method, **config.search.options())
+        for label, config in configs.items()
+    }
+    first = configs[specs[0].label]
+    with configured_training(first):
+        started = time.perf_counter()
+        dataset, task = resolve_dataset(first)
+        assert task is not None
+        constraints = DesignFilter(dataset.space, first.constraints)
+        conditional = any(method.needs_condition for method in methods.values())
+        prior, latents = fit_prior_and_encode(dataset, first.prior, folder / "prior", seed, conditional)
+        prepare_seconds = time.perf_counter() - started
+        surrogates: dict[str, tuple[Any, Any, float]] = {}
+        rows = []
+        for spec in specs:
+            config, method = configs[spec.label], methods[spec.label]
+            polishes = design_stages(config, method)[1] > 0
+            key = json.dumps([to_mapping(config.surrogate), polishes], sort_keys=True)
+            if key not in surrogates:
+                started = time.perf_counter()
+                # One folder per surrogate configuration (the default's unsuffixed), so that no
+                # configuration resumes another's checkpoint.
+                name = "-".join(f"{k}-{v}" for k, v in spec.surrogate.items())
+                fitted = fit_surrogates(
+                    dataset,
+                    latents,
+                    config.surrogate,
+                    folder / f"surrogate-{name or 'default'}",
+                    folder / (DESIGN_SURROGATE_FOLDER + (f"-{name}" if name else "")),
+                    seed,
+                    polishes,
+                )
+                surrogates[key] = (*fitted, time.perf_counter() - started)
+            surrogate, design_surrogate, surrogate_seconds = surrogates[key]
+            clock = Stopwatch(announce=False)  # one line per run below, not one per stage
+            models = Models(prior, latents, surrogate, design_surrogate)
+            library = make_library(
+                config, dataset, models, method, constraints, folder / f"policy-{spec.label}", clock
+            )
+            if library is None:  # a helper process of a distributed run
+                continue
+            measures = measure_library(dataset, library)
+            metrics = oracle_metrics(task_name, library.designs)
+            frame = library_frame(dataset, library, measures)
+            frame["oracle_score"] = task.oracle(library.designs)
+            frame["normalized_score"] = task.normalize(frame["oracle_score"].to_numpy())
+            (folder / spec.label).mkdir(parents=True, exist_ok=True)
+            write_text_atomic(folder / spec.label / "library.csv", frame.to_csv(index=False))
+            search_seconds = sum(clock.timings.values())
+            row = {
+                "task": task_name,
+                "method": spec.label,
+                "seed": seed,
+                **{key: metrics.get(key, np.nan) for key in ("score_100th", "score_50th", "top10_mean")},
+                "validity": library.pool["validity"],
+                "novelty": library.pool["novelty"],
+                "diversity": measures.metrics["diversity"],
+                "search_seconds": round(search_seconds, 2),
+                "fit_seconds": round(prepare_seconds + surrogate_seconds, 2),
+                "best_offline_normalized": metrics["best_offline_normalized"],
+            }
+            rows.append(row)
+            if progress_enabled():
+                print(
+                    f"{task_name} seed {seed} {spec.label}: 100th {row['score_100th']:.3f} "
+                    f"50th {row['score_50th']:.3f} ({search_seconds:.1f} s)",
+                    flush=True,
+                )
+    return rows
+
+
+def summary_table(results: pd.DataFrame, labels: Sequence[str], column: str = "score_100th") -> str:
+    """Markdown: methods by tasks, ``mean ± std`` of `column` over seeds (population std, as
+    Design-Bench reports), the 50th percentile's mean in brackets, and each method's mean over tasks."""
+    tasks = list(dict.fromkeys(results["task"]))
+    lines = ["| method | " + " | ".join(tasks) + " | mean over tasks |", "|---" * (len(tasks) + 2) + "|"]
+    for label in labels:
+        cells, means = [], []
+        for task in tasks:
+            runs = results[(results["task"] == task) & (results["method"] == label)]
+            if runs.empty:
+                cells.append("")
+                continue
+            values = runs[column].to_numpy(dtype=float)
+            mean = float(np.mean(values))
+            means.append(mean)
+            median_mean = float(np.mean(runs["score_50th"].to_numpy(dtype=float)))
+            cells.append(f"{mean:.3f} ± {float(np.std(values)):.3f} ({median_mean:.3f})")
+        overall = f"{np.mean(means):.3f}" if means else ""
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {overall} |")
+    return "\n".join(lines)
+
+
+def rank_table(results: pd.DataFrame, labels: Sequence[str], column: str = "score_100th") -> str:
+    """Markdown: each method's mean rank over tasks of its mean `column` (1 = best; ties share the average
+    rank; -inf and NaN rank last), the tasks where it ranks first alone, and how many tasks it was ranked
+    on (a method missing from a task is not ranked there). Unlike a mean of scores, one task with a wide
+    normalized range (Ackley reaches 10.9) cannot outweigh the others (average ranks as in Demšar,
+    "Statistical comparisons of classifiers over multiple data sets", JMLR 7, 2006)."""
+    ran = results.groupby(["task", "method"]).size().unstack().notna()
+    means = results.groupby(["task", "method"])[column].mean().unstack()
+    means = means[[label for label in labels if label in means.columns]].fillna(-np.inf).where(ran)
+    ranks = means.rank(axis=1, ascending=False, method="average")
+    lines = ["| method | mean rank | tasks won | tasks ranked |", "|---|---|---|---|"]
+    for label in means.columns:
+        won, ranked = int((ranks[label] == 1).sum()), int(ranks[label].notna().sum())
+        lines.append(f"| {label} | {ranks[label].mean():.2f} | {won} | {ranked} |")
+    return "\n".join(lines)
+
+
+def write_results(results: pd.DataFrame, out: Path, labels: Sequence[str], budget: int = 128) -> None:
+    """`results.csv` and the Markdown summary `results.md` (methods in the order of `labels`) in `out`."""
+    descriptor = out / "results.csv"
+    write_text_atomic(descriptor, results.to_csv(index=False))
+    seed_counts = sorted(set(results.groupby("task")["seed"].nunique()))
+    seeds = (
+        f"seeds {sorted(set(results['seed']))}"
+        if len(seed_counts) == 1
+        else f"each task's seeds ({seed_counts[0]} to {seed_counts[-1]})"
+    )
+    header = (
+        f"Normalized 100th percentile, mean ± std over {seeds} (50th percentile's mean in brackets); "
+        f"{budget} candidates per run.\n\n"
+    )
+    ranks = f"\n\nMean rank over the {results['task'].nunique()} tasks of each method's mean (1 = best):\n\n"
+    write_text_atomic(
+        out / "results.md",
+        header + summary_table(results, labels) + ranks + rank_table(results, labels) + "\n",
+    )

@@ -1,0 +1,197 @@
+"""`genmbo design`: offline data in; a ranked, diverse, novel candidate library and a report out.
+
+The run is `genmbo.campaign.pipeline`'s stages, with the models saved in the output folder (so rerunning the
+same command resumes an interrupted training), then ``score`` (the task's oracle, when the data come from a
+task) and ``write``: `library.csv/.parquet/.sdf`, `metrics.json` (with every stage's time under `timings`),
+`report.html`. For molecules the metrics include the library's realism (SA score, ring and alert shares, FCD
+to the offline data when the library is large enough) beside the offline data's and its top decile's
+(`genmbo.metrics.realism.library_realism`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from genmbo.benchmark.evaluation import oracle_metrics
+from genmbo.campaign.inputs import resolve_dataset
+from genmbo.campaign.pipeline import (
+    Library,
+    LibraryMeasures,
+    Models,
+    Stopwatch,
+    design_stages,
+    fit_surrogates,
+    make_library,
+    measure_library,
+)
+from genmbo.config import GenmboConfig, to_mapping
+from genmbo.data.offline import OfflineDataset
+from genmbo.metrics.design_distance import distance_kind
+from genmbo.metrics.realism import library_realism
+from genmbo.models.prior import fit_prior_and_encode
+from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER
+from genmbo.models.training import configured_training
+from genmbo.outputs.files import write_json, write_text_atomic, write_yaml
+from genmbo.outputs.library import write_library
+from genmbo.outputs.report import ReportInputs, render_report
+from genmbo.search.registry import build_search_method
+from genmbo.selection.constraints import DesignFilter
+from genmbo.spaces import ContinuousSpace, MoleculeSpace
+from genmbo.tasks import Task
+
+METRICS_FILE = "metrics.json"
+REPORT_FILE = "report.html"
+
+
+@dataclass
+class DesignOutcome:
+    library: pd.DataFrame
+    metrics: dict[str, Any]
+    files: dict[str, Path]
+
+
+def run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
+    """Run the whole campaign into the existing folder `out`; see the module docstring."""
+    with configured_training(config):
+        return _run_design(config, out)
+
+
+def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
+    clock = Stopwatch()
+    seed = config.run.seed
+    # Configuration errors surface before any data is read or model trained.
+    method = build_search_method(config.search.method, **config.search.options())
+    with clock.stage("load"):
+        dataset, task = resolve_dataset(config)
+    constraints = DesignFilter(dataset.space, config.constraints)
+    write_yaml(out / "config.yaml", to_mapping(config))
+    write_json(out / "cleaning.json", dataset.report.to_dict())
+
+    with clock.stage("fit_prior"):
+        prior, latents = fit_prior_and_encode(
+            dataset, config.prior, out / "prior", seed, needs_condition=method.needs_condition
+        )
+    with clock.stage("fit_surrogate"):
+        polishes = design_stages(config, method)[1] > 0
+        surrogate, design_surrogate = fit_surrogates(
+            dataset, latents, config.surrogate, out, out / DESIGN_SURROGATE_FOLDER, seed, polishes
+        )
+    models = Models(prior, latents, surrogate, design_surrogate)
+    library = make_library(config, dataset, models, method, constraints, out / "policy", clock)
+    if library is None:  # a helper process of a distributed run
+        return DesignOutcome(pd.DataFrame(), {}, {})
+    with clock.stage("metrics"):
+        measures = measure_library(dataset, library)
+        realism = library_realism(dataset.space, library.designs, dataset.designs, dataset.scores)
+    frame = library_frame(dataset, library, measures)
+    task_metrics: dict[str, Any] = {}
+    if task is not None:
+        with clock.stage("score"):
+            oracle_scores = task.oracle(library.designs)
+            frame["oracle_score"] = oracle_scores
+            frame["normalized_score"] = task.normalize(oracle_scores)
+            task_metrics = oracle_metrics(task.name, library.designs)
+
+    metrics = _assemble_metrics(
+        config, dataset, task, library.pool, library.dropped, measures.metrics, task_metrics
+    )
+    metrics["n_candidates"] = len(frame)
+    if realism:
+        metrics["realism"] = realism
+    with clock.stage("write"):
+        files = write_library(frame, out, molecules=isinstance(dataset.space, MoleculeSpace))
+        metrics["timings"] = clock.timings  # written twice: the report shows all but its own time
+        report = ReportInputs(
+            title=_title(config, task),
+            space_kind=dataset.space.kind,
+            library=frame,
+            metrics=metrics,
+            offline_scores=dataset.reported_scores(),
+            offline_latents=latents,
+            library_latents=library.latents,
+            offline_range=_vector_range(dataset),
+            minimize=dataset.minimize,
+            notes={"Input cleaning": dataset.report.to_dict(), "Pool filtering": library.dropped},
+        )
+        files["metrics"] = out / METRICS_FILE
+        write_json(files["metrics"], metrics)  # before the report: its figures must not wait on drawing
+        files["report"] = out / REPORT_FILE
+        write_text_atomic(files["report"], render_report(report, seed))
+    metrics["timings"] = clock.timings
+    write_json(files["metrics"], metrics)
+    return DesignOutcome(frame, metrics, files)
+
+
+def library_frame(dataset: OfflineDataset, library: Library, measures: LibraryMeasures) -> pd.DataFrame:
+    """The library as a table: rank, design, predictions (in the data's own orientation), nearest offline
+    design, and the coordinates of vectors."""
+    space = dataset.space
+    sign = -1.0 if dataset.minimize else 1.0
+    kind = distance_kind(space)
+    nearest_name = "nearest_offline_similarity" if kind == "tanimoto" else "nearest_offline_distance"
+    designs = library.designs
+    nearest_designs = [dataset.designs[row] for row in measures.nearest_rows.tolist()] if designs else []
+    columns: dict[str, Any] = {
+        "rank": np.arange(1, len(designs) + 1),
+        "design": [space.format(design) for design in designs],
+        "predicted_score": sign * library.mean.numpy().astype(np.float64),
+        "predicted_std": library.std.numpy().astype(np.float64),
+        "acquisition": sign * library.acquisition.numpy().astype(np.float64),
+        nearest_name: measures.nearest_values.numpy(),
+        "nearest_offline_design": [space.format(design) for design in nearest_designs],
+    }
+    if isinstance(space, ContinuousSpace):
+        coordinates = np.asarray(designs, dtype=np.float64).reshape(len(designs), space.dim)
+        columns |= {f"x{index}": coordinates[:, index] for index in range(space.dim)}
+    return pd.DataFrame(columns)
+
+
+def _assemble_metrics(
+    config: GenmboConfig,
+    dataset: OfflineDataset,
+    task: Task | None,
+    pool: dict[str, float],
+    dropped: dict[str, int],
+    library: dict[str, float],
+    task_metrics: dict[str, Any],
+) -> dict[str, Any]:
+    reported = dataset.reported_scores()
+    best = float(reported.min() if dataset.minimize else reported.max())
+    metrics: dict[str, Any] = {
+        "n_candidates": 0,  # set by the caller from the library
+        "n_requested": config.run.n_candidates,
+        "method": config.search.method,
+        "seed": config.run.seed,
+        "validity": pool["validity"],
+        "uniqueness": pool["uniqueness"],
+        "novelty": pool["novelty"],
+        **{key: value for key, value in library.items() if key != "novelty"},
+        "library_novelty": library["novelty"],
+        "best_offline_score": best,
+        "pool": {**pool, "dropped": dropped},
+        "offline_designs": len(dataset),
+    }
+    if task is not None:
+        metrics["task"] = task.name
+        for key in ("score_100th", "score_50th", "top10_mean", "best_raw_score", "best_offline_normalized"):
+            if key in task_metrics:
+                metrics[key] = task_metrics[key]
+        metrics["best_offline_score"] = task_metrics["best_offline_score"]
+    return metrics
+
+
+def _title(config: GenmboConfig, task: Task | None) -> str:
+    source = f"task {task.name}" if task is not None else str(config.data.path)
+    return f"genmbo design: {source}, method {config.search.method}, seed {config.run.seed}"
+
+
+def _vector_range(dataset: OfflineDataset) -> tuple[np.ndarray, np.ndarray] | None:
+    if not isinstance(dataset.space, ContinuousSpace):
+        return None
+    coordinates = np.asarray(dataset.designs, dtype=np.float64)
+    return coordinates.min(0), coordinates.max(0)

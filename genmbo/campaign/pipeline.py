@@ -1,0 +1,289 @@
+"""The one pipeline every design run follows, stage by stage: `genmbo design`, `genmbo benchmark` and the
+scripts call it, so a benchmark row is scored on the library `genmbo design` writes.
+
+Stages (each timed under its name):
+
+1. ``load``: a task's visible rows or the user's file, cleaned (`genmbo.campaign.inputs.resolve_dataset`);
+2. ``fit_prior``: load or train the autoencoder and the latent diffusion, encode the offline designs;
+3. ``fit_surrogate``: the deep ensemble on the offline latents and, when the library is polished on a
+   space with design features, a second one on the designs themselves (`genmbo.models.surrogates.design`);
+4. ``fit_method``: what the search method learns first (`SearchMethod.fit`: PGS's step-size policies);
+5. ``search``: ``pool_factor * n_candidates`` candidates from the method;
+6. ``portfolio``: gradient ascents from the best offline designs, for a reserved share of the library
+   (`genmbo.campaign.portfolio`; off unless the method or the config asks);
+7. ``decode``: the method's own designs, else greedy decoding of its latents;
+8. ``filter``: drop undecodable designs and designs the space rejects, repeats, designs already in the
+   offline data (they are measured already; kept when the method proposes them on purpose) and designs
+   failing the configured constraints, each counted by reason (`genmbo.selection.filtering`);
+9. ``select``: the rest of the library by predicted score, uncertainty and diversity
+   (`genmbo.selection.diverse`), each design valued by the one model that values designs
+   (`genmbo.selection.valuing`);
+10. ``polish``: single-edit hill climbing of the chosen designs (`genmbo.selection.polishing`; off unless the
+    method or the config asks);
+11. ``rank``: the library in its final order, by the same values and diversity;
+12. ``metrics``: `measure_library`; the callers score with the task's oracle and write the outputs.
+
+Validity, uniqueness and novelty are measured on the decoded search pool, before filtering; diversity and
+nearest-offline similarity on the library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torchmetrics import Metric
+
+from genmbo.campaign.portfolio import portfolio_designs
+from genmbo.config import GenmboConfig, SurrogateConfig
+from genmbo.data.offline import OfflineDataset
+from genmbo.metrics.design_distance import design_features, distance_kind, nearest
+from genmbo.metrics.library import MeanPairwiseDistance, VectorNovelty
+from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
+from genmbo.models.prior import Prior
+from genmbo.models.surrogates.design import DesignSurrogate, fit_design_surrogate, has_design_features
+from genmbo.models.surrogates.ensemble import EnsembleSurrogate, fit_surrogate
+from genmbo.runtime.progress import progress_enabled
+from genmbo.search.base import SearchMethod, SearchProblem
+from genmbo.selection.constraints import DesignFilter
+from genmbo.selection.diverse import select_diverse
+from genmbo.selection.filtering import NewDesigns
+from genmbo.selection.polishing import polish
+from genmbo.selection.valuing import DesignValues
+from genmbo.spaces import ContinuousSpace
+
+
+class Stopwatch:
+    """Times named stages into `timings`; with progress on and `announce`, says on stdout when each starts
+    and ends (stderr is kept for progress bars and for the one-line error a failure prints)."""
+
+    def __init__(self, announce: bool = True) -> None:
+        self.timings: dict[str, float] = {}
+        self.announce = announce
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        announce = self.announce and progress_enabled()
+        if announce:
+            print(f"[{name}] ...", flush=True)
+        started = time.perf_counter()
+        yield
+        self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - started, 3)
+        if announce:
+            print(f"[{name}] done in {self.timings[name]:.1f} s", flush=True)
+
+
+@dataclass
+class Models:
+    """The fitted models of a run: the prior, the offline latents (`n x d`), the latent surrogate and,
+    where the library is polished on a space with design features, the design surrogate."""
+
+    prior: Prior
+    latents: torch.Tensor
+    surrogate: EnsembleSurrogate
+    design_surrogate: DesignSurrogate | None = None
+
+
+@dataclass
+class Library:
+    """A run's library, best first: designs, their predicted mean, std and acquisition (`n` each), their
+    encodings (`n x d`) and design features, with the search pool's metrics and the filter's counts."""
+
+    designs: list[Any]
+    mean: torch.Tensor
+    std: torch.Tensor
+    acquisition: torch.Tensor
+    latents: torch.Tensor
+    features: torch.Tensor
+    pool: dict[str, float]
+    dropped: dict[str, int]
+
+
+def design_stages(config: GenmboConfig, method: SearchMethod) -> tuple[float, int]:
+    """The portfolio share and the polishing rounds of this run: the config's, else the method's."""
+    stages = config.stages
+    portfolio = method.portfolio if stages.portfolio is None else stages.portfolio
+    rounds = method.polish_rounds if stages.polish_rounds is None else stages.polish_rounds
+    return portfolio, rounds
+
+
+def fit_surrogates(
+    dataset: OfflineDataset,
+    latents: torch.Tensor,
+    config: SurrogateConfig,
+    folder: Path,
+    design_folder: Path,
+    seed: int,
+    with_design_surrogate: bool,
+) -> tuple[EnsembleSurrogate, DesignSurrogate | None]:
+    """The latent surrogate (saved in `folder`) and, when asked and the space has design features, the
+    design surrogate (in `design_folder`); a rerun resumes either."""
+    scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
+    surrogate = fit_surrogate(latents, scores, config, folder, seed=seed).eval()
+    wanted = with_design_surrogate and has_design_features(dataset.space)
+    design_surrogate = fit_design_surrogate(dataset, config, design_folder, seed) if wanted else None
+    return surrogate, design_surrogate
+
+
+def make_library(
+    config: GenmboConfig,
+    dataset: OfflineDataset,
+    models: Models,
+    method: SearchMethod,
+    constraints: DesignFilter,
+    method_dir: Path,
+    clock: Stopwatch,
+) -> Library | None:
+    """Stages 4 to 11 (see the module docstring), `constraints` built from `config.constraints` (by the
+    caller, so that a bad one stops the run before any training); None in a helper process of a
+    distributed run."""
+    count = config.run.n_candidates
+    selection = config.selection
+    portfolio_share, polish_rounds = design_stages(config, method)
+    space = dataset.space
+    scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
+    problem = SearchProblem(
+        models.latents, scores, models.surrogate, models.prior, dataset.designs, space, selection.kappa
+    )
+    generator = torch.Generator().manual_seed(config.run.seed)
+    pool_size = count * selection.pool_factor
+    with clock.stage("fit_method"):
+        method.fit(problem, pool_size, generator, method_dir)
+    with clock.stage("search"):
+        found = method.candidates(problem, pool_size, generator)
+    if not _is_main_process():
+        # Under a launcher that runs the whole command in every process (strategy ddp), the others
+        # helped train and sample; one process chooses the library and writes the outputs.
+        return None
+    exclude_offline = config.constraints.exclude_offline and not method.proposes_offline_designs
+    new = NewDesigns(space, dataset.designs, constraints, exclude_offline)
+    with clock.stage("portfolio"):
+        reserved = portfolio_designs(problem, round(portfolio_share * count), new, generator)
+    with clock.stage("decode"):
+        pool_designs = found.designs_from(models.prior.autoencoder)
+    with clock.stage("filter"):
+        pool = pool_metrics(dataset, pool_designs)
+        kept, dropped = new.filter(pool_designs)
+    measured = {} if exclude_offline else _measured_scores(dataset)
+    values = DesignValues(
+        space, models.prior.autoencoder, models.surrogate, models.design_surrogate, measured, problem.kappa
+    )
+    with clock.stage("select"):
+        kept_designs = [pool_designs[index] for index in kept]
+        chosen = _diverse(config, values, kept_designs, count - len(reserved), selection.shortlist_factor)
+        designs = reserved + [kept_designs[index] for index in chosen]
+    with clock.stage("polish"):
+        neighbors = NewDesigns(space, dataset.designs, constraints, exclude_offline)
+        for design in designs:  # the library's designs are taken: polishing moves to other ones
+            neighbors.admits(design)
+        designs = polish(designs, polish_rounds, space, dataset.designs, values, neighbors, generator)
+    with clock.stage("rank"):
+        order = _diverse(config, values, designs, len(designs), 1.0)
+        designs = [designs[index] for index in order]
+        mean, std = values.predict(designs)
+        latents = values.encode(designs) if designs else models.latents[:0].float()
+        features = _features(dataset, designs)
+    return Library(designs, mean, std, values.acquisition(mean, std), latents, features, pool, dropped)
+
+
+def _diverse(
+    config: GenmboConfig, values: DesignValues, designs: list[Any], count: int, shortlist_factor: float
+) -> list[int]:
+    """Indices of `count` of `designs` in selection order (`select_diverse`), by their acquisition."""
+    if not designs or count <= 0:
+        return []
+    acquisition = values.acquisition(*values.predict(designs))
+    features = design_features(values.space, designs)
+    kind = distance_kind(values.space)
+    return select_diverse(
+        acquisition, features, kind, count, config.selection.diversity_weight, shortlist_factor
+    )
+
+
+def _features(dataset: OfflineDataset, designs: list[Any]) -> torch.Tensor:
+    return design_features(dataset.space, designs) if designs else torch.zeros(0, 1)
+
+
+def _measured_scores(dataset: OfflineDataset) -> dict[Any, float]:
+    """The offline designs' scores (higher is better) by design key."""
+    return {
+        dataset.space.key(design): float(score)
+        for design, score in zip(dataset.designs, dataset.scores, strict=True)
+    }
+
+
+def _is_main_process() -> bool:
+    distributed = torch.distributed
+    return not (distributed.is_available() and distributed.is_initialized()) or distributed.get_rank() == 0
+
+
+# The metrics below run in one process (the others of a distributed run have returned), so they must not
+# wait for the others to synchronize: `sync_on_compute=False`.
+
+
+def pool_metrics(dataset: OfflineDataset, designs: list[Any]) -> dict[str, float]:
+    """Size, validity, uniqueness and novelty of a decoded pool (MOSES' definitions)."""
+    validity, uniqueness = (
+        Validity(dataset.space, sync_on_compute=False),
+        Uniqueness(dataset.space, sync_on_compute=False),
+    )
+    validity.update(designs)
+    valid = [design for design in designs if design is not None]
+    uniqueness.update(valid)
+    distinct = list({dataset.space.key(design): design for design in valid}.values())
+    return {
+        "size": len(designs),
+        "validity": float(validity.compute()),
+        "uniqueness": float(uniqueness.compute()),
+        "novelty": _novelty(dataset, distinct),
+    }
+
+
+def _novelty(dataset: OfflineDataset, designs: list[Any]) -> float:
+    """Share of the (distinct, valid) `designs` not in the offline data: by identity for token designs
+    (MOSES' novelty), by a tolerance for vectors (`VectorNovelty`)."""
+    if not designs:
+        return float("nan")
+    if isinstance(dataset.space, ContinuousSpace):
+        metric: Metric = VectorNovelty(dataset.space.encode(dataset.designs), sync_on_compute=False)
+        metric.update(dataset.space.encode(designs))
+    else:
+        metric = Novelty(dataset.designs, dataset.space, sync_on_compute=False)
+        metric.update(designs)
+    return float(metric.compute())
+
+
+@dataclass
+class LibraryMeasures:
+    """The library's metrics, and for each design its nearest offline design's row and similarity (or
+    distance)."""
+
+    metrics: dict[str, float]
+    nearest_values: torch.Tensor
+    nearest_rows: torch.Tensor
+
+
+def measure_library(dataset: OfflineDataset, library: Library) -> LibraryMeasures:
+    """The metrics stage: novelty and diversity of the library, and its nearest offline designs."""
+    kind = distance_kind(dataset.space)
+    offline_features = design_features(dataset.space, dataset.designs)
+    nearest_values, nearest_rows = nearest(kind, library.features, offline_features, progress_enabled())
+    metrics = {"novelty": _novelty(dataset, library.designs)}
+    if kind == "tanimoto":
+        for power in (1, 2):
+            diversity = InternalDiversity(p=power, sync_on_compute=False)
+            diversity.update(library.designs)
+            metrics[f"intdiv{power}"] = float(diversity.compute())
+        metrics["diversity"] = metrics["intdiv1"]
+    else:
+        pairwise = MeanPairwiseDistance(kind, sync_on_compute=False)  # type: ignore[arg-type]
+        pairwise.update(library.features)
+        metrics["diversity"] = float(pairwise.compute())
+    name = "nearest_offline_" + ("similarity" if kind == "tanimoto" else "distance")
+    metrics[name] = float(nearest_values.mean()) if library.designs else float("nan")
+    return LibraryMeasures(metrics, nearest_values, nearest_rows)

@@ -1,0 +1,58 @@
+"""The portfolio: gradient ascents from the best offline designs beside a method's own candidates.
+
+A manifold-bound sampler and a local search fail on different tasks: where the offline data carry
+structure (Ehrlich functions, the MPOs) guided samples win; where they carry none and the surrogate
+extrapolates (Ackley-32, Levy-32, uniform in their box), ascent leaves the data behind and a sampler cannot
+follow. Reserving a share of the library for ascents hedges a campaign against not knowing which case it
+is in (our construction; `docs/BENCHMARKS.md` has the measurements). The ascents are Design-Bench's
+"Grad." baseline (Trabucco et al., ICML 2022; `genmbo.search.gradient_ascent`: 200 SGD steps of
+``0.01 sqrt(d)`` in normalized units) on the campaign's pessimistic objective (`SearchProblem.kappa`),
+from the best offline latents.
+
+An ascent's end point can decode to a design already measured (on TFBind8, 14 to 45% of them did), so
+each ascent contributes its latest iterate, of `PATH_SNAPSHOTS` evenly spaced ones, whose design the
+library's `NewDesigns` admits; ascents claim designs in order (ascent 0 first), and an ascent whose every
+iterate is refused contributes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from genmbo.runtime.progress import showing_progress
+from genmbo.search.base import SearchProblem
+from genmbo.search.gradient_ascent import GradientAscent
+from genmbo.search.objectives import start_points
+from genmbo.selection.filtering import NewDesigns
+
+# Iterates of each ascent looked at, evenly spaced: every 10th of 200 steps.
+PATH_SNAPSHOTS = 20
+
+
+def portfolio_designs(
+    problem: SearchProblem, count: int, new: NewDesigns, generator: torch.Generator
+) -> list[Any]:
+    """Up to `count` new designs from `count` ascents started at the best offline latents, in ascent
+    order (`generator` only jitters repeated start points when the offline data are fewer)."""
+    if count <= 0:
+        return []
+    assert problem.prior is not None
+    start = start_points(problem, count, generator)
+    path = GradientAscent(kappa=problem.kappa).ascent_path(problem, start, PATH_SNAPSHOTS)
+    pending = list(range(count))
+    chosen: dict[int, Any] = {}
+    for step in reversed(range(path.shape[0])):
+        if not pending:
+            break
+        with showing_progress(False):
+            designs = problem.prior.autoencoder.decode_latents(path[step, pending])
+        still_pending = []
+        for ascent, design in zip(pending, designs, strict=True):
+            if new.admits(design):
+                chosen[ascent] = design
+            else:
+                still_pending.append(ascent)
+        pending = still_pending
+    return [chosen[ascent] for ascent in sorted(chosen)]

@@ -1,0 +1,1 @@
+"""The learned step-size policy of policy-guided gradient search (PGS) and its conservative SAC learner."""

@@ -1,0 +1,1 @@
+"""What a run writes: safe file writing, the library files (CSV, Parquet, SDF) and the HTML report."""

@@ -1,0 +1,1 @@
+"""Running on a terminal or a cluster: progress display and interrupt handling."""

@@ -1,0 +1,319 @@
+"""`genmbo benchmark`: a quick suite (two tasks, five methods, two seeds, tiny models) end to end."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from genmbo.benchmark.suite import MethodSpec, parse_method, summary_table
+from genmbo.cli import main
+from genmbo.errors import ConfigError
+from genmbo.models.surrogates.ensemble import load_surrogate
+from genmbo.search.base import Candidates, SearchMethod
+from genmbo.search.registry import SEARCH_METHODS
+
+TINY = """
+prior:
+  autoencoder: {latent_dim: 4, hidden_dim: 16, embedding_dim: 8, max_steps: 300, batch_size: 32}
+  diffusion: {hidden_dim: 16, num_blocks: 1, max_steps: 30, batch_size: 32}
+surrogate: {members: 2, hidden_dims: [16], max_steps: 30, batch_size: 32}
+"""
+TINY_PGS = {
+    "percentiles": [50],
+    "trajectories": 20,
+    "trajectory_length": 5,
+    "updates": 5,
+    "checkpoint_every": None,
+    "hidden_dims": [16],
+    "batch_size": 16,
+}
+
+
+def test_parse_method_specs():
+    assert parse_method("pgs") == MethodSpec("pgs", "pgs")
+    assert parse_method("coms") == MethodSpec("coms", "gradient_ascent", {}, {"loss": "coms"})
+    spec = parse_method('hot=guided_diffusion:{"scale": 2.0, "surrogate": {"loss": "listnet"}}')
+    assert spec == MethodSpec("hot", "guided_diffusion", {"scale": 2.0}, {"loss": "listnet"})
+    spec = parse_method('ga_polished=gradient_ascent:{"stages": {"polish_rounds": 4}}')
+    assert spec == MethodSpec("ga_polished", "gradient_ascent", {}, {}, {"polish_rounds": 4})
+    with pytest.raises(ConfigError, match="options are not JSON"):
+        parse_method("pgs:{bad")
+
+
+def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    flagship = {"policy": None, "num_steps": 5}
+    methods = ["best_offline", "gradient_ascent", "coms", "genetic", "pgs_tiny=pgs:" + json.dumps(TINY_PGS)]
+    methods.append("gd_tiny=guided_diffusion:" + json.dumps(flagship))
+    argv = ["benchmark", "--tasks", "ackley-4", "tfbind8", "--methods", *methods, "--seeds", "0", "1"]
+    argv += ["--budget", "16", "--config", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "bench")]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    results = pd.read_csv(tmp_path / "bench" / "results.csv")
+    assert len(results) == 2 * 6 * 2
+    assert set(results["method"]) == {
+        "best_offline",
+        "gradient_ascent",
+        "coms",
+        "genetic",
+        "pgs_tiny",
+        "gd_tiny",
+    }
+    for column in ("novelty", "search_seconds", "fit_seconds"):
+        assert results[column].notna().all(), column
+    # Each row scores the library the run wrote: NaN exactly where nothing new survived the filter (the
+    # tiny genetic search on TFBind8 can decode to offline designs only).
+    for row in results.itertuples():
+        library = pd.read_csv(tmp_path / "bench" / row.task / f"seed-{row.seed}" / row.method / "library.csv")
+        assert np.isnan(row.score_100th) == library.empty
+        if not library.empty:
+            assert row.score_100th == pytest.approx(library["normalized_score"].max(), rel=1e-6)
+            assert len(library) <= 16 and library["design"].is_unique
+    assert results[results["method"] != "genetic"]["score_100th"].notna().all()
+    # On ackley-4 (identity autoencoder) D(best) returns the best visible designs themselves.
+    ackley_best = results[(results["task"] == "ackley-4") & (results["method"] == "best_offline")]
+    np.testing.assert_allclose(ackley_best["score_100th"], ackley_best["best_offline_normalized"], rtol=1e-6)
+    assert (ackley_best["novelty"] == 0).all()
+    # The printed table is the mean and population std of the CSV's values.
+    grad = results[(results["task"] == "tfbind8") & (results["method"] == "gradient_ascent")]["score_100th"]
+    expected_cell = f"{grad.mean():.3f} ± {grad.std(ddof=0):.3f}"
+    row = next(line for line in printed.splitlines() if line.startswith("| gradient_ascent |"))
+    assert expected_cell in row
+    # Two tables, each a header and a row per method.
+    assert (tmp_path / "bench" / "results.md").read_text().count("\n| ") == 2 * (6 + 1)
+    assert (tmp_path / "bench" / "tfbind8" / "seed-1" / "surrogate-loss-coms" / "surrogate.ckpt").is_file()
+    # The flagship polishes TFBind8 designs with a surrogate of the designs; vectors have none.
+    assert results[results["method"] == "gd_tiny"]["score_100th"].notna().all()
+    assert (
+        tmp_path / "bench" / "tfbind8" / "seed-0" / "surrogate-design-features" / "surrogate.ckpt"
+    ).is_file()
+    assert not (tmp_path / "bench" / "ackley-4" / "seed-0" / "surrogate-design-features").exists()
+    # The screening ceiling reads the TFBind8 models the suite trained: per seed, then the mean.
+    ceiling = subprocess.run(
+        [sys.executable, str(CEILING_SCRIPT), str(tmp_path / "bench"), "--seeds", "0", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert ceiling[0] == "| seed | 100th | 50th |"
+    cells = [line.strip("|").split("|") for line in ceiling[2:]]
+    assert [row[0].strip() for row in cells] == ["0", "1", "mean"]
+    values = np.array([[float(cell) for cell in row[1:]] for row in cells])
+    assert ((values[:, 1] <= values[:, 0]) & (values >= 0).all(axis=1) & (values <= 1).all(axis=1)).all()
+    np.testing.assert_allclose(values[2], values[:2].mean(axis=0), atol=1e-3)
+    # With one-hot designs it trains its own surrogate (here the tiny one) and saves it.
+    argv = [
+        str(tmp_path / "bench"),
+        "--seeds",
+        "0",
+        "--features",
+        "onehot",
+        "--config",
+        str(tmp_path / "tiny.yaml"),
+    ]
+    onehot = subprocess.run(
+        [sys.executable, str(CEILING_SCRIPT), *argv], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    best, median = (float(cell) for cell in onehot[2].strip("|").split("|")[1:])
+    assert 0 <= median <= best <= 1
+    assert (tmp_path / "bench" / "tfbind8" / "seed-0" / "surrogate-onehot" / "surrogate.ckpt").is_file()
+    # With the design surrogate's features (one-hot and 3-mer counts), trained with the tiny configuration.
+    tiny = str(tmp_path / "tiny.yaml")
+    design = [
+        str(CEILING_SCRIPT),
+        str(tmp_path / "bench"),
+        "--seeds",
+        "0",
+        "--features",
+        "design",
+        "--config",
+        tiny,
+    ]
+    lines = subprocess.run(
+        [sys.executable, *design], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert [line.split("|")[1].strip() for line in lines[2:]] == ["0", "mean"]
+    screen = tmp_path / "bench" / "tfbind8" / "seed-0" / "surrogate-design-features-screen"
+    # 8 x 4 one-hot inputs and the 64 3-mer counts.
+    assert load_surrogate(screen / "surrogate.ckpt").latent_dim == 32 + 64
+
+
+class OfflineDesignsAtTheOrigin(SearchMethod):
+    """Chooses the best offline designs, but returns the origin as their latents (decoding elsewhere)."""
+
+    name = "offline_designs_at_the_origin"
+    proposes_offline_designs = True
+
+    def __call__(self, problem, budget, generator):
+        return self.candidates(problem, budget, generator).latents
+
+    def candidates(self, problem, budget, generator):
+        order = torch.argsort(problem.scores, descending=True)[:budget].tolist()
+        designs = [problem.designs[row] for row in order]
+        return Candidates(torch.zeros(budget, problem.latents.shape[1]), designs)
+
+
+def test_the_benchmark_scores_the_designs_a_method_chose_not_its_latents(tmp_path, monkeypatch):
+    monkeypatch.setitem(SEARCH_METHODS, "offline_designs_at_the_origin", OfflineDesignsAtTheOrigin)
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    argv = ["benchmark", "--tasks", "ackley-4", "--methods", "offline_designs_at_the_origin", "--seeds", "0"]
+    argv += ["--budget", "4", "--config", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "bench")]
+    assert main(argv) == 0
+    row = pd.read_csv(tmp_path / "bench" / "results.csv").iloc[0]
+    # The origin would be a new design; the designs chosen are the best offline ones.
+    assert row["novelty"] == 0
+    assert row["score_100th"] == pytest.approx(row["best_offline_normalized"], rel=1e-6)
+
+
+def test_screening_ceiling_without_models_is_one_line_and_exit_2(tmp_path):
+    run = subprocess.run(
+        [sys.executable, str(CEILING_SCRIPT), str(tmp_path), "--seeds", "0"], capture_output=True, text=True
+    )
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("tfbind8_screening_ceiling: ")
+    (tmp_path / "bad.yaml").write_text("surrogate: {members: many}\n")
+    argv = [str(tmp_path), "--features", "onehot", "--config", str(tmp_path / "bad.yaml")]
+    run = subprocess.run([sys.executable, str(CEILING_SCRIPT), *argv], capture_output=True, text=True)
+    assert run.returncode == 2 and run.stdout == "" and run.stderr.count("\n") == 1
+
+
+def test_summary_table_marks_missing_cells():
+    results = pd.DataFrame(
+        {
+            "task": ["a", "a", "b"],
+            "method": ["x", "x", "y"],
+            "score_100th": [0.5, 0.7, 0.9],
+            "score_50th": [0.1, 0.3, 0.2],
+        }
+    )
+    table = summary_table(results, ["x", "y"])
+    assert "| x | 0.600 ± 0.100 (0.200) |  | 0.600 |" in table
+    assert "| y |  | 0.900 ± 0.000 (0.200) | 0.900 |" in table
+
+
+def test_unknown_task_or_method_stops_before_training(tmp_path, capsys):
+    assert main(["benchmark", "--tasks", "tfbind9", "--methods", "pgs", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown task 'tfbind9'" in capsys.readouterr().err
+    assert main(["benchmark", "--tasks", "tfbind8", "--methods", "pgss", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown search method 'pgss'" in capsys.readouterr().err
+    bad_stage = 'gd=guided_diffusion:{"stages": {"polish_round": 2}}'
+    assert (
+        main(["benchmark", "--tasks", "tfbind8", "--methods", bad_stage, "--out", str(tmp_path / "o")]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "unknown config key 'stages.polish_round'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o" / "tfbind8").exists()
+
+
+MERGE_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "merge_benchmark_results.py"
+CEILING_SCRIPT = MERGE_SCRIPT.with_name("tfbind8_screening_ceiling.py")
+COMPARE_SCRIPT = MERGE_SCRIPT.with_name("compare_search_methods.py")
+
+
+def test_the_comparison_script_is_the_benchmark_and_stops_on_bad_input_in_one_line(tmp_path):
+    argv = [sys.executable, str(COMPARE_SCRIPT), "--tasks", "tfbind9", "--out", str(tmp_path / "o")]
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.strip() == run.stderr.strip().splitlines()[0]
+    assert run.stderr.startswith("compare_search_methods: unknown task 'tfbind9'")
+
+
+def _results_part(path, rows):
+    columns = ["task", "method", "seed", "score_100th", "score_50th"]
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+    return str(path)
+
+
+def test_merging_partial_runs_gives_one_table(tmp_path):
+    first = _results_part(
+        tmp_path / "a.csv", [["t", "genetic", 0, 0.5, 0.1], ["t", "guided_diffusion", 0, 0.9, 0.4]]
+    )
+    second = _results_part(tmp_path / "b.csv", [["t", "genetic", 1, 0.7, 0.3], ["t", "mine", 0, 0.2, 0.0]])
+    command = [sys.executable, str(MERGE_SCRIPT), "--out", str(tmp_path / "m"), first, second]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    merged = pd.read_csv(tmp_path / "m" / "results.csv")
+    assert len(merged) == 4
+    table = (tmp_path / "m" / "results.md").read_text()
+    # Standard methods first, in the standard order, then the others; mean ± population std (50th).
+    assert table.index("| genetic |") < table.index("| guided_diffusion |") < table.index("| mine |")
+    assert "| genetic | 0.600 ± 0.100 (0.200) | 0.600 |" in table
+    # Ranked on task t: guided_diffusion 0.9, genetic 0.6, mine 0.2.
+    assert "| guided_diffusion | 1.00 | 1 | 1 |" in table and "| mine | 3.00 | 0 | 1 |" in table
+
+    overlapping = _results_part(tmp_path / "c.csv", [["t", "genetic", 1, 0.1, 0.1]])
+    result = subprocess.run([*command, overlapping], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    message = "merge_benchmark_results: (t, genetic, seed 1) appears in more than one row"
+    assert result.stderr.strip() == message
+
+
+def test_a_rerun_method_replaces_every_seed_of_its_old_rows(tmp_path):
+    old = _results_part(
+        tmp_path / "old.csv",
+        [
+            ["t", "genetic", 0, 0.5, 0.1],
+            ["t", "guided_diffusion", 0, 0.9, 0.4],
+            ["t", "guided_diffusion", 1, 0.8, 0.4],
+            ["u", "guided_diffusion", 0, 0.3, 0.2],
+        ],
+    )
+    rerun = _results_part(tmp_path / "new.csv", [["t", "guided_diffusion", 0, 0.2, 0.1]])
+    command = [sys.executable, str(MERGE_SCRIPT), "--out", str(tmp_path / "m"), old, "--replace", rerun]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    merged = pd.read_csv(tmp_path / "m" / "results.csv").sort_values(["task", "method", "seed"])
+    # (t, guided_diffusion) comes from the rerun alone (its seed 1 is gone); task u keeps its old row.
+    assert merged[["task", "method", "seed", "score_100th"]].values.tolist() == [
+        ["t", "genetic", 0, 0.5],
+        ["t", "guided_diffusion", 0, 0.2],
+        ["u", "guided_diffusion", 0, 0.3],
+    ]
+    only = subprocess.run(
+        [*command, "--methods", "guided_diffusion"], capture_output=True, text=True, timeout=120
+    )
+    assert only.returncode == 0, only.stderr[-2000:]
+    assert set(pd.read_csv(tmp_path / "m" / "results.csv")["method"]) == {"guided_diffusion"}
+    absent = subprocess.run([*command, "--methods", "pgs"], capture_output=True, text=True, timeout=120)
+    assert (
+        absent.returncode == 2 and absent.stderr.strip() == "merge_benchmark_results: no rows of method 'pgs'"
+    )
+    repeated = _results_part(tmp_path / "twice.csv", [["t", "guided_diffusion", 0, 0.4, 0.1]])
+    result = subprocess.run([*command, repeated], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "appears in more than one row" in result.stderr
+
+
+def test_rank_table_ranks_minus_infinity_last_and_shares_ties():
+    from genmbo.benchmark.suite import rank_table
+
+    results = pd.DataFrame(
+        {
+            "task": ["a", "a", "a", "b", "b", "b"],
+            "method": ["x", "y", "z", "x", "y", "z"],
+            "seed": [0] * 6,
+            "score_100th": [0.9, -np.inf, 0.5, 0.3, 0.3, 0.1],
+        }
+    )
+    table = rank_table(results, ["x", "y", "z"])
+    # a: x 1, z 2, y 3; b: x and y share 1.5, z 3.
+    assert (
+        "| x | 1.25 | 1 | 2 |" in table
+        and "| y | 2.25 | 0 | 2 |" in table
+        and "| z | 2.50 | 0 | 2 |" in table
+    )
+    # A method run on one task only is ranked there alone; one whose mean is NaN ranks last there.
+    extra = pd.DataFrame(
+        {"task": ["a", "b"], "method": ["w", "v"], "seed": [0, 0], "score_100th": [2.0, np.nan]}
+    )
+    table = rank_table(pd.concat([results, extra]), ["x", "y", "z", "w", "v"])
+    # a: w 1, x 2, z 3, y 4; b: x and y 1.5, z 3, v 4.
+    assert (
+        "| w | 1.00 | 1 | 1 |" in table
+        and "| v | 4.00 | 0 | 1 |" in table
+        and "| x | 1.75 | 0 | 2 |" in table
+    )

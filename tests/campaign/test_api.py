@@ -1,0 +1,43 @@
+"""`genmbo.design` from Python: a DataFrame in, the library the command line writes from that table."""
+
+import pandas as pd
+import pytest
+from test_design import dna_table, run_design, write_config
+
+import genmbo
+from genmbo.errors import ConfigError
+
+
+def test_a_dataframe_campaign_writes_the_library_the_command_line_writes(tmp_path, capsys):
+    table = dna_table()
+    cli_out, _ = run_design(
+        tmp_path, capsys, table, ["--space", "sequence", "--design-col", "seq", "--score-col", "y"]
+    )
+    outcome = genmbo.design(
+        table,
+        space="sequence",
+        design_col="seq",
+        score_col="y",
+        config=write_config(tmp_path),
+        out=tmp_path / "python",
+    )
+    assert (tmp_path / "python" / "input.parquet").is_file()
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "python" / "input.parquet"), table)
+    from_cli = pd.read_csv(cli_out / "library.csv")
+    assert outcome.library["design"].tolist() == from_cli["design"].tolist()
+    assert outcome.files["csv"] == tmp_path / "python" / "library.csv"
+    assert outcome.metrics["n_candidates"] == len(from_cli)
+
+
+def test_overrides_are_checked_before_any_data_is_read(tmp_path):
+    with pytest.raises(ConfigError, match="did you mean 'search.scale'"):
+        genmbo.design(
+            dna_table(),
+            space="sequence",
+            design_col="seq",
+            score_col="y",
+            out=tmp_path,
+            overrides=["search.scael=2"],
+        )
+    with pytest.raises(ConfigError, match="give data"):
+        genmbo.design(out=tmp_path / "nothing")

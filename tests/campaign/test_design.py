@@ -1,0 +1,273 @@
+"""`genmbo design`: a tiny campaign per design space through the command line, every output checked."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from rdkit import Chem
+
+from genmbo.campaign.inputs import resolve_dataset
+from genmbo.cli import design_summary, main
+from genmbo.config import load_config
+from genmbo.metrics.molecule_realism import molecule_property_metrics as property_metrics
+from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER, fit_design_surrogate
+from genmbo.resources import moses_subset_smiles
+from genmbo.spaces import MoleculeSpace
+
+TINY = """
+prior:
+  autoencoder: {latent_dim: 4, hidden_dim: 16, embedding_dim: 8, max_steps: 30, batch_size: 32}
+  diffusion: {hidden_dim: 16, num_blocks: 1, max_steps: 30, batch_size: 32}
+surrogate: {members: 2, hidden_dims: [16], max_steps: 30, batch_size: 32}
+search:
+  method: guided_diffusion
+  num_steps: 10
+  policy: {percentiles: [50], trajectories: 20, trajectory_length: 5, updates: 10, checkpoint_every: null,
+           hidden_dims: [16], batch_size: 16, steps: 3}
+run: {n_candidates: 8}
+"""
+
+BASE_KEYS = {
+    "n_candidates",
+    "validity",
+    "uniqueness",
+    "novelty",
+    "diversity",
+    "best_offline_score",
+    "timings",
+}
+STAGES = {
+    "load",
+    "fit_prior",
+    "fit_surrogate",
+    "fit_method",
+    "portfolio",
+    "polish",
+    "rank",
+    "search",
+    "decode",
+    "filter",
+    "select",
+    "metrics",
+}
+
+
+def write_config(folder, extra=""):
+    path = folder / "tiny.yaml"
+    path.write_text(TINY + extra)
+    return str(path)
+
+
+def molecule_table(rows=80):
+    smiles = list(moses_subset_smiles()[:rows])
+    return pd.DataFrame({"smiles": smiles, "pic50": np.linspace(4.0, 8.0, rows)})
+
+
+def dna_table(rows=150, seed=0):
+    rng = np.random.default_rng(seed)
+    designs = ["".join(rng.choice(list("ACGT"), 8)) for _ in range(rows)]
+    return pd.DataFrame(
+        {"seq": designs, "y": [design.count("G") + 0.1 * design.count("C") for design in designs]}
+    )
+
+
+def vector_table(rows=120, seed=0):
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(-2, 2, size=(rows, 3))
+    table = pd.DataFrame(points, columns=["x0", "x1", "x2"])
+    table["loss"] = (points**2).sum(1)
+    return table
+
+
+def run_design(tmp_path, capsys, table, options, extra_config=""):
+    table.to_csv(tmp_path / "data.csv", index=False)
+    out = tmp_path / "run"
+    argv = [
+        "design",
+        "--data",
+        str(tmp_path / "data.csv"),
+        *options,
+        "--config",
+        write_config(tmp_path, extra_config),
+    ]
+    assert main([*argv, "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert f"library: {out / 'library.csv'}" in printed and f"report:  {out / 'report.html'}" in printed
+    return out, json.loads((out / "metrics.json").read_text())
+
+
+def check_common_outputs(out, metrics, nearest_column):
+    assert BASE_KEYS <= set(metrics) and STAGES <= set(metrics["timings"])
+    library = pd.read_csv(out / "library.csv")
+    assert len(library) == metrics["n_candidates"] > 0
+    assert list(library["rank"]) == list(range(1, len(library) + 1))
+    expected = {
+        "rank",
+        "design",
+        "predicted_score",
+        "predicted_std",
+        nearest_column,
+        "nearest_offline_design",
+    }
+    assert expected <= set(library.columns)
+    assert library["design"].is_unique and (library["predicted_std"] >= 0).all()
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "library.parquet"), library, check_dtype=False)
+    assert metrics["validity"] == pytest.approx(metrics["pool"]["validity"])
+    assert 0 <= metrics["validity"] <= 1 and 0 <= metrics["uniqueness"] <= 1 and 0 <= metrics["novelty"] <= 1
+    assert metrics["library_novelty"] == 1.0  # candidates already in the data are dropped by default
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png") >= 2 and "http://" not in report and "https://" not in report
+    for section in ("Metrics", "Scores: offline data and candidates", "Latent space", "Top candidates"):
+        assert section in report
+    assert json.loads((out / "cleaning.json").read_text())["rows_kept"] > 0
+    assert (out / "prior" / "prior.json").is_file() and (out / "surrogate.ckpt").is_file()
+    assert (out / "surrogate" / "logs" / "metrics.csv").is_file()
+    assert any((out / "policy").rglob("*.ckpt"))  # the step-size policy's training left its checkpoints
+    return library
+
+
+def test_molecule_campaign_writes_library_sdf_and_report(tmp_path, capsys):
+    table = molecule_table()
+    options = ["--space", "molecules", "--design-col", "smiles", "--score-col", "pic50"]
+    out, metrics = run_design(tmp_path, capsys, table, options)
+    library = check_common_outputs(out, metrics, "nearest_offline_similarity")
+    space = MoleculeSpace()
+    assert [space.parse(smiles) for smiles in library["design"]] == list(library["design"])  # all valid
+    offline = {Chem.CanonSmiles(smiles) for smiles in table["smiles"]}
+    assert not offline & set(library["design"])
+    assert (library["nearest_offline_similarity"].between(0, 1)).all()
+    assert metrics["diversity"] == metrics["intdiv1"] and 0 < metrics["intdiv2"] <= 1
+    assert metrics["best_offline_score"] == pytest.approx(8.0)
+    assert "data:image/svg+xml" in (out / "report.html").read_text()  # the RDKit grid of top molecules
+    records = [molecule for molecule in Chem.SDMolSupplier(str(out / "library.sdf"))]
+    assert [molecule.GetProp("_Name") for molecule in records] == list(library["design"])
+    assert records[0].GetProp("rank") == "1"
+    assert not (out / "surrogate-design-features").exists()  # molecules have no design surrogate
+    # Realism beside the offline data's: the 80 offline molecules are MOSES molecules, the top decile the
+    # last 8 rows (highest pic50), measured from the rows themselves.
+    realism = metrics["realism"]
+    top = property_metrics(list(table["smiles"][-8:]))
+    assert realism["offline_top_decile"] == pytest.approx(top)
+    assert realism["offline"] == pytest.approx(property_metrics(list(table["smiles"])))
+    assert realism["library"] == pytest.approx(property_metrics(list(library["design"])))
+    assert "fcd_to_offline" not in realism and "fewer than the 1000" in realism["fcd_note"]
+    assert "realism (library / offline / offline top 10%): SA" in design_summary(metrics)  # as printed
+    assert "Realism: library against the offline data" in (out / "report.html").read_text()
+
+
+def test_sequence_campaign_respects_alphabet_and_length(tmp_path, capsys):
+    table = dna_table()
+    out, metrics = run_design(
+        tmp_path, capsys, table, ["--space", "sequence", "--design-col", "seq", "--score-col", "y"]
+    )
+    library = check_common_outputs(out, metrics, "nearest_offline_distance")
+    assert all(len(design) == 8 and set(design) <= set("ACGT") for design in library["design"])
+    assert not set(table["seq"]) & set(library["design"])
+    # Hamming distance to the nearest offline sequence: at least 1 (new), at most the length.
+    assert library["nearest_offline_distance"].between(1, 8).all()
+    assert 0 < metrics["diversity"] <= 8
+    assert "class='sequences'" in (out / "report.html").read_text()
+    # The flagship's library is polished and valued by a surrogate of the designs themselves, trained
+    # beside the latent one: the model that chose the designs fills their predictions and ranks them.
+    dataset, _ = resolve_dataset(load_config(out / "config.yaml"))
+    design_surrogate = fit_design_surrogate(
+        dataset, load_config(out / "config.yaml").surrogate, out / DESIGN_SURROGATE_FOLDER
+    )
+    mean, std = design_surrogate.predict(list(library["design"]))
+    np.testing.assert_allclose(library["predicted_score"], mean.numpy(), rtol=1e-5, atol=1e-6)
+    acquisition = library["predicted_score"] - library["predicted_std"]
+    assert library["acquisition"].to_numpy() == pytest.approx(acquisition.to_numpy(), abs=1e-5)
+    assert library["acquisition"].iloc[0] == pytest.approx(library["acquisition"].max())
+
+
+def test_vector_campaign_with_minimized_scores(tmp_path, capsys):
+    table = vector_table()
+    options = ["--space", "continuous", "--design-col", "x", "--score-col", "loss", "--minimize"]
+    out, metrics = run_design(tmp_path, capsys, table, options)
+    library = check_common_outputs(out, metrics, "nearest_offline_distance")
+    assert metrics["best_offline_score"] == pytest.approx(table["loss"].min())
+    coordinates = library[["x0", "x1", "x2"]].to_numpy()
+    np.testing.assert_allclose(
+        coordinates, np.array([[float(v) for v in d.split()] for d in library["design"]]), rtol=1e-6
+    )
+    # Scores are reported in the user's units: a minimized loss is positive here, as in the data.
+    assert (library["predicted_score"] > -1).all()
+
+
+def test_task_campaign_reports_normalized_oracle_scores(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = [
+        "design",
+        "--task",
+        "ackley-4",
+        "--config",
+        write_config(tmp_path),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    assert main(argv) == 0
+    assert "oracle (ackley-4): normalized 100th" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"score_100th", "score_50th", "top10_mean", "task"} <= set(metrics)
+    library = check_common_outputs(out, metrics, "nearest_offline_distance")
+    assert metrics["score_100th"] == pytest.approx(library["normalized_score"].max())
+    assert metrics["score_50th"] <= metrics["score_100th"]
+
+
+def test_constraints_filter_the_pool_and_are_counted(tmp_path, capsys):
+    table = molecule_table()
+    options = ["--space", "molecules", "--design-col", "smiles", "--score-col", "pic50"]
+    extra = "constraints: {properties: {MolWt: [null, 330]}, structural_alerts: [PAINS]}\n"
+    out, metrics = run_design(tmp_path, capsys, table, options, extra)
+    from rdkit.Chem import Descriptors
+
+    library = pd.read_csv(out / "library.csv")
+    assert all(Descriptors.MolWt(Chem.MolFromSmiles(smiles)) <= 330 for smiles in library["design"])
+    dropped = metrics["pool"]["dropped"]
+    assert dropped.get("MolWt out of range", 0) > 0  # MOSES molecules run to 350 Da: some must fall
+
+
+def test_same_seed_gives_the_same_library(tmp_path, capsys):
+    table = dna_table(rows=100, seed=1)
+    options = ["--space", "sequence", "--design-col", "seq", "--score-col", "y"]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, _ = run_design(tmp_path / "a", capsys, table, options)
+    second, _ = run_design(tmp_path / "b", capsys, table, options)
+    pd.testing.assert_frame_equal(pd.read_csv(first / "library.csv"), pd.read_csv(second / "library.csv"))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("constraints: {structural_alerts: [PAINZ]}\n", "unknown structural alert catalog 'PAINZ'"),
+        ("constraints: {properties: {MolWeight: [0, 500]}}\n", "unknown RDKit descriptor 'MolWeight'"),
+        ("selection: {diversity_weight: 2}\n", "'selection.diversity_weight' must be <= 1.0, got 2"),
+        ("stages: {portfolio: 1.5}\n", "'stages.portfolio' must be <= 1.0, got 1.5"),
+        ("stages: {polish_rounds: -1}\n", "'stages.polish_rounds' must be >= 0, got -1"),
+        ("stages: {polish: 4}\n", "unknown config key 'stages.polish'"),
+    ],
+)
+def test_bad_constraints_stop_before_training(tmp_path, capsys, extra, message):
+    molecule_table(20).to_csv(tmp_path / "data.csv", index=False)
+    argv = ["design", "--data", str(tmp_path / "data.csv"), "--space", "molecules", "--design-col", "smiles"]
+    argv += ["--score-col", "pic50", "--config", write_config(tmp_path, extra), "--out", str(tmp_path / "o")]
+    argv += ["--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o" / "prior").exists()
+
+
+def test_outputs_stay_under_out(tmp_path, capsys, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    dna_table().to_csv(work / "data.csv", index=False)
+    (work / "tiny.yaml").write_text(TINY)
+    argv = ["design", "--data", "data.csv", "--space", "sequence", "--design-col", "seq", "--score-col", "y"]
+    assert main([*argv, "--config", "tiny.yaml", "--out", "run", "--no-progress"]) == 0
+    assert sorted(path.name for path in work.iterdir()) == ["data.csv", "run", "tiny.yaml"]
+    assert not list((work / "run").glob("**/*.tmp"))  # no temporary file left behind

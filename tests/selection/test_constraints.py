@@ -1,0 +1,47 @@
+"""Design constraints: RDKit structural alerts and descriptor ranges, with every name checked up front."""
+
+import pytest
+
+from genmbo.config import ConstraintsConfig
+from genmbo.errors import ConfigError
+from genmbo.selection.constraints import DesignFilter
+from genmbo.spaces import MoleculeSpace, SequenceSpace
+
+
+def molecule_filter(**options):
+    return DesignFilter(MoleculeSpace(), ConstraintsConfig(**options))
+
+
+def test_pains_alerts_and_property_ranges():
+    design_filter = molecule_filter(
+        structural_alerts=["PAINS"], properties={"MolWt": [None, 300], "qed": [0.4, None]}
+    )
+    assert design_filter.reason("O=C1NC(=S)SC1=Cc1ccccc1") == "PAINS structural alert"  # an ene-rhodanine
+    assert design_filter.reason("Oc1ccccc1O") == "PAINS structural alert"  # a catechol
+    assert design_filter.reason("CC(C)Cc1ccc(cc1)C(C)C(=O)O") is None  # ibuprofen: 206 Da, QED 0.82
+    assert design_filter.reason("C" * 26) == "MolWt out of range"
+    assert design_filter.reason("C") == "qed out of range"  # methane: QED 0.36
+
+
+def test_no_constraints_pass_everything():
+    design_filter = molecule_filter()
+    assert not design_filter.active and design_filter.reason("not even SMILES") is None
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"structural_alerts": ["PAINZ"]}, "unknown structural alert catalog 'PAINZ'; did you mean 'PAINS'?"),
+        ({"properties": {"molwt": [0, 1]}}, "unknown RDKit descriptor 'molwt'"),
+        ({"properties": {"MolWt": [500, 100]}}, "low 500.0 is above high 100.0"),
+        ({"properties": {"MolWt": [1]}}, "must be [low, high]"),
+    ],
+)
+def test_bad_names_and_ranges_are_config_errors(options, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("?", r"\?")):
+        molecule_filter(**options)
+
+
+def test_molecule_constraints_on_sequences_are_refused():
+    with pytest.raises(ConfigError, match="apply to molecules only"):
+        DesignFilter(SequenceSpace("ACGT", length=4), ConstraintsConfig(structural_alerts=["PAINS"]))
