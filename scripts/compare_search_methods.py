@@ -1,4 +1,4 @@
-"""Compare search methods on tasks, one seed: the short table of docs/BENCHMARKS.md (search issue).
+"""Compare search methods on tasks, one seed: `genmbo benchmark` (the one pipeline) for a quick look.
 
 A one-seed `genmbo benchmark` (the same pipeline as `genmbo design`): for each task the default prior and
 surrogate are fitted once (saved under OUT/TASK, so a rerun resumes), every method makes a library of

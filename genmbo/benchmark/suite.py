@@ -39,7 +39,10 @@ from genmbo.campaign.pipeline import (
     measure_library,
 )
 from genmbo.config import GenmboConfig, from_mapping, to_mapping
+from genmbo.data.offline import OfflineDataset
 from genmbo.errors import ConfigError
+from genmbo.metrics.molecule_realism import molecule_property_metrics
+from genmbo.metrics.realism import OFFLINE_SAMPLE, top_decile
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER
 from genmbo.models.training import configured_training
@@ -47,6 +50,7 @@ from genmbo.outputs.files import write_text_atomic
 from genmbo.runtime.progress import progress_enabled
 from genmbo.search.registry import build_search_method
 from genmbo.selection.constraints import DesignFilter
+from genmbo.spaces import MoleculeSpace
 from genmbo.tasks import get_task
 
 STANDARD_TASKS = (
@@ -160,6 +164,7 @@ def _run_task_seed(
         prior, latents = fit_prior_and_encode(dataset, first.prior, folder / "prior", seed, conditional)
         prepare_seconds = time.perf_counter() - started
         surrogates: dict[str, tuple[Any, Any, float]] = {}
+        reference = top_decile_realism(dataset)
         rows = []
         for spec in specs:
             config, method = configs[spec.label], methods[spec.label]
@@ -207,6 +212,7 @@ def _run_task_seed(
                 "search_seconds": round(search_seconds, 2),
                 "fit_seconds": round(prepare_seconds + surrogate_seconds, 2),
                 "best_offline_normalized": metrics["best_offline_normalized"],
+                **realism_columns(library.designs, reference),
             }
             rows.append(row)
             if progress_enabled():
@@ -216,6 +222,31 @@ def _run_task_seed(
                     flush=True,
                 )
     return rows
+
+
+REALISM_KEYS = ("sa_mean", "sa_above_4", "large_ring_share", "pains_share")
+
+
+def top_decile_realism(dataset: OfflineDataset) -> dict[str, float]:
+    """For molecules, `REALISM_KEYS` of the offline data's best tenth (at most `OFFLINE_SAMPLE` of them):
+    the reference a chemist would hold the library to; {} for other spaces."""
+    if not isinstance(dataset.space, MoleculeSpace):
+        return {}
+    best = top_decile(dataset.designs, dataset.scores)[:OFFLINE_SAMPLE]
+    return {f"top_decile_{key}": value for key, value in _realism(best).items()}
+
+
+def realism_columns(designs: Sequence[Any], reference: dict[str, float]) -> dict[str, float]:
+    """For molecules (a non-empty `reference`), the library's SA score, share with SA above 4, and shares
+    with a ring of more than 7 atoms and with a PAINS alert, beside `reference`; {} for other spaces."""
+    if not reference:
+        return {}
+    return _realism([design for design in designs if design is not None]) | reference
+
+
+def _realism(molecules: Sequence[str]) -> dict[str, float]:
+    measured = molecule_property_metrics(molecules)
+    return {key: measured[key] for key in REALISM_KEYS}
 
 
 def summary_table(results: pd.DataFrame, labels: Sequence[str], column: str = "score_100th") -> str:
@@ -272,7 +303,33 @@ def write_results(results: pd.DataFrame, out: Path, labels: Sequence[str], budge
         f"{budget} candidates per run.\n\n"
     )
     ranks = f"\n\nMean rank over the {results['task'].nunique()} tasks of each method's mean (1 = best):\n\n"
+    realism = ""
+    if "sa_mean" in results and results["sa_mean"].notna().any():
+        realism = (
+            "\n\nRealism of the molecular libraries, mean over seeds: SA score, share with SA > 4, with a "
+            "ring of more than 7 atoms, with a PAINS alert (the offline data's top decile last):\n\n"
+            + realism_table(results, labels)
+        )
     write_text_atomic(
         out / "results.md",
-        header + summary_table(results, labels) + ranks + rank_table(results, labels) + "\n",
+        header + summary_table(results, labels) + ranks + rank_table(results, labels) + realism + "\n",
     )
+
+
+def realism_table(results: pd.DataFrame, labels: Sequence[str]) -> str:
+    """Markdown: for each molecular task, each method's mean `REALISM_KEYS`, and the top decile's."""
+    molecular = results[results["sa_mean"].notna()]
+    lines = ["| task | method | SA | SA > 4 | ring > 7 atoms | PAINS |", "|---|---|---|---|---|---|"]
+    for task, runs in molecular.groupby("task", sort=False):
+        for label in [*labels, "offline top decile"]:
+            if label == "offline top decile":
+                means = runs[[f"top_decile_{key}" for key in REALISM_KEYS]].mean().to_numpy()
+            else:
+                mine = runs[runs["method"] == label]
+                if mine.empty:
+                    continue
+                means = mine[list(REALISM_KEYS)].mean().to_numpy()
+            lines.append(
+                f"| {task} | {label} | {means[0]:.2f} | {means[1]:.1%} | {means[2]:.1%} | {means[3]:.1%} |"
+            )
+    return "\n".join(lines)

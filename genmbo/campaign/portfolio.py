@@ -4,7 +4,7 @@ A manifold-bound sampler and a local search fail on different tasks: where the o
 structure (Ehrlich functions, the MPOs) guided samples win; where they carry none and the surrogate
 extrapolates (Ackley-32, Levy-32, uniform in their box), ascent leaves the data behind and a sampler cannot
 follow. Reserving a share of the library for ascents hedges a campaign against not knowing which case it
-is in (our construction; `docs/BENCHMARKS.md` has the measurements). The ascents are Design-Bench's
+is in (our construction; the ablation in `docs/BENCHMARKS.md` measures it). The ascents are Design-Bench's
 "Grad." baseline (Trabucco et al., ICML 2022; `genmbo.search.gradient_ascent`: 200 SGD steps of
 ``0.01 sqrt(d)`` in normalized units) on the campaign's pessimistic objective (`SearchProblem.kappa`),
 from the best offline latents.

@@ -10,7 +10,7 @@ as in the official evaluation (github.com/siddarthk97/ddom, `design_baselines/di
 ``args.condition = task.y.max()``); the guided noise is ``(1 + w) eps(z, y_max) - w eps(z, null)``
 (`LatentDiffusion.predict_noise`), with ``w = 2`` (``gamma = 2.0`` in the official
 `configs/score_diffusion.cfg`). Every sample is returned: DDOM evaluates all of its candidates, with no
-surrogate filtering.
+surrogate filtering of its own; the pipeline then filters, values and selects them as for every method.
 
 Departures: a discrete DDPM chain (Ho et al. 2020, Algorithm 2; all training timesteps by default) replaces
 DDOM's continuous-time VP-SDE integrated with Heun's method; the reweighting acts through the training

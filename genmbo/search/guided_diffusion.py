@@ -5,7 +5,7 @@ Diffusion Implicit Models", ICLR 2021, eq. 12 with eta = 0; DDPM ancestral sampl
 the predicted noise at every step by the guided one of classifier guidance (Dhariwal & Nichol, "Diffusion
 Models Beat GANs on Image Synthesis", NeurIPS 2021, Sec. 4.2, eq. 14, Algorithm 2):
 
-    eps'(z_t) = eps(z_t) - sqrt(1 - abar_t) * scale * step_size * grad f(z0_hat)
+    eps'(z_t) = eps(z_t) - sqrt(1 - abar_t) * scale * step_size * sqrt(abar_t) * grad f(z0_hat)
 
 with the pessimistic surrogate objective ``f = (mean - kappa * std) / score_std`` in place of the
 classifier's log-likelihood, ``kappa`` being the campaign's one pessimism (`SearchProblem.kappa`, the
@@ -14,7 +14,8 @@ candidates on the data manifold, where the autoencoder decodes and the surrogate
 guidance pushes them up the surrogate within it.
 
 Departures from Dhariwal & Nichol: the gradient is taken at the predicted clean latent ``z0_hat``, not at
-the noisy one, without backpropagating through the denoiser (`genmbo.search.guidance.SurrogateGuidance`
+the noisy one, without backpropagating through the denoiser, the ``sqrt(abar_t)`` being the chain rule's
+factor under a constant noise prediction (`genmbo.search.guidance.SurrogateGuidance`
 has the derivation and why); ``scale`` is ours (3: about three normalized gradients per early step);
 the default ``kappa = 1``, a one-std lower confidence bound, is ours.
 

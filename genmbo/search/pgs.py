@@ -106,7 +106,7 @@ class PolicyGuidedGradientSearch(SearchMethod):
         cql_actions: sampled actions per proposal in the CQL logsumexp (reference: 10).
 
     After a call, `selected` holds the chosen ``(percentile, checkpoint index)`` and `policy` the chosen
-    `PGSPolicy` (usable as a guided-diffusion `StepSize` through ``policy.step_size``).
+    `PGSPolicy` (a guided-diffusion `StepSize` through ``policy.step_size`` or ``policy.relative_step_size``).
 
     `fit` trains in its `run_dir`, one subfolder per percentile (Lightning checkpoints and logs; a rerun
     resumes or reuses the trained policies): `genmbo design` passes ``OUT/policy``. Without one, each

@@ -5,7 +5,7 @@ BRENK: Brenk et al., ChemMedChem 2008; NIH, ZINC and ChEMBL rule sets as package
 ranges use RDKit's descriptor functions by name (`rdkit.Chem.Descriptors.descList`, e.g. MolWt, MolLogP,
 TPSA, qed). Every name is checked when the filter is built, so a typo stops the run before any training.
 The space's own checks (sanitization, alphabet, length, bounds) are not repeated here: decoded designs
-are canonical already, and `genmbo.campaign.design` drops those that fail to decode.
+are canonical already, and `genmbo.selection.filtering` drops those that fail to decode.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from genmbo.spaces.base import DesignSpace
 
 
 class DesignValues:
-    """`predict(designs)` -> (mean, std), two `n` tensors; `acquisition(designs)` -> `n` values."""
+    """`predict(designs)` -> (mean, std), two `n` tensors; `acquisition(mean, std)` -> `n` values."""
 
     def __init__(
         self,

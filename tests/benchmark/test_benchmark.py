@@ -317,3 +317,25 @@ def test_rank_table_ranks_minus_infinity_last_and_shares_ties():
         and "| v | 4.00 | 0 | 1 |" in table
         and "| x | 1.75 | 0 | 2 |" in table
     )
+
+
+def test_molecular_rows_carry_the_librarys_realism_beside_the_top_decile():
+    from genmbo.benchmark.suite import REALISM_KEYS, realism_columns, realism_table
+    from genmbo.metrics.molecule_realism import molecule_property_metrics
+
+    library = ["c1ccccc1O", "C1CCCCCCCC1", None, "CCO"]  # one ring of 9 atoms among three molecules
+    reference = {f"top_decile_{key}": 0.5 for key in REALISM_KEYS}
+    columns = realism_columns(library, reference)
+    expected = molecule_property_metrics(["c1ccccc1O", "C1CCCCCCCC1", "CCO"])
+    assert columns["large_ring_share"] == pytest.approx(1 / 3)
+    assert {key: columns[key] for key in REALISM_KEYS} == {key: expected[key] for key in REALISM_KEYS}
+    assert columns["top_decile_sa_mean"] == 0.5
+    assert realism_columns(library, {}) == {}  # not a molecular task
+
+    rows = [
+        {"task": "m", "method": "a", "seed": seed, **dict.fromkeys(REALISM_KEYS, value), **reference}
+        for seed, value in ((0, 0.2), (1, 0.4))
+    ]
+    table = realism_table(pd.DataFrame(rows), ["a", "absent"]).splitlines()
+    assert table[2] == "| m | a | 0.30 | 30.0% | 30.0% | 30.0% |"
+    assert table[3] == "| m | offline top decile | 0.50 | 50.0% | 50.0% | 50.0% |" and len(table) == 4

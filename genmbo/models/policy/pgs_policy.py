@@ -120,7 +120,8 @@ class PGSPolicy(nn.Module):
     per-dimension multiplier of the gradient with respect to normalized latents. Those are the units of
     guided diffusion's `StepSize` (its gradient is taken with respect to latents standardized by the same
     per-dimension mean and std, `LatentDiffusion.standardize`, of the score-normalized objective), so
-    ``policy.step_size`` plugs into `SurrogateGuidance` as is.
+    ``policy.step_size`` plugs into `SurrogateGuidance`; the flagship passes ``relative_step_size``, the
+    same steps divided by their mean over the dimensions, and sets the size with its ``scale``.
 
     Args:
         network: the tanh-Gaussian policy network.

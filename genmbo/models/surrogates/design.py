@@ -7,7 +7,8 @@ ranks the whole space better: the best 128 new designs by its pessimistic predic
 seeds 0-4; 50th percentile 0.888), by the latent surrogate's 0.973 (0.784), and with k-mer counts beside the
 one-hot tokens (below) 0.992 (0.881) (`scripts/tfbind8_screening_ceiling.py --features onehot`, `--features
 design`). It has no latent gradient, so it cannot guide the diffusion; the flagship uses it where the
-candidates are designs already: to value the neighbors its polishing visits (`genmbo.selection.polishing`).
+candidates are designs already: whenever a library is polished it is the one model that values designs
+(`genmbo.selection.valuing`), in choosing, polishing (`genmbo.selection.polishing`) and ranking.
 
 Features (`surrogate_features`): the one-hot tokens of fixed-length sequences (``length x alphabet``
 inputs, the input of Design-Bench's and RaM's TFBind8 models) followed by the counts of every k-mer
@@ -18,7 +19,7 @@ occurs in the offline designs and whose counts are at most twice the one-hot wid
 counts: DNA 8-mers 3 (64 counts for 32 one-hot inputs); Ehrlich s20-d32 and s32-d64 none (337 of 400 and
 797 of 1024 bigrams seen). The rule is empirical, chosen on tuning seeds after a first one (counts up to
 twice the one-hot width, so bigrams on Ehrlich) cost Ehrlich s32 on all three (0.778 to 0.556); k-mers
-longer than 3 were not measured. Measured (`docs/BENCHMARKS.md`, "Counting k-mers"): on TFBind8 tuning
+longer than 3 were not measured. Measured (CHANGELOG.md, d09f8ac): on TFBind8 tuning
 seeds the flagship's mean 100th percentile went from 0.983 to 0.990. Departure: the counts enter an MLP
 ensemble as extra standardized inputs, not a kernel machine. Other spaces have no design surrogate here
 (None): variable-length sequences would need padding conventions, molecules a fingerprint model (not
