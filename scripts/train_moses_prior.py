@@ -9,9 +9,9 @@ reconstruction is printed every `--val-every` steps. Full checkpoints (with opti
     nohup python scripts/train_moses_prior.py > logs_train_moses_vae.log 2>&1 &
 
 The shipped VAE is a second stage of training from the first one's weights with a stronger KL term
-(`--init checkpoints/moses_vae.ckpt --kl-weight 0.1 --kl-warmup-steps 0 --learning-rate 1e-3`; the
-README has the command): its latents carry fewer nats per molecule and its samples are more realistic
-(`docs/priors.md`).
+(`--init checkpoints/moses_vae.ckpt --kl-weight 0.1 --kl-warmup-steps 0 --learning-rate 1e-3`;
+`docs/priors.md` has the command): its latents carry fewer nats per molecule and its samples are more
+realistic.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from genmbo.benchmark.evaluation import oracle_metrics
 from genmbo.campaign.design import library_frame
 from genmbo.campaign.inputs import resolve_dataset
 from genmbo.campaign.pipeline import (
+    LibraryPlan,
     Models,
     Stopwatch,
     design_stages,
@@ -168,7 +169,7 @@ def _run_task_seed(
         rows = []
         for spec in specs:
             config, method = configs[spec.label], methods[spec.label]
-            polishes = design_stages(config, method)[1] > 0
+            polishes = design_stages(config.stages, method)[1] > 0
             key = json.dumps([to_mapping(config.surrogate), polishes], sort_keys=True)
             if key not in surrogates:
                 started = time.perf_counter()
@@ -188,8 +189,9 @@ def _run_task_seed(
             surrogate, design_surrogate, surrogate_seconds = surrogates[key]
             clock = Stopwatch(announce=False)  # one line per run below, not one per stage
             models = Models(prior, latents, surrogate, design_surrogate)
+            plan = LibraryPlan.of(config, method)
             library = make_library(
-                config, dataset, models, method, constraints, folder / f"policy-{spec.label}", clock
+                plan, dataset, models, method, constraints, folder / f"policy-{spec.label}", clock
             )
             if library is None:  # a helper process of a distributed run
                 continue

@@ -22,6 +22,7 @@ from genmbo.campaign.inputs import resolve_dataset
 from genmbo.campaign.pipeline import (
     Library,
     LibraryMeasures,
+    LibraryPlan,
     Models,
     Stopwatch,
     design_stages,
@@ -77,12 +78,13 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
             dataset, config.prior, out / "prior", seed, needs_condition=method.needs_condition
         )
     with clock.stage("fit_surrogate"):
-        polishes = design_stages(config, method)[1] > 0
+        polishes = design_stages(config.stages, method)[1] > 0
         surrogate, design_surrogate = fit_surrogates(
             dataset, latents, config.surrogate, out, out / DESIGN_SURROGATE_FOLDER, seed, polishes
         )
     models = Models(prior, latents, surrogate, design_surrogate)
-    library = make_library(config, dataset, models, method, constraints, out / "policy", clock)
+    plan = LibraryPlan.of(config, method)
+    library = make_library(plan, dataset, models, method, constraints, out / "policy", clock)
     if library is None:  # a helper process of a distributed run
         return DesignOutcome(pd.DataFrame(), {}, {})
     with clock.stage("metrics"):

@@ -40,7 +40,7 @@ import torch
 from torchmetrics import Metric
 
 from genmbo.campaign.portfolio import portfolio_designs
-from genmbo.config import GenmboConfig, SurrogateConfig
+from genmbo.config import GenmboConfig, SelectionConfig, StagesConfig, SurrogateConfig
 from genmbo.data.offline import OfflineDataset
 from genmbo.metrics.design_distance import design_features, distance_kind, nearest
 from genmbo.metrics.library import MeanPairwiseDistance, VectorNovelty
@@ -104,9 +104,8 @@ class Library:
     dropped: dict[str, int]
 
 
-def design_stages(config: GenmboConfig, method: SearchMethod) -> tuple[float, int]:
+def design_stages(stages: StagesConfig, method: SearchMethod) -> tuple[float, int]:
     """The portfolio share and the polishing rounds of this run: the config's, else the method's."""
-    stages = config.stages
     portfolio = method.portfolio if stages.portfolio is None else stages.portfolio
     rounds = method.polish_rounds if stages.polish_rounds is None else stages.polish_rounds
     return portfolio, rounds
@@ -130,8 +129,29 @@ def fit_surrogates(
     return surrogate, design_surrogate
 
 
+@dataclass(frozen=True)
+class LibraryPlan:
+    """What making a library needs of a run's config: `count` designs, the `seed`, the selection settings,
+    the design stages resolved for the method, and whether designs already measured are excluded."""
+
+    count: int
+    seed: int
+    selection: SelectionConfig
+    portfolio: float
+    polish_rounds: int
+    exclude_offline: bool
+
+    @classmethod
+    def of(cls, config: GenmboConfig, method: SearchMethod) -> LibraryPlan:
+        portfolio, polish_rounds = design_stages(config.stages, method)
+        exclude = config.constraints.exclude_offline and not method.proposes_offline_designs
+        return cls(
+            config.run.n_candidates, config.run.seed, config.selection, portfolio, polish_rounds, exclude
+        )
+
+
 def make_library(
-    config: GenmboConfig,
+    plan: LibraryPlan,
     dataset: OfflineDataset,
     models: Models,
     method: SearchMethod,
@@ -139,18 +159,15 @@ def make_library(
     method_dir: Path,
     clock: Stopwatch,
 ) -> Library | None:
-    """Stages 4 to 11 (see the module docstring), `constraints` built from `config.constraints` (by the
-    caller, so that a bad one stops the run before any training); None in a helper process of a
-    distributed run."""
-    count = config.run.n_candidates
-    selection = config.selection
-    portfolio_share, polish_rounds = design_stages(config, method)
+    """Stages 4 to 11 (see the module docstring), `constraints` built from the config's (by the caller, so
+    that a bad one stops the run before any training); None in a helper process of a distributed run."""
+    count, selection, exclude_offline = plan.count, plan.selection, plan.exclude_offline
     space = dataset.space
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
     problem = SearchProblem(
         models.latents, scores, models.surrogate, models.prior, dataset.designs, space, selection.kappa
     )
-    generator = torch.Generator().manual_seed(config.run.seed)
+    generator = torch.Generator().manual_seed(plan.seed)
     pool_size = count * selection.pool_factor
     with clock.stage("fit_method"):
         method.fit(problem, pool_size, generator, method_dir)
@@ -160,10 +177,9 @@ def make_library(
         # Under a launcher that runs the whole command in every process (strategy ddp), the others
         # helped train and sample; one process chooses the library and writes the outputs.
         return None
-    exclude_offline = config.constraints.exclude_offline and not method.proposes_offline_designs
     new = NewDesigns(space, dataset.designs, constraints, exclude_offline)
     with clock.stage("portfolio"):
-        reserved = portfolio_designs(problem, round(portfolio_share * count), new, generator)
+        reserved = portfolio_designs(problem, round(plan.portfolio * count), new, generator)
     with clock.stage("decode"):
         pool_designs = found.designs_from(models.prior.autoencoder)
     with clock.stage("filter"):
@@ -175,15 +191,15 @@ def make_library(
     )
     with clock.stage("select"):
         kept_designs = [pool_designs[index] for index in kept]
-        chosen = _diverse(config, values, kept_designs, count - len(reserved), selection.shortlist_factor)
+        chosen = _diverse(selection, values, kept_designs, count - len(reserved), selection.shortlist_factor)
         designs = reserved + [kept_designs[index] for index in chosen]
     with clock.stage("polish"):
         neighbors = NewDesigns(space, dataset.designs, constraints, exclude_offline)
         for design in designs:  # the library's designs are taken: polishing moves to other ones
             neighbors.admits(design)
-        designs = polish(designs, polish_rounds, space, dataset.designs, values, neighbors, generator)
+        designs = polish(designs, plan.polish_rounds, space, dataset.designs, values, neighbors, generator)
     with clock.stage("rank"):
-        order = _diverse(config, values, designs, len(designs), 1.0)
+        order = _diverse(selection, values, designs, len(designs), 1.0)
         designs = [designs[index] for index in order]
         mean, std = values.predict(designs)
         latents = values.encode(designs) if designs else models.latents[:0].float()
@@ -192,7 +208,7 @@ def make_library(
 
 
 def _diverse(
-    config: GenmboConfig, values: DesignValues, designs: list[Any], count: int, shortlist_factor: float
+    selection: SelectionConfig, values: DesignValues, designs: list[Any], count: int, shortlist_factor: float
 ) -> list[int]:
     """Indices of `count` of `designs` in selection order (`select_diverse`), by their acquisition."""
     if not designs or count <= 0:
@@ -200,9 +216,7 @@ def _diverse(
     acquisition = values.acquisition(*values.predict(designs))
     features = design_features(values.space, designs)
     kind = distance_kind(values.space)
-    return select_diverse(
-        acquisition, features, kind, count, config.selection.diversity_weight, shortlist_factor
-    )
+    return select_diverse(acquisition, features, kind, count, selection.diversity_weight, shortlist_factor)
 
 
 def _features(dataset: OfflineDataset, designs: list[Any]) -> torch.Tensor:

@@ -13,7 +13,7 @@ import yaml
 
 from genmbo.benchmark.evaluation import oracle_metrics
 from genmbo.campaign.inputs import resolve_dataset
-from genmbo.campaign.pipeline import Models, Stopwatch, fit_surrogates, make_library
+from genmbo.campaign.pipeline import LibraryPlan, Models, Stopwatch, fit_surrogates, make_library
 from genmbo.cli import main
 from genmbo.config import GenmboConfig, from_mapping
 from genmbo.models.prior import fit_prior_and_encode
@@ -102,7 +102,8 @@ def library_of(prepared, method: SearchMethod, **stages):
     config, dataset, models, folder = prepared
     config = config.model_copy(update={"stages": config.stages.model_copy(update=stages)})
     constraints = DesignFilter(dataset.space, config.constraints)
-    return make_library(config, dataset, models, method, constraints, folder / "method", Stopwatch())
+    plan = LibraryPlan.of(config, method)
+    return make_library(plan, dataset, models, method, constraints, folder / "method", Stopwatch())
 
 
 @pytest.mark.parametrize("name", sorted(SEARCH_METHODS))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from genmbo.campaign.pipeline import Models, Stopwatch, make_library
+from genmbo.campaign.pipeline import LibraryPlan, Models, Stopwatch, make_library
 from genmbo.config import GenmboConfig, from_mapping
 from genmbo.data.offline import OfflineDataset
 from genmbo.errors import ConfigError
@@ -158,7 +158,10 @@ def test_every_method_goes_through_the_design_stages(
     )
     models = Models(problem.prior, problem.latents, problem.surrogate)  # type: ignore[arg-type]
     constraints = DesignFilter(SPACE, config.constraints)
-    library = make_library(config, dataset, models, build(name), constraints, tmp_path, Stopwatch())
+    method = build(name)
+    library = make_library(
+        LibraryPlan.of(config, method), dataset, models, method, constraints, tmp_path, Stopwatch()
+    )
     assert 0 < len(library.designs) <= 6 and len(set(library.designs)) == len(library.designs)
     if name != "best_offline":
         assert not set(library.designs) & set(dataset.designs)
