@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from genmbo.cli import main
 
@@ -50,6 +51,32 @@ def test_config_prints_defaults_and_rejects_unknown_keys(tmp_path, capsys):
         .err.strip()
         .endswith(expected + "'run.n_candidates', 'run.out', 'run.checkpoint_every'")
     )
+
+
+def test_set_overrides_any_key_and_a_misspelled_one_fails_before_any_data_is_read(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "config",
+                "--set",
+                "search.scale=2",
+                "--set",
+                "run.n_candidates=7",
+                "--set",
+                "search.policy=null",
+            ]
+        )
+        == 0
+    )
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["search"]["scale"] == 2.0 and printed["search"]["policy"] is None
+    assert printed["run"]["n_candidates"] == 7
+    argv = ["design", "--task", "tfbind8", "--set", "search.scael=2", "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    assert "unknown config key 'search.scael' (did you mean 'search.scale'?)" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # stopped before the output folder, the data or any training
+    assert main(["config", "--set", "search.scale"]) == 2
+    assert "expected KEY=VALUE" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
