@@ -288,10 +288,28 @@ def design_summary(metrics: dict) -> str:
     lines.append(f"  library: diversity {metrics['diversity']:.3f}{detail}")
     if "realism" in metrics:
         lines.append(realism_line(metrics["realism"]))
+    if "surrogate_trust" in metrics:
+        lines += trust_lines(metrics["surrogate_trust"])
     timings = metrics["timings"]
     stages = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in timings.items())
     lines.append(f"  time: {sum(timings.values()):.0f} s ({stages})")
     return "\n".join(lines)
+
+
+def trust_lines(trust: dict) -> list[str]:
+    """The valuing surrogate's held-out Spearman and calibration, and a warning when it ranks no better
+    than chance."""
+    lines = [
+        f"  surrogate trust ({trust['model']}, {trust['rows']} held-out designs): Spearman "
+        f"{trust['spearman']:.2f}, within 1 std {trust['within_1_std']:.0%}, "
+        f"within 2 std {trust['within_2_std']:.0%}"
+    ]
+    if not trust["better_than_chance"]:
+        lines.append(
+            "  warning: the surrogate ranks held-out designs no better than chance, so this library is a "
+            "guess; measure more designs or treat the ranking with care"
+        )
+    return lines
 
 
 def realism_line(realism: dict) -> str:

@@ -105,6 +105,9 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     metrics["n_candidates"] = len(frame)
     if realism:
         metrics["realism"] = realism
+    trust = surrogate_trust(surrogate, design_surrogate)
+    if trust is not None:
+        metrics["surrogate_trust"] = trust
     with clock.stage("write"):
         files = write_library(frame, out, molecules=isinstance(dataset.space, MoleculeSpace))
         metrics["timings"] = clock.timings  # written twice: the report shows all but its own time
@@ -185,6 +188,16 @@ def _assemble_metrics(
                 metrics[key] = task_metrics[key]
         metrics["best_offline_score"] = task_metrics["best_offline_score"]
     return metrics
+
+
+def surrogate_trust(surrogate: Any, design_surrogate: Any | None) -> dict[str, Any] | None:
+    """The held-out trust figures (`genmbo.metrics.surrogate_trust`) of the model that values the library's
+    designs (the design surrogate when there is one), and which model that is; None when unknown (a
+    surrogate loaded from a given checkpoint)."""
+    model, name = (
+        (design_surrogate.surrogate, "design") if design_surrogate is not None else (surrogate, "latent")
+    )
+    return None if getattr(model, "trust", None) is None else {**model.trust, "model": name}
 
 
 def _title(config: GenmboConfig, task: Task | None) -> str:

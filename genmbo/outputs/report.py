@@ -76,6 +76,7 @@ def render_report(inputs: ReportInputs, seed: int = 0) -> str:
         "<h2>Metrics</h2>",
         _metrics_table({key: inputs.metrics[key] for key in SUMMARY_KEYS if key in inputs.metrics}),
         *_realism_section(inputs.metrics.get("realism")),
+        *_trust_section(inputs.metrics.get("surrogate_trust")),
         "<h2>Scores: offline data and candidates</h2>",
         _figure(_score_figure(inputs), "score distributions"),
         "<h2>Latent space (first two principal components of the offline latents)</h2>",
@@ -107,6 +108,29 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
             cell = f"<td>{html.escape(str(value))}</td>"
         rows.append(f"<tr><th>{html.escape(name)}</th>{cell}</tr>")
     return "<table>" + "".join(rows) + "</table>"
+
+
+def _trust_section(trust: dict[str, Any] | None) -> list[str]:
+    """The valuing surrogate's held-out ranking and calibration, with the warning when it is no better
+    than chance."""
+    if not trust:
+        return []
+    rows = {
+        "model": trust["model"],
+        "held-out designs": trust["rows"],
+        "Spearman (predicted mean vs measured)": trust["spearman"],
+        "measured within mean ± std (honest Gaussian: 68%)": trust["within_1_std"],
+        "measured within mean ± 2 std (95%)": trust["within_2_std"],
+    }
+    warning = (
+        []
+        if trust["better_than_chance"]
+        else [
+            "<p><strong>The surrogate ranks held-out designs no better than chance: this library is a "
+            "guess.</strong></p>"
+        ]
+    )
+    return ["<h2>Surrogate trust</h2>", _metrics_table(rows), *warning]
 
 
 def _realism_section(realism: dict[str, Any] | None) -> list[str]:

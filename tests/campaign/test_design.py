@@ -179,6 +179,14 @@ def test_sequence_campaign_respects_alphabet_and_length(tmp_path, capsys):
     acquisition = library["predicted_score"] - library["predicted_std"]
     assert library["acquisition"].to_numpy() == pytest.approx(acquisition.to_numpy(), abs=1e-5)
     assert library["acquisition"].iloc[0] == pytest.approx(library["acquisition"].max())
+    # Its trust: the design surrogate's Spearman and calibration on the 30 rows it held out of 150.
+    trust = metrics["surrogate_trust"]
+    assert trust["model"] == "design" and trust["rows"] == 30
+    assert trust == {**design_surrogate.surrogate.trust, "model": "design"}
+    assert f"surrogate trust (design, 30 held-out designs): Spearman {trust['spearman']:.2f}" in (
+        design_summary(metrics)
+    )
+    assert "Surrogate trust" in (out / "report.html").read_text()
 
 
 def test_vector_campaign_with_minimized_scores(tmp_path, capsys):

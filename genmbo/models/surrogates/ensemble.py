@@ -47,6 +47,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -56,6 +57,7 @@ from torchmetrics import MeanSquaredError, SpearmanCorrCoef
 from genmbo.config import SurrogateConfig, SurrogateLoss
 from genmbo.data.latent_datamodule import LatentDataModule
 from genmbo.errors import GenmboError
+from genmbo.metrics.surrogate_trust import SurrogateTrust
 from genmbo.models.checkpoints import load_module, save_weights
 from genmbo.models.networks.ensemble_mlp import EnsembleMLP
 from genmbo.models.surrogates.losses import coms_penalty, gradient_ascent, listnet_loss, mse_loss
@@ -64,7 +66,17 @@ from genmbo.models.training import build_trainer, resume_path
 # Rows that calibrate a ranking model: the training split is a seeded permutation, so its first rows are
 # a random sample; 4096 are ample for two coefficients per member and cost one small forward pass.
 CALIBRATION_ROWS = 4096
+# Rows held out for validation and for the trust figures (`validation_fraction`): 5%, but at least
+# `MIN_VALIDATION_ROWS` (or a fifth of small data) so that a held-out Spearman means something at n = 100.
 VALIDATION_FRACTION = 0.05
+MIN_VALIDATION_ROWS = 50
+
+
+def validation_fraction(rows: int) -> float:
+    """The share of `rows` held out: 5%, raised to ``min(50, rows // 5)`` rows for small data (so 20 of
+    100 rows, 10 of 50; from 1,000 rows on it is 5%)."""
+    wanted = max(round(VALIDATION_FRACTION * rows), min(MIN_VALIDATION_ROWS, rows // 5))
+    return VALIDATION_FRACTION if wanted == round(VALIDATION_FRACTION * rows) else wanted / rows
 
 
 def split_members(rows: torch.Tensor, members: int) -> torch.Tensor:
@@ -106,6 +118,8 @@ class EnsembleSurrogate(pl.LightningModule):
         if members < 2:
             raise ValueError(f"an ensemble needs at least 2 members for a standard deviation, got {members}")
         self.save_hyperparameters()
+        # `SurrogateTrust` figures on the held-out rows, set by `fit_surrogate` (None: unknown).
+        self.trust: dict[str, Any] | None = None
         self.hparams["hidden_dims"] = list(hidden_dims)
         self.latent_dim = latent_dim
         self.network = EnsembleMLP(members, latent_dim, hidden_dims)
@@ -258,7 +272,9 @@ def fit_surrogate(
     """Train (or load) a surrogate on `n x d` latents and `n` scores; save it as `folder/surrogate.ckpt`.
 
     Training checkpoints go to `folder/surrogate/`; rerunning with the same arguments resumes an
-    interrupted run from its `last.ckpt`. 5% of the rows are held out for validation metrics.
+    interrupted run from its `last.ckpt`. `validation_fraction` of the rows are held out for validation
+    metrics; the trained model's `trust` holds its `SurrogateTrust` figures on them (None when loaded from
+    a given checkpoint: its held-out rows are unknown).
     """
     if latents.dim() != 2 or scores.shape != (latents.shape[0],):
         raise GenmboError(
@@ -271,6 +287,7 @@ def fit_surrogate(
     if config.checkpoint is not None:
         model = load_module(EnsembleSurrogate, config.checkpoint, "surrogate", latents.shape[1])
         save_weights(model, folder / "surrogate.ckpt")
+        model.trust = None
         return model
     pl.seed_everything(seed, verbose=False)
     model = EnsembleSurrogate(
@@ -290,11 +307,23 @@ def fit_surrogate(
         latents.detach().cpu(),
         scores.detach().cpu(),
         batch_size=config.members * config.batch_size,
-        val_fraction=VALIDATION_FRACTION,
+        val_fraction=validation_fraction(latents.shape[0]),
         seed=seed,
     )
     run_dir = folder / "surrogate"
     trainer = build_trainer(run_dir, config.max_steps, limit_val_batches=4)
     trainer.fit(model, datamodule=data, ckpt_path=resume_path(run_dir))
     save_weights(model, folder / "surrogate.ckpt")
-    return model.eval()
+    model.eval()
+    model.trust = held_out_trust(model, latents[data.val_indices], scores[data.val_indices])
+    return model
+
+
+def held_out_trust(model: EnsembleSurrogate, latents: torch.Tensor, scores: torch.Tensor) -> dict[str, Any]:
+    """`SurrogateTrust` of `model` on rows it did not train on."""
+    trust = SurrogateTrust(sync_on_compute=False)
+    with torch.no_grad():
+        for start in range(0, latents.shape[0], 4096):
+            mean, std = model.predict(latents[start : start + 4096].detach().cpu())
+            trust.update(mean, std, scores[start : start + 4096])
+    return trust.compute()

@@ -20,6 +20,7 @@ from genmbo.models.surrogates.ensemble import (
     fit_surrogate,
     load_surrogate,
     split_members,
+    validation_fraction,
 )
 from genmbo.models.surrogates.losses import coms_penalty, gradient_ascent, listnet_loss
 from genmbo.models.surrogates.protocol import Surrogate
@@ -229,3 +230,19 @@ def test_config_rejects_a_one_member_ensemble() -> None:
         SurrogateConfig(learning_rate=0.0)
     with pytest.raises(ConfigError, match="'surrogate.members' must be >= 2, got 1"):
         from_mapping(GenmboConfig, {"surrogate": {"members": 1}})
+
+
+def test_small_data_hold_out_enough_rows_for_the_trust_figures() -> None:
+    assert round(validation_fraction(100) * 100) == 20 and round(validation_fraction(50) * 50) == 10
+    assert validation_fraction(1000) == validation_fraction(160_001) == 0.05
+
+
+def test_fit_records_the_trust_of_held_out_rows(tmp_path) -> None:
+    generator = torch.Generator().manual_seed(0)
+    latents = torch.randn(200, 3, generator=generator)
+    learnable = latents[:, 0] - 0.5 * latents[:, 1]
+    model = fit_surrogate(latents, learnable, tiny_config(max_steps=200), tmp_path / "a", seed=0)
+    assert model.trust["rows"] == 40 and model.trust["spearman"] > 0.8 and model.trust["better_than_chance"]
+    noise = torch.randn(200, generator=generator)  # scores independent of the designs
+    model = fit_surrogate(latents, noise, tiny_config(max_steps=200), tmp_path / "b", seed=0)
+    assert abs(model.trust["spearman"]) < 0.4

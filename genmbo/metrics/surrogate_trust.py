@@ -1,0 +1,80 @@
+"""How far a surrogate can be trusted: its ranking and its calibration on designs it never trained on.
+
+A library is only as good as the surrogate that chose it. `SurrogateTrust` accumulates a surrogate's
+predictions (mean and std) and the measured scores of held-out designs and computes
+
+- ``spearman``: Spearman's rank correlation of the predicted means with the measured scores (does the
+  surrogate order designs it has not seen?);
+- ``within_1_std``, ``within_2_std``: the shares of measured scores inside ``mean +- std`` and
+  ``mean +- 2 std``; a Gaussian predictive with honest std gives about 68% and 95%. The deep ensemble's std
+  is epistemic only (`genmbo.models.surrogates.ensemble`), so shares well below those say the std
+  understates the error on held-out designs;
+- ``better_than_chance``: whether the correlation is positive at the 5% level, one-sided, by the Fisher
+  transform of Spearman's rho with Fieller, Hartley and Pearson's variance ``1.06 / (n - 3)`` (Biometrika
+  1957); with fewer than 4 rows nothing can be said and it is false.
+
+When it is false, the summary of `genmbo design` warns that the library is a guess.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torchmetrics import Metric
+from torchmetrics.functional import spearman_corrcoef
+
+# One-sided 5% critical value of the standard normal.
+Z_CRITICAL = 1.6449
+
+
+class SurrogateTrust(Metric):
+    """Held-out ranking and calibration of a surrogate: `update(mean, std, scores)`, `n` rows each."""
+
+    full_state_update = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name in ("mean", "std", "scores"):
+            self.add_state(name, default=[], dist_reduce_fx="cat")
+
+    def update(self, mean: torch.Tensor, std: torch.Tensor, scores: torch.Tensor) -> None:
+        self.mean.append(mean.detach().double().flatten())
+        self.std.append(std.detach().double().flatten())
+        self.scores.append(scores.detach().double().flatten().to(self.mean[-1].device))
+
+    def compute(self) -> dict[str, Any]:
+        mean, std, scores = (_cat(values) for values in (self.mean, self.std, self.scores))
+        rows = int(scores.numel())
+        if rows < 2:
+            return {
+                "rows": rows,
+                "spearman": float("nan"),
+                "within_1_std": float("nan"),
+                "within_2_std": float("nan"),
+                "better_than_chance": False,
+            }
+        error = (scores - mean).abs()
+        rho = float(spearman_corrcoef(mean, scores)) if float(mean.std()) > 0 else 0.0
+        return {
+            "rows": rows,
+            "spearman": rho,
+            "within_1_std": float((error <= std).double().mean()),
+            "within_2_std": float((error <= 2 * std).double().mean()),
+            "better_than_chance": better_than_chance(rho, rows),
+        }
+
+
+def better_than_chance(rho: float, rows: int) -> bool:
+    """Whether Spearman's `rho` over `rows` pairs is positive at the one-sided 5% level."""
+    if rows < 4 or not math.isfinite(rho):
+        return False
+    clipped = min(rho, 1 - 1e-12)
+    return math.atanh(clipped) * math.sqrt((rows - 3) / 1.06) > Z_CRITICAL
+
+
+def _cat(values: list[torch.Tensor] | torch.Tensor) -> torch.Tensor:
+    if isinstance(values, torch.Tensor):
+        return values
+    return torch.cat(values) if values else torch.zeros(0, dtype=torch.float64)
