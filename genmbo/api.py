@@ -53,14 +53,13 @@ def design(
         config: a YAML config file (see `configs/default.yaml`); `overrides`: ``KEY=VALUE`` pairs over it,
             as `--set` on the command line.
     """
-    folder = prepare_output_folder(out)
+    folder = Path(out)
     raw = read_raw(config) if config is not None else {}
-    if isinstance(data, pd.DataFrame):
-        frame = data
-        write_atomic(folder / INPUT_FILE, lambda path: frame.to_parquet(path, index=False))
+    frame = data.rename(columns=str) if isinstance(data, pd.DataFrame) else None
+    if frame is not None:
         data = folder / INPUT_FILE
     if isinstance(design_col, list | tuple):
-        design_col = ",".join(design_col)
+        design_col = ",".join(map(str, design_col))
     given = {
         "task.name": task,
         "data.path": None if data is None else str(data),
@@ -73,8 +72,14 @@ def design(
     for key, value in given.items():
         if value is not None:
             raw = deep_merge(raw, nested(key, value))
-    checked = from_mapping(GenmboConfig, with_overrides(raw, overrides), source="genmbo.campaign.design")
+    checked = from_mapping(GenmboConfig, with_overrides(raw, overrides), source="genmbo.design")
     if checked.task.name is None and checked.data.path is None:
-        raise ConfigError("give data (a DataFrame or a file) or a task")
+        raise ConfigError("genmbo.design: give data (a DataFrame or a file) or a task")
+    if checked.run.out != str(folder):
+        raise ConfigError("genmbo.design: name the output folder with out=, not with run.out")
+    # Only a checked config writes anything: the folder, then the DataFrame the run will read.
+    prepare_output_folder(folder)
+    if frame is not None:
+        write_atomic(folder / INPUT_FILE, lambda path: frame.to_parquet(path, index=False))
     with showing_progress(progress):
         return run_design(checked, folder)

@@ -20,6 +20,7 @@ from genmbo.runtime.interrupts import Terminated, install_sigterm_handler, was_u
 EXIT_USAGE = 2
 RESUME_HINT = "training checkpoints are saved: rerun the same command to resume"
 DEFAULT_DESIGN_TASK = "moses-qed"
+MIN_TRUST_ROWS = 4  # below this `better_than_chance` cannot be true (`genmbo.metrics.surrogate_trust`)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -244,6 +245,7 @@ def run_benchmark_command(args: argparse.Namespace) -> int:
     from genmbo.benchmark.suite import (
         STANDARD_METHODS,
         STANDARD_TASKS,
+        check_base,
         parse_method,
         run_benchmark,
         summary_table,
@@ -257,6 +259,7 @@ def run_benchmark_command(args: argparse.Namespace) -> int:
         raise ConfigError("--budget must be at least 1 and --seeds non-negative")
     raw = with_overrides(read_raw(args.config) if args.config is not None else {}, args.set or [])
     base = from_mapping(GenmboConfig, raw, source=str(args.config or "command line"))
+    check_base(base)  # before the output folder is made
     out = prepare_output_folder(args.out)
     quiet_lightning()
     methods = args.methods or list(STANDARD_METHODS)
@@ -299,6 +302,11 @@ def design_summary(metrics: dict) -> str:
 def trust_lines(trust: dict) -> list[str]:
     """The valuing surrogate's held-out Spearman and calibration, and a warning when it ranks no better
     than chance."""
+    if trust["rows"] < MIN_TRUST_ROWS:
+        return [
+            f"  surrogate trust ({trust['model']}): {trust['rows']} held-out designs, too few to judge how "
+            "well it ranks: treat the ranking with care"
+        ]
     lines = [
         f"  surrogate trust ({trust['model']}, {trust['rows']} held-out designs): Spearman "
         f"{trust['spearman']:.2f}, within 1 std {trust['within_1_std']:.0%}, "

@@ -274,7 +274,10 @@ def read_raw(path: str | Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         )
     merged: dict[str, Any] = {}
     for include in includes:
-        merged = deep_merge(merged, read_raw(path.parent / include, (*seen, path.resolve())))
+        included = path.parent / include
+        if not included.is_file():
+            raise ConfigError(f"{included}: no such config file (included by {path})")
+        merged = deep_merge(merged, read_raw(included, (*seen, path.resolve())))
     return deep_merge(merged, raw)
 
 
@@ -303,8 +306,20 @@ def with_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, A
             value = yaml.safe_load(text)
         except yaml.YAMLError:
             raise ConfigError(f"--set {override!r}: the value is not valid YAML") from None
+        if any(not part for part in key.strip().split(".")):
+            raise ConfigError(f"--set {override!r}: a dotted key has an empty part")
+        if isinstance(value, str):
+            value = _number_or_text(value)
         raw = deep_merge(raw, nested(key.strip(), value))
     return raw
+
+
+def _number_or_text(text: str) -> Any:
+    # YAML 1.1 (PyYAML) reads `1e-3` as a string; on the command line it is the number everyone means.
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def nested(key: str, value: Any) -> dict[str, Any]:
@@ -322,6 +337,7 @@ def from_mapping(schema: type[T], raw: Any, source: str = "config") -> T:
         raise ConfigError(
             f"{source}: the top level must be a mapping of keys to values, got {_describe(raw)}"
         )
+    raw = _empty_sections(schema, raw)
     try:
         config = schema.model_validate(raw)
     except ValidationError as error:
@@ -331,6 +347,20 @@ def from_mapping(schema: type[T], raw: Any, source: str = "config") -> T:
     return config
 
 
+def _empty_sections(schema: type[BaseModel], raw: dict[str, Any]) -> dict[str, Any]:
+    """`raw` with a section left null (every key commented out) read as an empty one: its defaults."""
+    cleaned = {}
+    for key, value in raw.items():
+        field = schema.model_fields.get(key) if isinstance(key, str) else None
+        model = _model_of(field.annotation) if field is not None else None
+        if model is not None and value is None:
+            value = {}
+        if model is not None and isinstance(value, dict):
+            value = _empty_sections(model, value)
+        cleaned[key] = value
+    return cleaned
+
+
 def search_section(raw: Any, source: str = "config") -> SearchChoice:
     """The search section `raw` checked against its method's options model."""
     from genmbo.search.options import search_options
@@ -338,6 +368,11 @@ def search_section(raw: Any, source: str = "config") -> SearchChoice:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: key 'search' must be a mapping of keys to values, got {_describe(raw)}")
     raw = {"method": DEFAULT_METHOD, **raw}
+    if "options" in raw:
+        raise ConfigError(
+            f"{source}: a method's options sit in the search section itself, e.g. "
+            "search: {method: guided_diffusion, scale: 2}, not under search.options"
+        )
     model = search_options(raw["method"])
     try:
         return model.model_validate(raw)

@@ -177,3 +177,23 @@ def test_autoencoder_training_settings_default_by_architecture():
         False,
         128,
     )
+
+
+def test_command_line_values_keys_and_sections_people_actually_write(tmp_path):
+    config = from_mapping(GenmboConfig, with_overrides({}, ["surrogate.learning_rate=1e-3", "run.out=1e3x"]))
+    assert config.surrogate.learning_rate == 0.001 and config.run.out == "1e3x"
+    with pytest.raises(ConfigError, match="a dotted key has an empty part"):
+        with_overrides({}, ["run..seed=1"])
+    # A section whose keys are all commented out is null in YAML: its defaults.
+    assert to_mapping(from_mapping(GenmboConfig, {"search": None, "run": None})) == to_mapping(GenmboConfig())
+    with pytest.raises(ConfigError, match="sit in the search section itself"):
+        from_mapping(GenmboConfig, {"search": {"options": {"scale": 2}}})
+    (tmp_path / "e.yaml").write_text("include: [gone.yaml]\n")
+    with pytest.raises(ConfigError, match="gone.yaml: no such config file \\(included by .*e.yaml\\)"):
+        read_raw(tmp_path / "e.yaml")
+
+
+def test_setting_one_policy_key_keeps_the_flagships_other_policy_defaults():
+    config = from_mapping(GenmboConfig, with_overrides({}, ["search.policy.updates=100"]))
+    policy = config.search.options()["policy"]
+    assert policy["updates"] == 100 and policy["percentiles"] == [20.0]  # one pool, not PGS's four

@@ -7,7 +7,9 @@ Each run is `genmbo.campaign.pipeline`'s, so the candidates are the library `gen
 same task, seed and config with ``n_candidates = budget`` (filtered, selected, and through the design stages
 the method or its options ask for); it is saved as ``OUT/TASK/seed-S/LABEL/library.csv``. Added here: the
 share of valid designs and their novelty (distinct valid designs absent from the visible data) in the method's
-pool, the library's diversity, and wall time per run.
+pool, the library's diversity, wall time per run and, for molecules, the library's realism beside the
+offline top decile's (`realism_columns`). A base config may not set what every run sets itself
+(`check_base`).
 
 Per (task, seed) the prior and the surrogates are fitted once, with that seed, and shared by every method,
 so methods differ only in their search and stages; `coms` is gradient ascent on a surrogate trained with
@@ -99,6 +101,8 @@ def parse_method(spec: str) -> MethodSpec:
         raise ConfigError(f"method {spec!r}: options are not JSON ({error.msg})") from None
     if not isinstance(options, dict):
         raise ConfigError(f"method {spec!r}: options must be a JSON object")
+    if "method" in options:
+        raise ConfigError(f"method {spec!r}: name the method before the colon, not in its options")
     sections = {section: options.pop(section, {}) for section in ("surrogate", "stages")}
     for section, keys in sections.items():
         if not isinstance(keys, dict):
@@ -119,6 +123,7 @@ def run_benchmark(
     for task_name in tasks:
         get_task(task_name)
     base = base or GenmboConfig()
+    check_base(base)
     for spec in specs:  # every method and option checked before any training
         run_config(base, spec, tasks[0] if tasks else None, 0, budget)
     rows: list[dict[str, Any]] = []
@@ -128,6 +133,30 @@ def run_benchmark(
             results = pd.DataFrame(rows)
             write_results(results, out, [spec.label for spec in specs], budget)
     return pd.DataFrame(rows)
+
+
+# What each run sets itself: a base config that sets them would be overridden without a word.
+RUN_KEYS = {
+    ("task", "name"): "--tasks",
+    ("data", "path"): "--tasks",
+    ("run", "seed"): "--seeds",
+    ("run", "n_candidates"): "--budget",
+}
+
+
+def check_base(base: GenmboConfig) -> None:
+    """Stop with one line when the base config sets what every run sets itself (the method and its
+    options, the task, the seed, the library size): the benchmark would silently ignore it."""
+    defaults = to_mapping(GenmboConfig())
+    given = to_mapping(base)
+    if given["search"] != defaults["search"]:
+        raise ConfigError(
+            "genmbo benchmark takes the methods and their options from --methods "
+            "(e.g. 'hot=guided_diffusion:{\"scale\": 2}'), not from the search section of --config or --set"
+        )
+    for (section, key), flag in RUN_KEYS.items():
+        if given[section][key] != defaults[section][key]:
+            raise ConfigError(f"genmbo benchmark sets {section}.{key} itself: use {flag} instead")
 
 
 def run_config(

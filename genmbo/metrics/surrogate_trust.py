@@ -47,12 +47,12 @@ class SurrogateTrust(Metric):
     def compute(self) -> dict[str, Any]:
         mean, std, scores = (_cat(values) for values in (self.mean, self.std, self.scores))
         rows = int(scores.numel())
-        if rows < 2:
+        if rows < 2:  # None, not NaN: the figures go to JSON
             return {
                 "rows": rows,
-                "spearman": float("nan"),
-                "within_1_std": float("nan"),
-                "within_2_std": float("nan"),
+                "spearman": None,
+                "within_1_std": None,
+                "within_2_std": None,
                 "better_than_chance": False,
             }
         error = (scores - mean).abs()

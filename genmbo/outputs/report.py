@@ -115,6 +115,8 @@ def _trust_section(trust: dict[str, Any] | None) -> list[str]:
     than chance."""
     if not trust:
         return []
+    if trust["spearman"] is None:
+        return ["<h2>Surrogate trust</h2>", f"<p>{trust['rows']} held-out designs: too few to judge.</p>"]
     rows = {
         "model": trust["model"],
         "held-out designs": trust["rows"],

@@ -58,8 +58,9 @@ class SurrogateGuidedDiffusion(SearchMethod):
         scale: the guidance scale (0 samples the prior unguided).
         sampler: "ddim" (Algorithm 2 of Dhariwal & Nichol) or "ddpm" (ancestral).
         num_steps: reverse steps; None uses the prior's default for the sampler.
-        policy: options of the PGS run (`PolicyGuidedGradientSearch`, ``{}`` for its defaults) whose
-            selected policy supplies the step sizes; None guides with equal steps.
+        policy: options of the PGS run (`PolicyGuidedGradientSearch`) whose selected policy supplies the
+            step sizes, written over `DEFAULT_POLICY` (so ``{}`` is the default policy); None guides with
+            equal steps.
     """
 
     name = "guided_diffusion"
@@ -85,7 +86,7 @@ class SurrogateGuidedDiffusion(SearchMethod):
         self.sampler: Literal["ddim", "ddpm"] = sampler
         self.num_steps = num_steps
         # Built now so that a bad PGS option is reported before any training.
-        self.pgs = PolicyGuidedGradientSearch(**policy) if policy is not None else None
+        self.pgs = PolicyGuidedGradientSearch(**(DEFAULT_POLICY | policy)) if policy is not None else None
 
     def fit(
         self, problem: SearchProblem, budget: int, generator: torch.Generator, run_dir: Path | None = None

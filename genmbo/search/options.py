@@ -44,9 +44,8 @@ def search_options(name: str) -> type[MethodOptions]:
         raise ConfigError(f"unknown search method {name!r}{suggestion(name, SEARCH_METHODS)}")
     method_class = SEARCH_METHODS[name]
     fields = constructor_fields(method_class)
-    if "policy" in fields:  # the flagship's step-size policy: PGS's own options, or None
-        annotation, default = fields["policy"]
-        fields["policy"] = (policy_options() | None, None if default is None else policy_options()(**default))
+    if "policy" in fields:  # the flagship's step-size policy: PGS's options over its defaults, or None
+        fields["policy"] = (policy_options() | None, policy_options()())
     model = create_model(
         f"{method_class.__name__}Options",
         __base__=MethodOptions,
@@ -59,15 +58,20 @@ def search_options(name: str) -> type[MethodOptions]:
 
 @functools.cache
 def policy_options() -> type[Any]:
-    """PGS's options without a method name: the flagship's `policy` section."""
+    """PGS's options without a method name, defaulting to the flagship's `DEFAULT_POLICY` where it sets
+    one (one top-20% pool): the flagship's `policy` section, so that setting one key keeps the rest."""
     from pydantic import BaseModel
 
+    from genmbo.search.guided_diffusion import DEFAULT_POLICY
     from genmbo.search.pgs import PolicyGuidedGradientSearch
 
     class Base(BaseModel):
-        model_config = ConfigDict(extra="forbid", strict=True)
+        model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
 
-    return create_model("PolicyOptions", __base__=Base, **constructor_fields(PolicyGuidedGradientSearch))
+    fields = constructor_fields(PolicyGuidedGradientSearch)
+    for name, value in DEFAULT_POLICY.items():
+        fields[name] = (fields[name][0], list(value) if isinstance(value, tuple) else value)
+    return create_model("PolicyOptions", __base__=Base, **fields)
 
 
 def constructor_fields(method_class: type) -> dict[str, tuple[Any, Any]]:

@@ -339,3 +339,17 @@ def test_molecular_rows_carry_the_librarys_realism_beside_the_top_decile():
     table = realism_table(pd.DataFrame(rows), ["a", "absent"]).splitlines()
     assert table[2] == "| m | a | 0.30 | 30.0% | 30.0% | 30.0% |"
     assert table[3] == "| m | offline top decile | 0.50 | 50.0% | 50.0% | 50.0% |" and len(table) == 4
+
+
+def test_a_base_config_may_not_set_what_every_run_sets(tmp_path, capsys):
+    for setting, flag in (
+        ("search.scale=2", "--methods"),
+        ("run.n_candidates=3", "--budget"),
+        ("run.seed=4", "--seeds"),
+    ):
+        argv = ["benchmark", "--tasks", "tfbind8", "--set", setting, "--out", str(tmp_path / "b")]
+        assert main(argv) == 2
+        assert flag in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+    with pytest.raises(ConfigError, match="name the method before the colon"):
+        parse_method('x=pgs:{"method": "genetic"}')

@@ -36,8 +36,9 @@ def test_overrides_are_checked_before_any_data_is_read(tmp_path):
             space="sequence",
             design_col="seq",
             score_col="y",
-            out=tmp_path,
+            out=tmp_path / "bad",
             overrides=["search.scael=2"],
         )
     with pytest.raises(ConfigError, match="give data"):
         genmbo.design(out=tmp_path / "nothing")
+    assert list(tmp_path.iterdir()) == []  # nothing written: neither a folder nor the DataFrame

@@ -39,4 +39,5 @@ def test_the_chance_test_follows_the_fisher_transform():
     assert math.atanh(0.4) * math.sqrt(17 / 1.06) > 1.6449 > math.atanh(0.38) * math.sqrt(17 / 1.06)
     assert better_than_chance(0.4, 20) and not better_than_chance(0.38, 20)
     assert not better_than_chance(1.0, 3) and not better_than_chance(float("nan"), 50)
-    assert trust_of([1.0], [1.0], [1.0])["rows"] == 1
+    one = trust_of([1.0], [1.0], [1.0])
+    assert one["rows"] == 1 and one["spearman"] is None and not one["better_than_chance"]

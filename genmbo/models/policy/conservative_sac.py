@@ -12,7 +12,7 @@ minimized by one Adam with a parameter group each, in one backward pass, which i
   loss's inputs were drawn before the actor stepped;
 - Adam is per parameter, so one optimizer with three groups equals three optimizers.
 
-`tests/models/test_conservative_sac.py` checks the weights after a few Lightning steps against the
+`tests/models/policy/test_conservative_sac.py` checks the weights after a few Lightning steps against the
 reference's three-optimizer order. One backward pass per step is what lets Lightning's DDP run the
 learner unchanged: it averages the gradients of the summed loss across processes.
 
