@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from genmbo.campaign.design import DesignOutcome, run_design
-from genmbo.config import GenmboConfig, deep_merge, from_mapping, nested, read_raw, with_overrides
+from genmbo.config import GenmboConfig, from_mapping, read_raw, with_overrides, with_values
 from genmbo.errors import ConfigError
 from genmbo.outputs.files import prepare_output_folder, write_atomic
 from genmbo.runtime.progress import showing_progress
@@ -69,10 +69,9 @@ def design(
         "data.minimize": minimize or None,
         "run.out": str(folder),
     }
-    for key, value in given.items():
-        if value is not None:
-            raw = deep_merge(raw, nested(key, value))
-    checked = from_mapping(GenmboConfig, with_overrides(raw, overrides), source="genmbo.design")
+    checked = from_mapping(
+        GenmboConfig, with_overrides(with_values(raw, given), overrides), source="genmbo.design"
+    )
     if checked.task.name is None and checked.data.path is None:
         raise ConfigError("genmbo.design: give data (a DataFrame or a file) or a task")
     if checked.run.out != str(folder):

@@ -129,27 +129,26 @@ FLAG_KEYS = {
 
 def raw_config_from(args: argparse.Namespace) -> dict:
     """The config file (or nothing), the named options, then every `--set`, unchecked."""
-    from genmbo.config import deep_merge, nested, read_raw, with_overrides
+    from genmbo.config import read_raw, with_overrides, with_values
 
     raw = read_raw(args.config) if getattr(args, "config", None) is not None else {}
-    for flag, key in FLAG_KEYS.items():
-        value = getattr(args, flag, None)
-        if value is not None:
-            raw = deep_merge(raw, nested(key, _devices(value) if flag == "devices" else value))
-    return with_overrides(raw, getattr(args, "set", None) or [])
+    values = {key: getattr(args, flag, None) for flag, key in FLAG_KEYS.items()}
+    if values["distributed.devices"] is not None:
+        values["distributed.devices"] = _devices(values["distributed.devices"])
+    return with_overrides(with_values(raw, values), getattr(args, "set", None) or [])
 
 
 def run_config_from(args: argparse.Namespace, default_task: str | None = None):
     """The config a run uses: `raw_config_from` checked as one, with `default_task` when the run names
     neither a task nor data."""
-    from genmbo.config import GenmboConfig, deep_merge, from_mapping, nested
+    from genmbo.config import GenmboConfig, from_mapping, with_values
     from genmbo.errors import ConfigError
 
     raw = raw_config_from(args)
     task, data = raw.get("task") or {}, raw.get("data") or {}
     if default_task is not None and isinstance(task, dict) and isinstance(data, dict):
         if not task.get("name") and not data.get("path"):
-            raw = deep_merge(raw, nested("task.name", default_task))
+            raw = with_values(raw, {"task.name": default_task})
     config = from_mapping(GenmboConfig, raw, source="command line")
     if not config.run.out:
         raise ConfigError("name an output folder (--out DIR)")
@@ -250,15 +249,14 @@ def run_benchmark_command(args: argparse.Namespace) -> int:
         run_benchmark,
         summary_table,
     )
-    from genmbo.config import GenmboConfig, from_mapping, read_raw, with_overrides
+    from genmbo.config import load_config
     from genmbo.errors import ConfigError
     from genmbo.outputs.files import prepare_output_folder
     from genmbo.runtime.progress import showing_progress
 
     if args.budget < 1 or any(seed < 0 for seed in args.seeds):
         raise ConfigError("--budget must be at least 1 and --seeds non-negative")
-    raw = with_overrides(read_raw(args.config) if args.config is not None else {}, args.set or [])
-    base = from_mapping(GenmboConfig, raw, source=str(args.config or "command line"))
+    base = load_config(args.config, args.set or [])
     check_base(base)  # before the output folder is made
     out = prepare_output_folder(args.out)
     quiet_lightning()
@@ -380,10 +378,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_config(args: argparse.Namespace) -> int:
     import yaml
 
-    from genmbo.config import GenmboConfig, from_mapping, read_raw, to_mapping, with_overrides
+    from genmbo.config import load_config, to_mapping
 
-    raw = with_overrides(read_raw(args.file) if args.file is not None else {}, args.set or [])
-    config = from_mapping(GenmboConfig, raw, source=str(args.file or "defaults"))
+    config = load_config(args.file, args.set or [])
     print(yaml.safe_dump(to_mapping(config), sort_keys=False), end="")
     return 0
 

@@ -242,9 +242,11 @@ class GenmboConfig(Section):
     run: RunConfig = Field(default_factory=RunConfig)
 
 
-def load_config(path: str | Path, overrides: Iterable[str] = ()) -> GenmboConfig:
-    """Read, compose and check a YAML config file, with `overrides` (``KEY=VALUE``) written over it."""
-    return from_mapping(GenmboConfig, with_overrides(read_raw(path), overrides), source=str(path))
+def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> GenmboConfig:
+    """Read, compose and check a YAML config file (None: the defaults), with `overrides` (``KEY=VALUE``)
+    written over it."""
+    raw = read_raw(path) if path is not None else {}
+    return from_mapping(GenmboConfig, with_overrides(raw, overrides), source=str(path or "command line"))
 
 
 def read_raw(path: str | Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -310,7 +312,15 @@ def with_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, A
             raise ConfigError(f"--set {override!r}: a dotted key has an empty part")
         if isinstance(value, str):
             value = _number_or_text(value)
-        raw = deep_merge(raw, nested(key.strip(), value))
+        raw = deep_merge(raw, nested(key.strip(), value))  # a null value is written too
+    return raw
+
+
+def with_values(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """`raw` with each value of `values` that is not None written at its dotted key."""
+    for key, value in values.items():
+        if value is not None:
+            raw = deep_merge(raw, nested(key, value))
     return raw
 
 

@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     dataset = get_task("tfbind8").offline_dataset()
     try:
-        config = load_config(args.config) if args.config else GenmboConfig()
+        config = load_config(args.config)
     except GenmboError as error:
         print(f"tfbind8_screening_ceiling: {error}", file=sys.stderr)
         return 2

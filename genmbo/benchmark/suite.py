@@ -45,7 +45,7 @@ from genmbo.config import GenmboConfig, from_mapping, to_mapping
 from genmbo.data.offline import OfflineDataset
 from genmbo.errors import ConfigError
 from genmbo.metrics.molecule_realism import molecule_property_metrics
-from genmbo.metrics.realism import OFFLINE_SAMPLE, top_decile
+from genmbo.metrics.realism import top_decile_properties
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER
 from genmbo.models.training import configured_training
@@ -259,12 +259,12 @@ REALISM_KEYS = ("sa_mean", "sa_above_4", "large_ring_share", "pains_share")
 
 
 def top_decile_realism(dataset: OfflineDataset) -> dict[str, float]:
-    """For molecules, `REALISM_KEYS` of the offline data's best tenth (at most `OFFLINE_SAMPLE` of them):
-    the reference a chemist would hold the library to; {} for other spaces."""
+    """For molecules, `REALISM_KEYS` of the offline data's best tenth (`top_decile_properties`); {} for
+    other spaces."""
     if not isinstance(dataset.space, MoleculeSpace):
         return {}
-    best = top_decile(dataset.designs, dataset.scores)[:OFFLINE_SAMPLE]
-    return {f"top_decile_{key}": value for key, value in _realism(best).items()}
+    best = top_decile_properties(dataset.designs, dataset.scores)
+    return {f"top_decile_{key}": best[key] for key in REALISM_KEYS}
 
 
 def realism_columns(designs: Sequence[Any], reference: dict[str, float]) -> dict[str, float]:
@@ -272,12 +272,8 @@ def realism_columns(designs: Sequence[Any], reference: dict[str, float]) -> dict
     with a ring of more than 7 atoms and with a PAINS alert, beside `reference`; {} for other spaces."""
     if not reference:
         return {}
-    return _realism([design for design in designs if design is not None]) | reference
-
-
-def _realism(molecules: Sequence[str]) -> dict[str, float]:
-    measured = molecule_property_metrics(molecules)
-    return {key: measured[key] for key in REALISM_KEYS}
+    measured = molecule_property_metrics([design for design in designs if design is not None])
+    return {key: measured[key] for key in REALISM_KEYS} | reference
 
 
 def summary_table(results: pd.DataFrame, labels: Sequence[str], column: str = "score_100th") -> str:

@@ -197,7 +197,7 @@ def surrogate_trust(surrogate: Any, design_surrogate: Any | None) -> dict[str, A
     model, name = (
         (design_surrogate.surrogate, "design") if design_surrogate is not None else (surrogate, "latent")
     )
-    return None if getattr(model, "trust", None) is None else {**model.trust, "model": name}
+    return None if model.trust is None else {**model.trust, "model": name}
 
 
 def _title(config: GenmboConfig, task: Task | None) -> str:

@@ -287,7 +287,6 @@ def fit_surrogate(
     if config.checkpoint is not None:
         model = load_module(EnsembleSurrogate, config.checkpoint, "surrogate", latents.shape[1])
         save_weights(model, folder / "surrogate.ckpt")
-        model.trust = None
         return model
     pl.seed_everything(seed, verbose=False)
     model = EnsembleSurrogate(
@@ -322,8 +321,6 @@ def fit_surrogate(
 def held_out_trust(model: EnsembleSurrogate, latents: torch.Tensor, scores: torch.Tensor) -> dict[str, Any]:
     """`SurrogateTrust` of `model` on rows it did not train on."""
     trust = SurrogateTrust(sync_on_compute=False)
-    with torch.no_grad():
-        for start in range(0, latents.shape[0], 4096):
-            mean, std = model.predict(latents[start : start + 4096].detach().cpu())
-            trust.update(mean, std, scores[start : start + 4096])
+    with torch.no_grad():  # the network predicts in cache-sized blocks itself
+        trust.update(*model.predict(latents.detach().cpu()), scores)
     return trust.compute()
