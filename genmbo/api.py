@@ -38,6 +38,7 @@ def design(
     design_col: str | Sequence[str] | None = None,
     score_col: str | None = None,
     minimize: bool = False,
+    unlabeled: str | Path | None = None,
     config: str | Path | None = None,
     overrides: Iterable[str] = (),
     progress: bool = False,
@@ -50,6 +51,7 @@ def design(
         space: "molecules", "sequence" or "continuous" (with `data`).
         design_col: the design column; for vectors a list of columns or a prefix such as "x".
         score_col: the measured score column; `minimize` when lower is better.
+        unlabeled: a file of unmeasured designs that train the prior beside `data`'s (see `--unlabeled`).
         config: a YAML config file (see `configs/default.yaml`); `overrides`: ``KEY=VALUE`` pairs over it,
             as `--set` on the command line.
     """
@@ -67,6 +69,7 @@ def design(
         "data.design_col": design_col,
         "data.score_col": score_col,
         "data.minimize": minimize or None,
+        "data.unlabeled": None if unlabeled is None else str(unlabeled),
         "run.out": str(folder),
     }
     checked = from_mapping(

@@ -92,6 +92,10 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--design-col", help="design column; for vectors a comma-separated list or a prefix")
     parser.add_argument("--score-col", help="score column")
     parser.add_argument("--minimize", action="store_true", default=None, help="lower scores are better")
+    parser.add_argument(
+        "--unlabeled",
+        help="unmeasured designs that train the prior beside --data's: CSV, Parquet, .npy or text",
+    )
     parser.add_argument("--out", help="output folder")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument("--strategy", help="Lightning strategy for training, e.g. ddp (default auto)")
@@ -117,6 +121,7 @@ FLAG_KEYS = {
     "design_col": "data.design_col",
     "score_col": "data.score_col",
     "minimize": "data.minimize",
+    "unlabeled": "data.unlabeled",
     "out": "run.out",
     "seed": "run.seed",
     "method": "search.method",

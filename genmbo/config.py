@@ -50,6 +50,8 @@ class DataConfig(Section):
     alphabet: str | None = None
     lower: float | None = None
     upper: float | None = None
+    # Unmeasured designs (a catalogue, homologues) that train the prior beside the labeled rows.
+    unlabeled: str | None = None
 
 
 class TaskConfig(Section):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from genmbo.config import GenmboConfig
 from genmbo.data.loading import load_offline_dataset
 from genmbo.data.offline import OfflineDataset
+from genmbo.data.unlabeled import add_unlabeled, read_unlabeled
 from genmbo.errors import ConfigError
 from genmbo.tasks import Task, get_task
 
@@ -13,9 +14,13 @@ def resolve_dataset(config: GenmboConfig) -> tuple[OfflineDataset, Task | None]:
     """The offline dataset of the run, and its task when it is a benchmark (for the hidden oracle)."""
     if config.task.name and config.data.path:
         raise ConfigError("name either a task or a data file, not both")
+    if config.task.name and config.data.unlabeled:
+        raise ConfigError(
+            "unlabeled designs go with your own data (--data); a task's are its own (<task>@n<N>)"
+        )
     if config.task.name:
         task = get_task(config.task.name)
-        return task.offline_dataset(), task
+        return task.offline_dataset(config.run.seed), task
     data = config.data
     if not data.path:
         raise ConfigError("name a task (--task) or a data file (--data with --space)")
@@ -31,4 +36,6 @@ def resolve_dataset(config: GenmboConfig) -> tuple[OfflineDataset, Task | None]:
         alphabet=data.alphabet,
         bounds=bounds,
     )
+    if data.unlabeled:
+        add_unlabeled(dataset, read_unlabeled(data.unlabeled, data.design_col), data.unlabeled)
     return dataset, None

@@ -19,6 +19,7 @@ class CleaningReport:
     skipped: dict[str, int] = field(default_factory=dict)
     duplicates_merged: int = 0
     rows_kept: int = 0
+    unlabeled: CleaningReport | None = None  # the unlabeled designs' own cleaning
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -34,26 +35,31 @@ class CleaningReport:
             "skipped": dict(sorted(self.skipped.items())),
             "duplicates_merged": self.duplicates_merged,
             "rows_kept": self.rows_kept,
-        }
+        } | ({"unlabeled": self.unlabeled.to_dict()} if self.unlabeled is not None else {})
 
     def summary(self) -> str:
         parts = [f"{self.rows_read} rows read", f"{self.rows_kept} kept"]
         parts += [f"{count} skipped ({reason})" for reason, count in sorted(self.skipped.items())]
         if self.duplicates_merged:
             parts.append(f"{self.duplicates_merged} duplicates merged (mean score)")
+        if self.unlabeled is not None:
+            parts.append(f"{self.unlabeled.rows_kept} unlabeled designs of {self.unlabeled.rows_read} read")
         return ", ".join(parts)
 
 
 @dataclass
 class OfflineDataset:
-    """Designs and scores. `scores` are always "higher is better": a minimized objective is negated on
-    load, and `reported_scores` turns them back into the user's units."""
+    """Designs and scores, and designs of the same space that were never measured (`unlabeled`: a
+    catalogue, homologues, the rest of a task's visible rows); these train the prior, never a surrogate.
+    `scores` are always "higher is better": a minimized objective is negated on load, and
+    `reported_scores` turns them back into the user's units."""
 
     space: DesignSpace
     designs: list[Any]
     scores: np.ndarray
     minimize: bool = False
     report: CleaningReport = field(default_factory=CleaningReport)
+    unlabeled: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if len(self.designs) != len(self.scores):
@@ -74,8 +80,17 @@ class OfflineDataset:
     def encoded(self) -> torch.Tensor:
         return self.space.encode(self.designs)
 
+    def with_unlabeled_rows(self) -> OfflineDataset:
+        """Every design, labeled first, as one dataset whose unlabeled rows score NaN (what the prior
+        trains on); the dataset itself when it has no unlabeled designs."""
+        if not self.unlabeled:
+            return self
+        scores = np.concatenate([self.scores, np.full(len(self.unlabeled), np.nan)])
+        return OfflineDataset(self.space, self.designs + self.unlabeled, scores, self.minimize, self.report)
+
     def subset(self, mask: np.ndarray) -> OfflineDataset:
         indices = np.flatnonzero(mask)
+        designs = [self.designs[i] for i in indices]
         return OfflineDataset(
-            self.space, [self.designs[i] for i in indices], self.scores[indices], self.minimize, self.report
+            self.space, designs, self.scores[indices], self.minimize, self.report, list(self.unlabeled)
         )

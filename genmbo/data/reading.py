@@ -79,7 +79,7 @@ def read_table(
         raise DataError(
             f"{path}: name the design column(s) and the score column (columns: {_listing(frame)})"
         )
-    columns = _resolve_design_columns(frame, design_columns, path)
+    columns = resolve_design_columns(frame, design_columns, path)
     require_column(frame, score_column, path)
     scores = pd.to_numeric(frame[score_column], errors="coerce").to_numpy(dtype=np.float64)
     if len(columns) == 1:
@@ -121,9 +121,7 @@ def require_column(frame: pd.DataFrame, column: str, path: Path) -> None:
     raise DataError(f"{path}: no column {column!r}{hint}; columns are: {_listing(frame)}")
 
 
-def _resolve_design_columns(
-    frame: pd.DataFrame, design_columns: Sequence[str] | str, path: Path
-) -> list[str]:
+def resolve_design_columns(frame: pd.DataFrame, design_columns: Sequence[str] | str, path: Path) -> list[str]:
     if isinstance(design_columns, str):
         names = [name.strip() for name in design_columns.split(",") if name.strip()]
     else:

@@ -11,6 +11,8 @@ Conditioning follows DDOM (Krishnamoorthy et al., ICML 2023, arXiv 2306.07180): 
 input of the denoiser and is replaced by a learned null embedding with probability `condition_dropout`
 during training (classifier-free guidance, Ho & Salimans 2022, arXiv 2207.12598). At sampling time DDOM's
 form is used: ``eps = (1 + w) eps(z, y) - w eps(z, null)``.
+A row without a score (NaN: an unlabeled design) always takes the null embedding, so unmeasured
+designs train the unconditional model that guidance contrasts against.
 
 Departures: latents and scores are standardized with statistics fitted on the training data (buffers),
 so one set of defaults serves any autoencoder scale; the predicted ``z_0`` is clipped to +-5 standard
@@ -135,7 +137,8 @@ class LatentDiffusion(pl.LightningModule):
         self.latent_std.copy_(torch.where(std > 1e-8, std, torch.ones_like(std)))
         if scores is not None:
             scores = scores.to(self.score_mean)
-            self.score_mean.copy_(scores.mean())
+            scores = scores[torch.isfinite(scores)]  # unlabeled rows (NaN) have no score to standardize
+            self.score_mean.copy_(scores.mean() if scores.numel() else torch.zeros_like(self.score_mean))
             score_std = scores.std() if scores.numel() > 1 else torch.ones_like(self.score_std)
             self.score_std.copy_(score_std if score_std > 1e-8 else torch.ones_like(score_std))
         self.standardization_fitted.fill_(True)
@@ -181,8 +184,11 @@ class LatentDiffusion(pl.LightningModule):
         if self.hparams.conditional:
             if scores is None:
                 raise ValueError("a conditional diffusion model needs (latents, scores) batches")
-            condition = self._standardized_condition(scores)
-            keep_condition = torch.rand(clean.shape[0], device=clean.device) >= self.hparams.condition_dropout
+            # An unlabeled row (score NaN) always trains the null embedding: it teaches p(z), not p(z | y).
+            labeled = torch.isfinite(scores)
+            condition = torch.where(labeled, self._standardized_condition(scores), 0.0)
+            dropped = torch.rand(clean.shape[0], device=clean.device) < self.hparams.condition_dropout
+            keep_condition = labeled & ~dropped
         return F.mse_loss(self.denoiser(noisy, timesteps, condition, keep_condition), noise)
 
     def _step(self, batch: Sequence[torch.Tensor], stage: str) -> torch.Tensor:

@@ -135,7 +135,12 @@ def fit_prior_and_encode(
     seed: int = 0,
     needs_condition: bool = True,
 ) -> tuple[Prior, torch.Tensor]:
-    """`fit_prior`, also returning the `n x d` latents (posterior means) of the dataset's designs."""
+    """`fit_prior`, also returning the `n x d` latents (posterior means) of the dataset's labeled designs.
+
+    The prior trains on the labeled and the unlabeled designs (`OfflineDataset.unlabeled`); a conditional
+    diffusion sees the unlabeled ones without a score (`LatentDiffusion`'s null condition)."""
+    labeled = len(dataset)
+    dataset = dataset.with_unlabeled_rows()
     if len(dataset) < 2:
         raise GenmboError(f"a prior needs at least 2 distinct designs to train on, got {len(dataset)}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -154,7 +159,7 @@ def fit_prior_and_encode(
         diffusion = _fit_diffusion(latents, scores, diffusion_config, folder, seed)
     prior = Prior(autoencoder, diffusion)
     prior.save(folder)
-    return prior, latents
+    return prior, latents[:labeled]
 
 
 @contextlib.contextmanager
@@ -316,7 +321,7 @@ def _fit_diffusion(
         condition_dropout=config.condition_dropout,
         learning_rate=config.learning_rate,
     )
-    weights = ddom_weights(scores) if config.conditional and config.reweight else None
+    weights = _diffusion_weights(scores) if config.conditional and config.reweight else None
     data = WeightedLatentDataModule(
         latents,
         scores if config.conditional else None,
@@ -330,3 +335,13 @@ def _fit_diffusion(
     trainer.fit(diffusion, datamodule=data, ckpt_path=resume_path(run_dir))
     save_weights(diffusion, folder / "diffusion.ckpt")
     return diffusion.eval()
+
+
+def _diffusion_weights(scores: torch.Tensor) -> torch.Tensor:
+    """DDOM's weights over the labeled rows (`ddom_weights`); each unlabeled row (NaN score) is drawn as
+    often as an average labeled one, so the reweighting keeps its shape among the labeled rows."""
+    labeled = torch.isfinite(scores)
+    weights = torch.zeros(scores.shape[0])
+    weights[labeled] = ddom_weights(scores[labeled])
+    weights[~labeled] = 1.0 / int(labeled.sum())
+    return weights

@@ -62,8 +62,9 @@ class Task(ABC):
     def visibility_cut(self) -> float:
         return percentile_cut(self.full_dataset.scores, self.visible_percentile)
 
-    def offline_dataset(self) -> OfflineDataset:
-        """The visible data: full-dataset rows scoring at or below the percentile cut."""
+    def offline_dataset(self, seed: int = 0) -> OfflineDataset:
+        """The visible data: full-dataset rows scoring at or below the percentile cut (the same for every
+        `seed`; a small-data variant draws its labeled rows by it)."""
         full = self.full_dataset
         visible = full.subset(self.visible)
         visible.report = CleaningReport(rows_read=len(visible), rows_kept=len(visible))

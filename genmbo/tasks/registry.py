@@ -1,7 +1,9 @@
 """Tasks by name. `genmbo tasks` lists the named ones; patterns build others of any size.
 
 Patterns: ``ackley-<dim>``, ``levy-<dim>``, ``rosenbrock-<dim>``; ``ehrlich-s<states>-d<length>-m<motifs>
--l<motif length>-q<quantization>[-seed<n>]``; ``moses-<oracle>`` for every molecular oracle.
+-l<motif length>-q<quantization>[-seed<n>]``; ``moses-<oracle>`` for every molecular oracle; and
+``<task>@n<N>``, any of them with `N` labeled rows and the rest of its visible designs unlabeled
+(`genmbo.tasks.small_data`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ LISTED_SYNTHETIC = ("ackley-32", "levy-32", "rosenbrock-32")
 ALIASES = {"ehrlich": LISTED_EHRLICH[0]}
 
 _SYNTHETIC_PATTERN = re.compile(r"^(ackley|levy|rosenbrock)-(\d+)$")
+_SMALL_DATA_PATTERN = re.compile(r"^(.+)@n(\d+)$")
 _EHRLICH_PATTERN = re.compile(r"^ehrlich-s(\d+)-d(\d+)-m(\d+)-l(\d+)-q(\d+)(?:-seed(\d+))?$")
 
 
@@ -41,6 +44,14 @@ def task_names() -> list[str]:
 
 
 def _builder(name: str) -> Callable[[], Task] | None:
+    match = _SMALL_DATA_PATTERN.match(name)
+    if match:
+        base = match.group(1)
+        if _builder(ALIASES.get(base, base)) is None:
+            return None
+        from genmbo.tasks.small_data import SmallDataTask
+
+        return lambda: SmallDataTask(get_task(base), int(match.group(2)))
     if name == "tfbind8":
         from genmbo.tasks.tfbind8 import TFBind8
 

@@ -279,3 +279,33 @@ def test_outputs_stay_under_out(tmp_path, capsys, monkeypatch):
     assert main([*argv, "--config", "tiny.yaml", "--out", "run", "--no-progress"]) == 0
     assert sorted(path.name for path in work.iterdir()) == ["data.csv", "run", "tiny.yaml"]
     assert not list((work / "run").glob("**/*.tmp"))  # no temporary file left behind
+
+
+def test_unlabeled_designs_train_the_prior_and_are_counted(tmp_path, capsys):
+    table = dna_table(rows=60)
+    unlabeled = dna_table(rows=200, seed=1)["seq"].tolist() + ["ACGTNNNN", table["seq"][0]]
+    (tmp_path / "catalogue.txt").write_text("\n".join(unlabeled) + "\n")
+    options = ["--space", "sequence", "--design-col", "seq", "--score-col", "y"]
+    out, metrics = run_design(
+        tmp_path, capsys, table, [*options, "--unlabeled", str(tmp_path / "catalogue.txt")]
+    )
+    check_common_outputs(out, metrics, "nearest_offline_distance")
+    counts = json.loads((out / "cleaning.json").read_text())["unlabeled"]
+    distinct_new = len(set(unlabeled[:200]) - set(table["seq"]))
+    assert counts["rows_read"] == 202 and counts["rows_kept"] == distinct_new
+    assert counts["skipped"] and counts["rows_skipped"] == 1  # the N is not a DNA letter
+    assert metrics["offline_designs"] == len(table)  # the surrogate's rows: the labeled ones only
+
+
+def test_unlabeled_designs_need_own_data(tmp_path, capsys):
+    argv = [
+        "design",
+        "--task",
+        "ackley-4",
+        "--unlabeled",
+        str(tmp_path / "u.txt"),
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    assert main([*argv, "--no-progress"]) == 2
+    assert "unlabeled designs go with your own data" in capsys.readouterr().err

@@ -210,3 +210,21 @@ def test_resume_continues_global_step_and_keeps_statistics(tmp_path) -> None:
     assert resumed.global_step == 10
     torch.testing.assert_close(resumed_model.latent_mean, model.latent_mean, rtol=0, atol=0)
     torch.testing.assert_close(resumed_model.score_std, model.score_std, rtol=0, atol=0)
+
+
+def test_unlabeled_rows_train_the_null_condition() -> None:
+    """A NaN score (an unlabeled design) always takes the null embedding: the loss equals the one where
+    every condition is dropped, and score statistics ignore it."""
+    latents = blobs(64)
+    model = LatentDiffusion(2, conditional=True, **TINY)
+    scores = latents[:, 0].clone()
+    scores[::2] = float("nan")
+    model.fit_standardization(latents, scores)
+    assert float(model.score_mean) == pytest.approx(float(scores[1::2].mean()), abs=1e-6)
+    torch.manual_seed(0)
+    unlabeled = model.diffusion_loss(latents, torch.full((64,), float("nan")))
+    model.hparams.condition_dropout = 1.0  # every condition dropped, the same random draws
+    torch.manual_seed(0)
+    dropped = model.diffusion_loss(latents, latents[:, 0])
+    unlabeled, dropped = unlabeled.detach(), dropped.detach()
+    assert torch.isfinite(unlabeled) and float(unlabeled) == pytest.approx(float(dropped), rel=1e-6)

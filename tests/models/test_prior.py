@@ -10,7 +10,13 @@ from genmbo.config import AutoencoderConfig, DiffusionConfig, PriorConfig
 from genmbo.data.offline import OfflineDataset
 from genmbo.errors import ConfigError
 from genmbo.models.identity_autoencoder import IdentityAutoencoder
-from genmbo.models.prior import fit_prior, load_prior, resolve_sequence_architecture
+from genmbo.models.prior import (
+    _diffusion_weights,
+    fit_prior,
+    fit_prior_and_encode,
+    load_prior,
+    resolve_sequence_architecture,
+)
 from genmbo.models.sequence_vae import SequenceVAE
 from genmbo.models.vector_vae import VectorVAE
 from genmbo.spaces import ContinuousSpace, SequenceSpace
@@ -157,3 +163,22 @@ def test_transition_setting_applies_to_loaded_autoencoders_too(tmp_path):
         loaded = fit_prior(dataset, config, tmp_path / f"b{restricted}", seed=0).autoencoder
         assert (loaded.transition_mask is not None) == restricted
         assert (loaded.hparams["allowed_transitions"] is not None) == restricted
+
+
+def test_the_prior_trains_on_unlabeled_designs_and_returns_labeled_latents(tmp_path):
+    full = dna_dataset()
+    labeled = OfflineDataset(full.space, full.designs[:40], full.scores[:40], unlabeled=full.designs[40:])
+    prior, latents = fit_prior_and_encode(labeled, tiny_config(), tmp_path / "prior", seed=0)
+    assert latents.shape == (40, 4)
+    assert torch.allclose(latents, prior.autoencoder.encode_designs(labeled.designs), atol=1e-5)
+    # The diffusion's latent statistics come from the training rows of all 200 designs, not the 40.
+    every = prior.autoencoder.encode_designs(full.designs)
+    assert torch.allclose(prior.diffusion.latent_mean, every.mean(0), atol=0.1)
+    assert not torch.allclose(prior.diffusion.latent_mean, latents.mean(0), atol=1e-3)
+
+
+def test_unlabeled_rows_are_drawn_as_often_as_an_average_labeled_row():
+    scores = torch.tensor([0.0, 1.0, 2.0, 3.0, float("nan"), float("nan")])
+    weights = _diffusion_weights(scores)
+    assert weights[:4].sum() == pytest.approx(1.0) and weights[3] > weights[0]
+    assert weights[4:].tolist() == pytest.approx([0.25, 0.25])
