@@ -122,6 +122,11 @@ class DiffusionConfig(Section):
     condition_dropout: float = Field(0.15, ge=0, le=1)
     # DDOM's training-data reweighting by a score histogram (conditional models only).
     reweight: bool = True
+    # Train a loaded diffusion (a checkpoint, or the shipped one) further on this campaign's designs,
+    # labeled and unlabeled, for `fine_tune_steps` at `fine_tune_learning_rate`.
+    fine_tune: bool = False
+    fine_tune_steps: PositiveInt = 500
+    fine_tune_learning_rate: float = Field(1e-4, gt=0)
 
 
 class PriorConfig(Section):

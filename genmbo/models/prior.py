@@ -308,30 +308,38 @@ def _shipped_autoencoder_for(dataset: OfflineDataset, kind: str) -> Path | None:
 def _fit_diffusion(
     latents: torch.Tensor, scores: torch.Tensor, config: DiffusionConfig, folder: Path, seed: int
 ) -> LatentDiffusion:
+    pl.seed_everything(seed, verbose=False)
+    steps = config.max_steps
     if config.checkpoint is not None:
         diffusion = load_module(LatentDiffusion, config.checkpoint, "latent diffusion", latents.shape[1])
-        save_weights(diffusion, folder / "diffusion.ckpt")
-        return diffusion
-    pl.seed_everything(seed, verbose=False)
-    diffusion = LatentDiffusion(
-        latents.shape[1],
-        hidden_dim=config.hidden_dim,
-        num_blocks=config.num_blocks,
-        conditional=config.conditional,
-        condition_dropout=config.condition_dropout,
-        learning_rate=config.learning_rate,
-    )
-    weights = _diffusion_weights(scores) if config.conditional and config.reweight else None
+        if not config.fine_tune:
+            save_weights(diffusion, folder / "diffusion.ckpt")
+            return diffusion
+        # Fine-tuning keeps the loaded model's latent statistics (its coordinates) and architecture.
+        diffusion.hparams.learning_rate = config.fine_tune_learning_rate
+        diffusion.train()  # loaded in eval mode, which Lightning would keep during training
+        steps = config.fine_tune_steps
+    else:
+        diffusion = LatentDiffusion(
+            latents.shape[1],
+            hidden_dim=config.hidden_dim,
+            num_blocks=config.num_blocks,
+            conditional=config.conditional,
+            condition_dropout=config.condition_dropout,
+            learning_rate=config.learning_rate,
+        )
+    conditional = bool(diffusion.hparams.conditional)
+    weights = _diffusion_weights(scores) if conditional and config.reweight else None
     data = WeightedLatentDataModule(
         latents,
-        scores if config.conditional else None,
+        scores if conditional else None,
         weights=weights,
         batch_size=config.batch_size,
         val_fraction=0.05,
         seed=seed,
     )
     run_dir = folder / "diffusion"
-    trainer = build_trainer(run_dir, config.max_steps, limit_val_batches=4)
+    trainer = build_trainer(run_dir, steps, limit_val_batches=4)
     trainer.fit(diffusion, datamodule=data, ckpt_path=resume_path(run_dir))
     save_weights(diffusion, folder / "diffusion.ckpt")
     return diffusion.eval()

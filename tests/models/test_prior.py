@@ -182,3 +182,24 @@ def test_unlabeled_rows_are_drawn_as_often_as_an_average_labeled_row():
     weights = _diffusion_weights(scores)
     assert weights[:4].sum() == pytest.approx(1.0) and weights[3] > weights[0]
     assert weights[4:].tolist() == pytest.approx([0.25, 0.25])
+
+
+def test_fine_tuning_trains_a_loaded_diffusion_further_and_only_when_asked(tmp_path):
+    data = vector_dataset(3)
+    first = fit_prior(data, tiny_config(), tmp_path / "first", seed=0)
+    loaded = tiny_config()
+    loaded.diffusion.checkpoint = str(tmp_path / "first" / "diffusion.ckpt")
+    kept = fit_prior(data, loaded, tmp_path / "kept", seed=0)
+    for ours, theirs in zip(kept.diffusion.parameters(), first.diffusion.parameters(), strict=True):
+        assert torch.equal(ours, theirs)
+    tuned_config = loaded.model_copy(deep=True)
+    tuned_config.diffusion.fine_tune, tuned_config.diffusion.fine_tune_steps = True, 10
+    tuned = fit_prior(data, tuned_config, tmp_path / "tuned", seed=0)
+    changed = [
+        not torch.equal(ours, theirs)
+        for ours, theirs in zip(tuned.diffusion.parameters(), first.diffusion.parameters(), strict=True)
+    ]
+    assert any(changed)
+    # The loaded model's latent coordinates are kept: the fine-tuned one samples in the same space.
+    assert torch.equal(tuned.diffusion.latent_mean, first.diffusion.latent_mean)
+    assert tuned.diffusion.hparams.learning_rate == tuned_config.diffusion.fine_tune_learning_rate

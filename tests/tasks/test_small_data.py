@@ -44,3 +44,17 @@ def test_bad_variants_are_one_line_errors(name, message):
 def test_more_labels_than_visible_rows_is_refused():
     with pytest.raises(ValueError, match="visible rows"):
         get_task("ackley-4@n999999").offline_dataset()
+
+
+def test_a_run_draws_its_labeled_rows_by_its_seed():
+    from genmbo.campaign.inputs import resolve_dataset
+    from genmbo.config import load_config
+
+    runs = [
+        resolve_dataset(load_config(None, ["task.name=ackley-4@n50", f"run.seed={seed}"]))[0]
+        for seed in (0, 0, 1)
+    ]
+    assert [len(dataset) for dataset in runs] == [50, 50, 50]
+    assert np.array_equal(runs[0].scores, runs[1].scores) and not np.array_equal(
+        runs[0].scores, runs[2].scores
+    )
