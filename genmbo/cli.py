@@ -315,6 +315,11 @@ def trust_lines(trust: dict) -> list[str]:
         f"{trust['spearman']:.2f}, within 1 std {trust['within_1_std']:.0%}, "
         f"within 2 std {trust['within_2_std']:.0%}"
     ]
+    if trust.get("std_scale") is not None:
+        lines.append(
+            f"  a 68% interval of predicted_score is mean ± {trust['std_scale']:.2g} x predicted_std "
+            "(conformal, on the held-out designs)"
+        )
     if not trust["better_than_chance"]:
         lines.append(
             "  warning: the surrogate ranks held-out designs no better than chance, so this library is a "

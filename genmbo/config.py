@@ -142,13 +142,15 @@ class SurrogateConfig(Section):
     """The ensemble surrogate. `batch_size` is rows per member per step; `list_length` the ListNet list
     size (a member batch holds `batch_size // list_length` lists, at least one); `coms_*` set the COMs
     penalty weight and its gradient ascent (step `coms_step_size * sqrt(latent_dim)`, standardized units).
-    `members` is at least 2: the std across members is the surrogate's uncertainty."""
+    `members` is at least 2: the std across members is the surrogate's uncertainty. `hidden_dims` and
+    `max_steps` are "auto" by default: chosen by the number of labeled rows
+    (`genmbo.models.surrogates.sizing`)."""
 
     checkpoint: str | None = None
     loss: SurrogateLoss = "mse"
     members: int = Field(5, ge=2)
-    hidden_dims: Annotated[list[PositiveInt], Field(min_length=1)] = Field(default_factory=lambda: [256, 256])
-    max_steps: PositiveInt = 2000
+    hidden_dims: Annotated[list[PositiveInt], Field(min_length=1)] | Literal["auto"] = "auto"
+    max_steps: PositiveInt | Literal["auto"] = "auto"
     batch_size: PositiveInt = 256
     learning_rate: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)

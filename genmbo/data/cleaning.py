@@ -8,7 +8,7 @@ nothing left, vectors of different lengths) raise `DataError`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -36,35 +36,48 @@ def clean(
     sums: dict[Any, float] = {}
     counts: dict[Any, int] = {}
     canonical: dict[Any, Any] = {}
-    rows = zip(table.designs, table.scores, strict=True)
-    for index, (raw, score) in enumerate(track(rows, "cleaning rows", total=len(table.designs))):
-        if progress is not None and index % 10_000 == 0:
-            progress(index)
-        if not finite[index]:
-            report.skip("NaN or infinite score")
-            continue
-        try:
-            design = space.parse(raw)
-        except InvalidDesign as problem:
-            report.skip(problem.reason)
-            continue
-        key = space.key(design)
+
+    def scored_rows() -> Iterator[tuple[int, Any]]:
+        for index, raw in enumerate(track(table.designs, "cleaning rows", total=len(table.designs))):
+            if progress is not None and index % 10_000 == 0:
+                progress(index)
+            if finite[index]:
+                yield index, raw
+            else:
+                report.skip("NaN or infinite score")
+
+    for index, design, key in parsed_rows(scored_rows(), space, report):
+        score = float(table.scores[index])
         if key in sums:
-            sums[key] += float(score)
+            sums[key] += score
             counts[key] += 1
             report.duplicates_merged += 1
         else:
-            sums[key], counts[key], canonical[key] = float(score), 1, design
+            sums[key], counts[key], canonical[key] = score, 1, design
     if progress is not None:
         progress(len(table.designs))
     if not sums:
-        reasons = "; ".join(f"{count} {reason}" for reason, count in sorted(report.skipped.items()))
-        raise DataError(f"{table.source}: no usable row left after cleaning ({reasons or 'no rows'})")
+        reasons = report.skip_reasons() or "no rows"
+        raise DataError(f"{table.source}: no usable row left after cleaning ({reasons})")
     scores = np.array([sums[key] / counts[key] for key in sums], dtype=np.float64)
     report.rows_kept = len(scores)
     return OfflineDataset(
         space, [canonical[key] for key in sums], -scores if minimize else scores, minimize, report
     )
+
+
+def parsed_rows(
+    rows: Iterable[tuple[int, Any]], space: DesignSpace, report: CleaningReport
+) -> Iterator[tuple[int, Any, Hashable]]:
+    """``(index, design, key)`` for each ``(index, raw)`` of `rows` that `space` parses: the canonical
+    design and its `space.key`; a row it rejects is counted in `report` under the space's reason."""
+    for index, raw in rows:
+        try:
+            design = space.parse(raw)
+        except InvalidDesign as problem:
+            report.skip(problem.reason)
+            continue
+        yield index, design, space.key(design)
 
 
 def check_vector_dimensions(table: RawTable) -> int:

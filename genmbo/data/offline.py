@@ -28,6 +28,10 @@ class CleaningReport:
     def rows_skipped(self) -> int:
         return sum(self.skipped.values())
 
+    def skip_reasons(self) -> str:
+        """The skip counts as one phrase, e.g. "3 invalid SMILES; 1 NaN or infinite score"."""
+        return "; ".join(f"{count} {reason}" for reason, count in sorted(self.skipped.items()))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "rows_read": self.rows_read,

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from genmbo.data.cleaning import parsed_rows
 from genmbo.data.offline import CleaningReport, OfflineDataset
 from genmbo.data.reading import read_frame, resolve_design_columns, table_format
-from genmbo.errors import DataError, InvalidDesign
+from genmbo.errors import DataError
 
 TEXT_SUFFIXES = (".smi", ".smiles", ".txt", ".fasta", ".fa", ".faa", ".seq")
 
@@ -71,21 +72,14 @@ def add_unlabeled(dataset: OfflineDataset, raw_designs: list[Any], source: str) 
     space = dataset.space
     seen = {space.key(design) for design in dataset.designs}
     kept: list[Any] = []
-    for raw in raw_designs:
-        try:
-            design = space.parse(raw)
-        except InvalidDesign as problem:
-            report.skip(problem.reason)
-            continue
-        key = space.key(design)
+    for _, design, key in parsed_rows(enumerate(raw_designs), space, report):
         if key in seen:
             report.duplicates_merged += 1  # a repeat, or a design the labeled data has measured
             continue
         seen.add(key)
         kept.append(design)
     if raw_designs and not kept and report.rows_skipped == len(raw_designs):
-        reasons = "; ".join(f"{count} {reason}" for reason, count in sorted(report.skipped.items()))
-        raise DataError(f"{source}: no usable design in the unlabeled file ({reasons})")
+        raise DataError(f"{source}: no usable design in the unlabeled file ({report.skip_reasons()})")
     report.rows_kept = len(kept)
     dataset.unlabeled = kept
     dataset.report.unlabeled = report

@@ -9,6 +9,13 @@ predictions (mean and std) and the measured scores of held-out designs and compu
   ``mean +- 2 std``; a Gaussian predictive with honest std gives about 68% and 95%. The deep ensemble's std
   is epistemic only (`genmbo.models.surrogates.ensemble`), so shares well below those say the std
   understates the error on held-out designs;
+- ``std_scale``: by how much the std must be widened to cover 68.27% of the held-out scores, the split
+  conformal quantile of the normalized residuals ``|y - mean| / std`` (Lei, G'Sell, Rinaldo, Tibshirani &
+  Wasserman, JASA 2018, Sec. 2.2, with the locally weighted scores of their Sec. 5.2): the
+  ``ceil((n + 1) * 0.6827)``-th smallest of the `n` held-out ones. For a new design exchangeable with the
+  held-out rows, ``mean +- std_scale * std`` then holds its score with probability at least 68.27%. An
+  honest std gives about 1; it is None when ``n + 1`` rows are too few for that rank (under 3 rows) or a
+  std is 0;
 - ``better_than_chance``: whether the correlation is positive at the 5% level, one-sided, by the Fisher
   transform of Spearman's rho with Fieller, Hartley and Pearson's variance ``1.06 / (n - 3)`` (Biometrika
   1957); with fewer than 4 rows nothing can be said and it is false.
@@ -27,6 +34,8 @@ from torchmetrics.functional import spearman_corrcoef
 
 # One-sided 5% critical value of the standard normal.
 Z_CRITICAL = 1.6449
+# The share of a standard normal within one standard deviation of its mean.
+ONE_SIGMA_COVERAGE = 0.6827
 
 
 class SurrogateTrust(Metric):
@@ -53,6 +62,7 @@ class SurrogateTrust(Metric):
                 "spearman": None,
                 "within_1_std": None,
                 "within_2_std": None,
+                "std_scale": None,
                 "better_than_chance": False,
             }
         error = (scores - mean).abs()
@@ -62,8 +72,19 @@ class SurrogateTrust(Metric):
             "spearman": rho,
             "within_1_std": float((error <= std).double().mean()),
             "within_2_std": float((error <= 2 * std).double().mean()),
+            "std_scale": conformal_std_scale(error, std),
             "better_than_chance": better_than_chance(rho, rows),
         }
+
+
+def conformal_std_scale(error: torch.Tensor, std: torch.Tensor, coverage: float = ONE_SIGMA_COVERAGE):
+    """The split-conformal factor ``q`` such that ``|error| <= q * std`` holds for a new exchangeable row
+    with probability at least `coverage`: the ``ceil((n + 1) * coverage)``-th smallest ``error / std`` of
+    the `n` rows; None when that rank exceeds `n` or a std is not positive."""
+    rank = math.ceil((error.numel() + 1) * coverage)
+    if rank > error.numel() or not bool((std > 0).all()):
+        return None
+    return float(torch.sort(error / std).values[rank - 1])
 
 
 def better_than_chance(rho: float, rows: int) -> bool:

@@ -98,10 +98,11 @@ def build_trainer(
     progress_bar: bool = False,
     limit_val_batches: int | float = 1.0,
     inference_mode: bool = True,
+    val_every_steps: int | None = None,
 ) -> pl.Trainer:
     """A CPU-or-accelerator trainer logging CSV (and TensorBoard, if installed) to `run_dir/logs` and
     checkpointing to `run_dir`; it draws a progress bar when asked or when the command line shows
-    progress."""
+    progress. It validates after every epoch, or every `val_every_steps` training steps when given."""
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_every = checkpoint_every or _CHECKPOINT_EVERY.get()
     checkpoint = ModelCheckpoint(
@@ -121,6 +122,8 @@ def build_trainer(
         enable_progress_bar=progress_bar or progress_enabled(),
         enable_model_summary=False,
         limit_val_batches=limit_val_batches,
+        val_check_interval=val_every_steps,
+        check_val_every_n_epoch=None if val_every_steps else 1,
         num_sanity_val_steps=0,
         # At least 20 logged points per run, so short runs also leave a training curve.
         log_every_n_steps=max(1, min(50, max_steps // 20)),

@@ -124,6 +124,8 @@ def _trust_section(trust: dict[str, Any] | None) -> list[str]:
         "measured within mean ± std (honest Gaussian: 68%)": trust["within_1_std"],
         "measured within mean ± 2 std (95%)": trust["within_2_std"],
     }
+    if trust.get("std_scale") is not None:
+        rows["std widening for a 68% interval (conformal; honest std: 1)"] = trust["std_scale"]
     warning = (
         []
         if trust["better_than_chance"]

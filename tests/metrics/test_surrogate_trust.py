@@ -41,3 +41,21 @@ def test_the_chance_test_follows_the_fisher_transform():
     assert not better_than_chance(1.0, 3) and not better_than_chance(float("nan"), 50)
     one = trust_of([1.0], [1.0], [1.0])
     assert one["rows"] == 1 and one["spearman"] is None and not one["better_than_chance"]
+
+
+def test_the_conformal_std_scale_is_the_rank_of_the_normalized_errors():
+    # normalized errors |y - mean| / std: 0.5, 3.0, 1.0, 2.0, 0.25 (n = 5); rank ceil(6 * 0.6827) = 5
+    trust = trust_of([0.0] * 5, [1.0, 1.0, 2.0, 0.5, 4.0], [0.5, -3.0, 2.0, 1.0, 1.0])
+    assert trust["std_scale"] == pytest.approx(3.0)
+    # with n = 9 the rank is ceil(10 * 0.6827) = 7: the seventh smallest of 1..9
+    nine = trust_of([0.0] * 9, [1.0] * 9, [float(value) for value in range(1, 10)])
+    assert nine["std_scale"] == pytest.approx(7.0)
+    # an honest Gaussian std needs no widening
+    generator = torch.Generator().manual_seed(0)
+    gaussian = trust_of(torch.zeros(4000), torch.ones(4000), torch.randn(4000, generator=generator))
+    assert abs(gaussian["std_scale"] - 1.0) < 0.05
+
+
+def test_the_std_scale_needs_enough_rows_and_positive_stds():
+    assert trust_of([0.0, 0.0], [1.0, 1.0], [1.0, 2.0])["std_scale"] is None  # rank 3 of 2 rows
+    assert trust_of([0.0] * 4, [1.0, 0.0, 1.0, 1.0], [1.0, 2.0, 3.0, 4.0])["std_scale"] is None

@@ -61,6 +61,7 @@ from genmbo.metrics.surrogate_trust import SurrogateTrust
 from genmbo.models.checkpoints import load_module, save_weights
 from genmbo.models.networks.ensemble_mlp import EnsembleMLP
 from genmbo.models.surrogates.losses import coms_penalty, gradient_ascent, listnet_loss, mse_loss
+from genmbo.models.surrogates.sizing import sized_for
 from genmbo.models.training import build_trainer, resume_path
 
 # Rows that calibrate a ranking model: the training split is a seeded permutation, so its first rows are
@@ -272,9 +273,10 @@ def fit_surrogate(
     """Train (or load) a surrogate on `n x d` latents and `n` scores; save it as `folder/surrogate.ckpt`.
 
     Training checkpoints go to `folder/surrogate/`; rerunning with the same arguments resumes an
-    interrupted run from its `last.ckpt`. `validation_fraction` of the rows are held out for validation
-    metrics; the trained model's `trust` holds its `SurrogateTrust` figures on them (None when loaded from
-    a given checkpoint: its held-out rows are unknown).
+    interrupted run from its `last.ckpt`. The configuration's "auto" fields are chosen by the number of
+    rows (`genmbo.models.surrogates.sizing.sized_for`). `validation_fraction` of the rows are held out
+    for validation metrics; the trained model's `trust` holds its `SurrogateTrust` figures on them (None
+    when loaded from a given checkpoint: its held-out rows are unknown).
     """
     if latents.dim() != 2 or scores.shape != (latents.shape[0],):
         raise GenmboError(
@@ -288,6 +290,9 @@ def fit_surrogate(
         model = load_module(EnsembleSurrogate, config.checkpoint, "surrogate", latents.shape[1])
         save_weights(model, folder / "surrogate.ckpt")
         return model
+    held_out = validation_fraction(latents.shape[0])
+    training_rows = latents.shape[0] - int(round(held_out * latents.shape[0]))
+    config = sized_for(config, latents.shape[0], training_rows)
     pl.seed_everything(seed, verbose=False)
     model = EnsembleSurrogate(
         latents.shape[1],
@@ -306,11 +311,15 @@ def fit_surrogate(
         latents.detach().cpu(),
         scores.detach().cpu(),
         batch_size=config.members * config.batch_size,
-        val_fraction=validation_fraction(latents.shape[0]),
+        val_fraction=held_out,
         seed=seed,
     )
     run_dir = folder / "surrogate"
-    trainer = build_trainer(run_dir, config.max_steps, limit_val_batches=4)
+    # Validation (logged curves only) every twentieth of the run, not every epoch: an epoch of small data
+    # is one step.
+    trainer = build_trainer(
+        run_dir, config.max_steps, limit_val_batches=4, val_every_steps=max(1, config.max_steps // 20)
+    )
     trainer.fit(model, datamodule=data, ckpt_path=resume_path(run_dir))
     save_weights(model, folder / "surrogate.ckpt")
     model.eval()

@@ -1,0 +1,42 @@
+"""The data-size rule for the surrogate's training length and width, and that `fit_surrogate` follows it."""
+
+import torch
+
+from genmbo.config import SurrogateConfig
+from genmbo.models.surrogates.ensemble import fit_surrogate
+from genmbo.models.surrogates.sizing import sized_for, sized_hidden_dims, sized_steps
+
+
+def test_training_length_is_capped_in_passes_and_in_steps() -> None:
+    # a step draws members * batch_size = 5 * 256 = 1280 rows
+    assert sized_steps(80, 5, 256) == 500  # one step a pass, 500 passes
+    assert sized_steps(1900, 5, 256) == 1000  # two steps a pass
+    assert sized_steps(3840, 5, 256) == 1500
+    assert sized_steps(3841, 5, 256) == 2000  # four steps a pass: the step cap
+    assert sized_steps(152_000, 5, 256) == 2000
+
+
+def test_every_full_size_suite_task_keeps_the_long_wide_surrogate() -> None:
+    # the smallest suite task has 5,000 visible rows, 4,750 of them trained on
+    config = sized_for(SurrogateConfig(), 5000, 4750)
+    assert config.max_steps == 2000 and config.hidden_dims == [256, 256]
+
+
+def test_small_data_trains_narrow_members_for_fewer_steps() -> None:
+    config = sized_for(SurrogateConfig(), 500, 475)
+    assert config.max_steps == 500 and config.hidden_dims == [64, 64]
+    assert sized_hidden_dims(999) == [64, 64] and sized_hidden_dims(1000) == [256, 256]
+
+
+def test_explicit_values_are_kept() -> None:
+    config = sized_for(SurrogateConfig(max_steps=30, hidden_dims=[8]), 100, 80)
+    assert config.max_steps == 30 and config.hidden_dims == [8]
+
+
+def test_fit_surrogate_trains_the_sized_network_for_the_sized_steps(tmp_path) -> None:
+    generator = torch.Generator().manual_seed(0)
+    latents = torch.randn(40, 3, generator=generator)
+    config = SurrogateConfig(members=2, batch_size=8)  # 32 training rows, 16 a step: two steps a pass
+    model = fit_surrogate(latents, latents[:, 0], config, tmp_path, seed=0)
+    assert model.hparams.hidden_dims == [64, 64]
+    assert model.trainer.global_step == sized_steps(32, 2, 8) == 1000
