@@ -27,6 +27,7 @@ def resolve_dataset(config: GenmboConfig) -> tuple[OfflineDataset, Task | None]:
     if data.space is None:
         raise ConfigError("say which design space the data is in (--space molecules|sequence|continuous)")
     bounds = (data.lower, data.upper) if data.lower is not None or data.upper is not None else None
+    unlabeled = read_unlabeled(data.unlabeled, data.design_col) if data.unlabeled else []
     dataset = load_offline_dataset(
         data.path,
         data.space,
@@ -35,7 +36,8 @@ def resolve_dataset(config: GenmboConfig) -> tuple[OfflineDataset, Task | None]:
         minimize=data.minimize,
         alphabet=data.alphabet,
         bounds=bounds,
+        unlabeled=unlabeled,
     )
     if data.unlabeled:
-        add_unlabeled(dataset, read_unlabeled(data.unlabeled, data.design_col), data.unlabeled)
+        add_unlabeled(dataset, unlabeled, data.unlabeled)
     return dataset, None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from genmbo.data.cleaning import ProgressCallback, check_vector_dimensions, clean
 from genmbo.data.offline import OfflineDataset
@@ -22,6 +23,7 @@ def load_offline_dataset(
     alphabet: str | Sequence[str] | None = None,
     bounds: tuple[float, float] | None = None,
     progress: ProgressCallback | None = None,
+    unlabeled: Sequence[Any] = (),
 ) -> OfflineDataset:
     """Read `data` and return its cleaned designs and scores (higher is better).
 
@@ -30,6 +32,10 @@ def load_offline_dataset(
             `DesignSpace` (for example a pretrained prior's, so its vocabulary is respected).
         alphabet: for sequences, a named ("dna", "protein") or explicit alphabet; inferred if omitted.
         bounds: for vectors, a box ``(lower, upper)`` applied to every coordinate.
+        unlabeled: raw unmeasured designs (`genmbo.data.unlabeled`) that shape an inferred sequence
+            space beside the labeled ones: the alphabet is inferred from both, and so is the longest
+            length of variable-length sequences. Whether sequences have one fixed length is the labeled
+            rows' call, so an unlabeled one of another length is later skipped, not made a new space.
     """
     table = read_table(data, design_columns, score_column, score_path)
     if isinstance(space, DesignSpace):
@@ -41,10 +47,11 @@ def load_offline_dataset(
     if space == "sequence":
         lengths = {len(raw) for raw in table.designs if isinstance(raw, str | list | tuple)}
         fixed_length = lengths.pop() if len(lengths) == 1 else None
+        every_design = [*table.designs, *unlabeled]
         if alphabet is None:
-            sequence_space = SequenceSpace.from_data(table.designs, length=fixed_length)
+            sequence_space = SequenceSpace.from_data(every_design, length=fixed_length)
         else:
-            longest = max((len(raw) for raw in table.designs if isinstance(raw, str)), default=1)
+            longest = max((len(raw) for raw in every_design if isinstance(raw, str)), default=1)
             sequence_space = SequenceSpace(alphabet, length=fixed_length, max_length=longest)
         return clean(table, sequence_space, minimize, progress)
     dim = check_vector_dimensions(table)

@@ -3,8 +3,10 @@ enumerated library. They train the prior beside the labeled rows (`OfflineDatase
 
 Formats: a CSV/TSV/Parquet table (the design column named as for the labeled data, else its only
 column), a `.npy` array of vectors, or plain text with one design per line (`.smi`, `.txt`, a `.fasta`
-whose `>` headers and line breaks are read as FASTA). Rows the labeled data's space rejects are skipped
-and counted by reason, duplicates and designs already labeled are counted and dropped.
+whose `>` headers and line breaks are read as FASTA). The space is built from the labeled rows and
+these together (`genmbo.data.loading.load_offline_dataset`: an inferred alphabet has their letters too);
+rows it rejects are skipped and counted by reason, duplicates and designs already labeled are counted
+and dropped.
 """
 
 from __future__ import annotations

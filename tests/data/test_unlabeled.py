@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from genmbo.campaign.inputs import resolve_dataset
+from genmbo.config import GenmboConfig, from_mapping
 from genmbo.data.offline import OfflineDataset
 from genmbo.data.unlabeled import add_unlabeled, read_unlabeled
 from genmbo.errors import DataError
@@ -49,3 +51,26 @@ def test_the_prior_trains_on_labeled_and_unlabeled_rows():
     assert rows.designs == dataset.designs + dataset.unlabeled
     assert rows.scores[0] == 2.0 and np.isnan(rows.scores[1])
     assert dataset.subset(np.array([True])).unlabeled == dataset.unlabeled
+
+
+def test_unlabeled_letters_join_the_inferred_alphabet_and_labeled_rows_fix_the_length(tmp_path):
+    pd.DataFrame({"seq": ["AACG", "CCGA", "GACA"], "y": [1.0, 2.0, 3.0]}).to_csv(
+        tmp_path / "l.csv", index=False
+    )
+    (tmp_path / "u.txt").write_text("TTAC\nGATT\nACG\n")  # T only here; ACG is too short
+    config = from_mapping(
+        GenmboConfig,
+        {
+            "data": {
+                "path": str(tmp_path / "l.csv"),
+                "space": "sequence",
+                "design_col": "seq",
+                "score_col": "y",
+                "unlabeled": str(tmp_path / "u.txt"),
+            }
+        },
+    )
+    dataset, _ = resolve_dataset(config)
+    assert dataset.space.alphabet == ["A", "C", "G", "T"] and dataset.space.length == 4
+    assert sorted(dataset.unlabeled) == ["GATT", "TTAC"]
+    assert dataset.report.unlabeled.rows_skipped == 1
