@@ -14,3 +14,11 @@ def single_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # Tests never read or write the user's cache (`genmbo.runtime.cache`).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GENMBO_CACHE_DIR", str(tmp_path_factory.mktemp("genmbo-cache")))
+        yield

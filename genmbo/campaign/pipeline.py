@@ -42,7 +42,7 @@ from torchmetrics import Metric
 from genmbo.campaign.portfolio import portfolio_designs
 from genmbo.config import GenmboConfig, SelectionConfig, StagesConfig, SurrogateConfig
 from genmbo.data.offline import OfflineDataset
-from genmbo.metrics.design_distance import design_features, distance_kind, nearest
+from genmbo.metrics.design_distance import design_features, distance_kind, nearest, offline_design_features
 from genmbo.metrics.library import MeanPairwiseDistance, VectorNovelty
 from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
 from genmbo.models.prior import Prior
@@ -285,7 +285,7 @@ class LibraryMeasures:
 def measure_library(dataset: OfflineDataset, library: Library) -> LibraryMeasures:
     """The metrics stage: novelty and diversity of the library, and its nearest offline designs."""
     kind = distance_kind(dataset.space)
-    offline_features = design_features(dataset.space, dataset.designs)
+    offline_features = offline_design_features(dataset.space, dataset.designs)
     nearest_values, nearest_rows = nearest(kind, library.features, offline_features, progress_enabled())
     metrics = {"novelty": _novelty(dataset, library.designs)}
     if kind == "tanimoto":
