@@ -190,7 +190,6 @@ def run_fit(args: argparse.Namespace) -> int:
     config = run_config_from(args)
     out = prepare_output_folder(config.run.out)
     quiet_lightning()
-    torch.set_num_threads(config.prior.threads)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     dataset, task = resolve_dataset(config)
@@ -200,9 +199,9 @@ def run_fit(args: argparse.Namespace) -> int:
     write_json(out / "cleaning.json", dataset.report.to_dict())
 
     started = time.perf_counter()
-    from genmbo.models.training import configured_training
+    from genmbo.models.training import configured_run
 
-    with configured_training(config):
+    with configured_run(config):
         prior = fit_prior(dataset, config.prior, out / "prior", seed=config.run.seed)
     timings["fit_prior"] = time.perf_counter() - started
     print(
@@ -298,7 +297,8 @@ def design_summary(metrics: dict) -> str:
         lines += trust_lines(metrics["surrogate_trust"])
     timings = metrics["timings"]
     stages = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in timings.items())
-    lines.append(f"  time: {sum(timings.values()):.0f} s ({stages})")
+    on = f" on {metrics['threads']} threads" if "threads" in metrics else ""
+    lines.append(f"  time: {sum(timings.values()):.0f} s{on} ({stages})")
     return "\n".join(lines)
 
 

@@ -236,6 +236,8 @@ class RunConfig(Section):
     n_candidates: PositiveInt = 128
     out: str | None = None
     checkpoint_every: PositiveInt = 250  # training steps between resumable checkpoints
+    # torch threads: "auto" takes the cores other work leaves free (`genmbo.runtime.threads`)
+    threads: PositiveInt | Literal["auto"] = "auto"
 
 
 class GenmboConfig(Section):

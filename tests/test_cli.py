@@ -49,7 +49,7 @@ def test_config_prints_defaults_and_rejects_unknown_keys(tmp_path, capsys):
     assert (
         capsys.readouterr()
         .err.strip()
-        .endswith(expected + "'run.n_candidates', 'run.out', 'run.checkpoint_every'")
+        .endswith(expected + "'run.n_candidates', 'run.out', 'run.checkpoint_every', 'run.threads'")
     )
 
 

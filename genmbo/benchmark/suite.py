@@ -48,7 +48,7 @@ from genmbo.metrics.molecule_realism import molecule_property_metrics
 from genmbo.metrics.realism import top_decile_properties
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER
-from genmbo.models.training import configured_training
+from genmbo.models.training import configured_run
 from genmbo.outputs.files import write_text_atomic
 from genmbo.runtime.progress import progress_enabled
 from genmbo.search.registry import build_search_method
@@ -185,7 +185,7 @@ def _run_task_seed(
         for label, config in configs.items()
     }
     first = configs[specs[0].label]
-    with configured_training(first):
+    with configured_run(first):
         started = time.perf_counter()
         dataset, task = resolve_dataset(first)
         assert task is not None

@@ -36,7 +36,7 @@ from genmbo.metrics.design_distance import distance_kind
 from genmbo.metrics.realism import library_realism
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER
-from genmbo.models.training import configured_training
+from genmbo.models.training import configured_run
 from genmbo.outputs.files import write_json, write_text_atomic, write_yaml
 from genmbo.outputs.library import write_library
 from genmbo.outputs.report import ReportInputs, render_report
@@ -58,11 +58,11 @@ class DesignOutcome:
 
 def run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     """Run the whole campaign into the existing folder `out`; see the module docstring."""
-    with configured_training(config):
-        return _run_design(config, out)
+    with configured_run(config) as threads:
+        return _run_design(config, out, threads)
 
 
-def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
+def _run_design(config: GenmboConfig, out: Path, threads: int) -> DesignOutcome:
     clock = Stopwatch()
     seed = config.run.seed
     # Configuration errors surface before any data is read or model trained.
@@ -108,6 +108,7 @@ def _run_design(config: GenmboConfig, out: Path) -> DesignOutcome:
     trust = surrogate_trust(surrogate, design_surrogate)
     if trust is not None:
         metrics["surrogate_trust"] = trust
+    metrics["threads"] = threads
     with clock.stage("write"):
         files = write_library(frame, out, molecules=isinstance(dataset.space, MoleculeSpace))
         metrics["timings"] = clock.timings  # written twice: the report shows all but its own time

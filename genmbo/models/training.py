@@ -33,6 +33,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from genmbo.models.checkpoints import usable_resume_checkpoint
 from genmbo.runtime.interrupts import training_started, training_stopped, user_interrupted
 from genmbo.runtime.progress import progress_enabled
+from genmbo.runtime.threads import computing_threads
 
 if TYPE_CHECKING:
     from genmbo.config import GenmboConfig
@@ -70,14 +71,16 @@ def checkpointing_every(steps: int) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def configured_training(config: GenmboConfig) -> Iterator[None]:
-    """Trainers built inside follow the config's `run.checkpoint_every` and `distributed` section."""
+def configured_run(config: GenmboConfig) -> Iterator[int]:
+    """Inside, torch computes with `run.threads` threads (`genmbo.runtime.threads`; the count is what
+    the block receives) and trainers follow `run.checkpoint_every` and the `distributed` section."""
     distributed = config.distributed
     with (
+        computing_threads(config.run.threads) as threads,
         checkpointing_every(config.run.checkpoint_every),
         distributed_training(distributed.strategy, distributed.devices, distributed.num_nodes),
     ):
-        yield
+        yield threads
 
 
 def distribution() -> tuple[str, int | str, int]:

@@ -283,7 +283,7 @@ def test_outputs_stay_under_out(tmp_path, capsys, monkeypatch):
 
 def test_unlabeled_designs_train_the_prior_and_are_counted(tmp_path, capsys):
     table = dna_table(rows=60)
-    unlabeled = dna_table(rows=200, seed=1)["seq"].tolist() + ["ACGTNNNN", table["seq"][0]]
+    unlabeled = dna_table(rows=200, seed=1)["seq"].tolist() + ["ACGTA", table["seq"][0]]
     (tmp_path / "catalogue.txt").write_text("\n".join(unlabeled) + "\n")
     options = ["--space", "sequence", "--design-col", "seq", "--score-col", "y"]
     out, metrics = run_design(
@@ -293,7 +293,7 @@ def test_unlabeled_designs_train_the_prior_and_are_counted(tmp_path, capsys):
     counts = json.loads((out / "cleaning.json").read_text())["unlabeled"]
     distinct_new = len(set(unlabeled[:200]) - set(table["seq"]))
     assert counts["rows_read"] == 202 and counts["rows_kept"] == distinct_new
-    assert counts["skipped"] and counts["rows_skipped"] == 1  # the N is not a DNA letter
+    assert counts["skipped"] and counts["rows_skipped"] == 1  # the labeled sequences have 8 letters
     assert metrics["offline_designs"] == len(table)  # the surrogate's rows: the labeled ones only
 
 
