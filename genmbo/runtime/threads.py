@@ -1,8 +1,9 @@
 """How many threads torch computes with: the cores this process may use that other work leaves free.
 
 Torch starts with one thread per core. Two campaigns on a 2-core machine then run four busy threads on two
-cores, and their spin-waiting makes each several times slower than sharing the cores would (issue 23
-measured 1,538 s of CPU for a job that takes 164 s alone). `run.threads: auto` (the default) therefore
+cores, and their spin-waiting makes each several times slower than sharing the cores would (on the 2-core
+development machine a main job beside two others used 1,538 s of CPU over 27 minutes; alone it takes
+under 3 minutes). `run.threads: auto` (the default) therefore
 takes the cores of the process's CPU affinity minus those busy elsewhere at the start of the run, at least
 one; a number sets it outright. When ``OMP_NUM_THREADS`` is set, torch's own count (which follows it) is
 kept: the user or the scheduler has decided.
