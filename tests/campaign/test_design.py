@@ -183,10 +183,13 @@ def test_sequence_campaign_respects_alphabet_and_length(tmp_path, capsys):
     trust = metrics["surrogate_trust"]
     assert trust["model"] == "design" and trust["rows"] == 30
     assert trust == {**design_surrogate.surrogate.trust, "model": "design"}
-    assert f"surrogate trust (design, 30 held-out designs): Spearman {trust['spearman']:.2f}" in (
-        design_summary(metrics)
-    )
-    assert "Surrogate trust" in (out / "report.html").read_text()
+    summary = design_summary(metrics)
+    assert f"surrogate trust (design, 30 held-out designs): Spearman {trust['spearman']:.2f}" in summary
+    assert trust["std_scale"] > 0  # the conformal widening (exact values: tests/metrics)
+    assert f"mean ± {trust['std_scale']:.2g} x predicted_std" in summary
+    assert f"on {metrics['threads']} threads" in summary and metrics["threads"] == 1  # OMP_NUM_THREADS=1
+    report = (out / "report.html").read_text()
+    assert "Surrogate trust" in report and "std widening for a 68% interval" in report
 
 
 def test_vector_campaign_with_minimized_scores(tmp_path, capsys):
