@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
 
 from genmbo.errors import ConfigError
 
@@ -252,6 +252,13 @@ class GenmboConfig(Section):
     distributed: DistributedConfig = Field(default_factory=DistributedConfig)
     run: RunConfig = Field(default_factory=RunConfig)
 
+    @field_validator("search", mode="before")
+    @classmethod
+    def _method_options(cls, value: Any) -> Any:
+        """A search section given as a mapping is checked against its method's options model, however
+        the config is built (`from_mapping`, or `model_validate` directly)."""
+        return search_section(value) if isinstance(value, dict) else value
+
 
 def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> GenmboConfig:
     """Read, compose and check a YAML config file (None: the defaults), with `overrides` (``KEY=VALUE``)
@@ -360,12 +367,11 @@ def from_mapping(schema: type[T], raw: Any, source: str = "config") -> T:
         )
     raw = _empty_sections(schema, raw)
     try:
-        config = schema.model_validate(raw)
+        return schema.model_validate(raw)
     except ValidationError as error:
         raise ConfigError(f"{source}: {_first_error(schema, error)}") from None
-    if isinstance(config, GenmboConfig) and "search" in raw:
-        config.search = search_section(raw["search"], source)
-    return config
+    except ConfigError as error:  # the search section's own check (`GenmboConfig._method_options`)
+        raise ConfigError(f"{source}: {error}") from None
 
 
 def _empty_sections(schema: type[BaseModel], raw: dict[str, Any]) -> dict[str, Any]:
@@ -382,23 +388,27 @@ def _empty_sections(schema: type[BaseModel], raw: dict[str, Any]) -> dict[str, A
     return cleaned
 
 
-def search_section(raw: Any, source: str = "config") -> SearchChoice:
-    """The search section `raw` checked against its method's options model."""
+def search_section(raw: Any, source: str | None = None) -> SearchChoice:
+    """The search section `raw` checked against its method's options model; errors name `source`."""
     from genmbo.search.options import search_options
 
+    where = f"{source}: " if source else ""
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: key 'search' must be a mapping of keys to values, got {_describe(raw)}")
+        raise ConfigError(f"{where}key 'search' must be a mapping of keys to values, got {_describe(raw)}")
     raw = {"method": DEFAULT_METHOD, **raw}
     if "options" in raw:
         raise ConfigError(
-            f"{source}: a method's options sit in the search section itself, e.g. "
+            f"{where}a method's options sit in the search section itself, e.g. "
             "search: {method: guided_diffusion, scale: 2}, not under search.options"
         )
-    model = search_options(raw["method"])
+    try:
+        model = search_options(raw["method"])
+    except ConfigError as error:
+        raise ConfigError(f"{where}{error}") from None
     try:
         return model.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(f"{source}: {_first_error(model, error, prefix='search.')}") from None
+        raise ConfigError(f"{where}{_first_error(model, error, prefix='search.')}") from None
 
 
 def _first_error(schema: type[BaseModel], error: ValidationError, prefix: str = "") -> str:

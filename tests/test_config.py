@@ -197,3 +197,10 @@ def test_setting_one_policy_key_keeps_the_flagships_other_policy_defaults():
     config = from_mapping(GenmboConfig, with_overrides({}, ["search.policy.updates=100"]))
     policy = config.search.options()["policy"]
     assert policy["updates"] == 100 and policy["percentiles"] == [20.0]  # one pool, not PGS's four
+
+
+def test_model_validate_checks_the_search_section_too():
+    with pytest.raises(ConfigError, match="unknown config key 'search.scael'"):
+        GenmboConfig.model_validate({"search": {"method": "guided_diffusion", "scael": 2}})
+    config = GenmboConfig.model_validate({"search": {"method": "gradient_ascent"}})
+    assert type(config.search).__name__ == "GradientAscentOptions"
