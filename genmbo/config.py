@@ -428,7 +428,9 @@ def _first_error(schema: type[BaseModel], error: ValidationError, prefix: str = 
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"key '{name}' must be a mapping of keys to values, got {_describe(value)}"
     if kind == "value_error":
-        return f"config key '{name}': {str(problem['msg']).removeprefix('Value error, ')}"
+        option = getattr(problem.get("ctx", {}).get("error"), "option", None)  # `RejectedOption`
+        key = f"{name}.{option}" if option else name
+        return f"config key '{key}': {str(problem['msg']).removeprefix('Value error, ')}"
     bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
     if kind in bounds:
         bound = next(iter(problem.get("ctx", {}).values()))

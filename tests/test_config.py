@@ -90,7 +90,7 @@ def test_search_options_are_the_methods_own():
         ({"search": {"method": "magic"}}, "unknown search method 'magic'"),
         ({"search": {"method": "genetik"}}, "did you mean 'genetic'?"),
         ({"search": {"scael": 2}}, "unknown config key 'search.scael' (did you mean 'search.scale'?)"),
-        ({"search": {"scale": -1}}, "config key 'search': scale must be >= 0, got -1"),
+        ({"search": {"scale": -1}}, "config key 'search.scale': scale must be >= 0, got -1"),
         ({"search": {"sampler": "euler"}}, "'search.sampler' must be one of 'ddim' or 'ddpm'"),
         (
             {"search": {"policy": {"updatez": 3}}},

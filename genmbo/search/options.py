@@ -19,6 +19,14 @@ from genmbo.config import SearchChoice
 from genmbo.errors import ConfigError
 
 
+class RejectedOption(ValueError):
+    """A method's constructor rejected its options; `option` names the one it rejects alone, if any."""
+
+    def __init__(self, message: str, option: str | None) -> None:
+        super().__init__(message)
+        self.option = option
+
+
 class MethodOptions(SearchChoice):
     """One method's options: unknown keys are errors, and the method must accept the values."""
 
@@ -28,11 +36,24 @@ class MethodOptions(SearchChoice):
     def _method_accepts(self) -> MethodOptions:
         from genmbo.search.registry import SEARCH_METHODS
 
+        method = SEARCH_METHODS[self.method]
+        options = self.options()
         try:
-            SEARCH_METHODS[self.method](**self.options())
+            method(**options)
         except (TypeError, ValueError) as error:
-            raise ValueError(str(error)) from None
+            culprit = _rejected_alone(method, options, self.model_fields_set)
+            raise RejectedOption(str(error), culprit) from None
         return self
+
+
+def _rejected_alone(method: type, options: dict[str, Any], given: set[str]) -> str | None:
+    """The first given option that `method` rejects with every other option at its default."""
+    for name in sorted(given - {"method"}):
+        try:
+            method(**{name: options[name]})
+        except (TypeError, ValueError):
+            return name
+    return None
 
 
 @functools.cache
