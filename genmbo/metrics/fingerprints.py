@@ -24,6 +24,8 @@ from rdkit.Chem import rdFingerprintGenerator
 from genmbo.runtime.progress import track
 
 WORD_BITS = 32
+# Molecules whose unpacked bits `morgan_fingerprints` holds at once.
+PACK_CHUNK = 4096
 
 
 def pack_bits(bits: torch.Tensor) -> torch.Tensor:
@@ -52,7 +54,9 @@ def morgan_fingerprints(smiles: Sequence[str], radius: int = 2, fp_size: int = 1
     SMILES string RDKit cannot parse.
     """
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=fp_size)
-    bits = np.zeros((len(smiles), fp_size), dtype=np.uint8)
+    words = torch.zeros(len(smiles), -(-fp_size // WORD_BITS), dtype=torch.int64)
+    # Unpacked bits one chunk at a time: 160,000 molecules never hold 160,000 x fp_size bytes at once.
+    bits = np.zeros((min(len(smiles), PACK_CHUNK), fp_size), dtype=np.uint8)
     rows = enumerate(smiles)
     for row, text in (
         track(rows, "fingerprinting molecules", total=len(smiles)) if len(smiles) > 10_000 else rows
@@ -60,8 +64,11 @@ def morgan_fingerprints(smiles: Sequence[str], radius: int = 2, fp_size: int = 1
         molecule = Chem.MolFromSmiles(text)
         if molecule is None:
             raise ValueError(f"RDKit cannot parse SMILES {text!r}")
-        bits[row] = generator.GetFingerprintAsNumPy(molecule)
-    return pack_bits(torch.from_numpy(bits))
+        bits[row % PACK_CHUNK] = generator.GetFingerprintAsNumPy(molecule)
+        if row % PACK_CHUNK == PACK_CHUNK - 1 or row == len(smiles) - 1:
+            start = row - row % PACK_CHUNK
+            words[start : row + 1] = pack_bits(torch.from_numpy(bits[: row + 1 - start]))
+    return words
 
 
 def unpack_bits(words: torch.Tensor) -> torch.Tensor:

@@ -9,6 +9,7 @@ import torch
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
+from genmbo.metrics import fingerprints
 from genmbo.metrics.fingerprints import morgan_fingerprints, pack_bits, popcount, tanimoto_matrix
 
 MOLECULES = [
@@ -67,3 +68,12 @@ def test_tanimoto_hand_computed_and_empty() -> None:
 def test_unparseable_smiles_is_an_error() -> None:
     with pytest.raises(ValueError, match="cannot parse"):
         morgan_fingerprints(["C1CC"])
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 4, 64])
+def test_fingerprints_packed_in_chunks_equal_the_whole_set(monkeypatch, chunk) -> None:
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=256)
+    rows = [generator.GetFingerprintAsNumPy(Chem.MolFromSmiles(smiles)) for smiles in MOLECULES]
+    bits = torch.stack([torch.from_numpy(row) for row in rows])
+    monkeypatch.setattr(fingerprints, "PACK_CHUNK", chunk)  # 10 molecules: partial last chunks too
+    assert torch.equal(morgan_fingerprints(MOLECULES, radius=2, fp_size=256), pack_bits(bits))
