@@ -9,7 +9,8 @@ one; a number sets it outright. When ``OMP_NUM_THREADS`` is set, torch's own cou
 kept: the user or the scheduler has decided.
 
 Busy elsewhere: on Linux, the runnable threads of the whole machine (``/proc/loadavg``'s fourth field) less
-this process's own, the median of five looks 50 ms apart; elsewhere the 1-minute load average. It is a
+this process's own runnable ones (``/proc/self/task``), the median of five looks 50 ms apart; elsewhere the
+1-minute load average. It is a
 snapshot: work that starts later is not seen.
 """
 
@@ -47,8 +48,20 @@ def busy_elsewhere() -> float:
         if look:
             time.sleep(LOOK_INTERVAL_S)
         running = int(loadavg.read_text().split()[3].split("/")[0])
-        counts.append(running - 1)  # the thread reading is runnable too
+        counts.append(running - _own_running_threads())
     return max(0.0, statistics.median(counts))
+
+
+def _own_running_threads() -> int:
+    """This process's threads that are runnable now (the one reading among them), at least 1."""
+    running = 0
+    for stat in Path("/proc/self/task").glob("*/stat"):
+        try:
+            # The state follows the parenthesized command name, which may itself hold spaces.
+            running += stat.read_text().rpartition(")")[2].split()[0] == "R"
+        except (OSError, IndexError):
+            continue
+    return max(1, running)
 
 
 def chosen_threads(setting: int | Literal["auto"]) -> int:
