@@ -26,6 +26,8 @@ import torch
 from botorch.utils.multi_objective import Hypervolume, infer_reference_point, is_non_dominated
 from torchmetrics import Metric
 
+from genmbo.metrics.samples import _cat_or_empty
+
 # Share of each objective's range between the offline front's nadir and the reference point.
 REFERENCE_MARGIN = 0.1
 
@@ -88,6 +90,7 @@ class ParetoMetrics(Metric):
             raise ValueError(f"{len(names)} objective names for {self.offline.shape[1]} objectives")
         self.names = list(names)
         self.reference = reference_point(self.offline)
+        self.offline_hypervolume = hypervolume(self.offline, self.reference)
         self.add_state("values", default=[], dist_reduce_fx="cat")
 
     def update(self, values: torch.Tensor) -> None:
@@ -97,12 +100,8 @@ class ParetoMetrics(Metric):
         self.values.append(values)
 
     def compute(self) -> dict[str, Any]:
-        if isinstance(self.values, torch.Tensor):
-            values = self.values
-        else:
-            values = torch.cat(self.values) if self.values else torch.zeros(0, len(self.names))
-        library = hypervolume(values, self.reference)
-        offline = hypervolume(self.offline, self.reference)
+        values = _values(_cat_or_empty(self.values, len(self.names)))
+        library, offline = hypervolume(values, self.reference), self.offline_hypervolume
         return {
             "hypervolume": library,
             "offline_hypervolume": offline,

@@ -290,9 +290,15 @@ def fit_surrogate(
         model = load_module(EnsembleSurrogate, config.checkpoint, "surrogate", latents.shape[1])
         save_weights(model, folder / "surrogate.ckpt")
         return model
-    held_out = validation_fraction(latents.shape[0])
-    training_rows = latents.shape[0] - int(round(held_out * latents.shape[0]))
-    config = sized_for(config, latents.shape[0], training_rows)
+    # The split draws from its own seeded generator: built first, it leaves the model's draws as they were.
+    data = LatentDataModule(
+        latents.detach().cpu(),
+        scores.detach().cpu(),
+        batch_size=config.members * config.batch_size,
+        val_fraction=validation_fraction(latents.shape[0]),
+        seed=seed,
+    )
+    config = sized_for(config, latents.shape[0], len(data.train_indices))
     pl.seed_everything(seed, verbose=False)
     model = EnsembleSurrogate(
         latents.shape[1],
@@ -306,13 +312,6 @@ def fit_surrogate(
         coms_alpha=config.coms_alpha,
         coms_step_size=config.coms_step_size,
         coms_steps=config.coms_steps,
-    )
-    data = LatentDataModule(
-        latents.detach().cpu(),
-        scores.detach().cpu(),
-        batch_size=config.members * config.batch_size,
-        val_fraction=held_out,
-        seed=seed,
     )
     run_dir = folder / "surrogate"
     # Validation (logged curves only) every twentieth of the run, not every epoch: an epoch of small data
