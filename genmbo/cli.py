@@ -93,6 +93,12 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--score-col", help="score column")
     parser.add_argument("--minimize", action="store_true", default=None, help="lower scores are better")
     parser.add_argument(
+        "--objective",
+        action="append",
+        metavar="COLUMN:max|min",
+        help="one objective of several (instead of --score-col), e.g. --objective ic50:min; repeatable",
+    )
+    parser.add_argument(
         "--unlabeled",
         help="unmeasured designs that train the prior beside --data's: CSV, Parquet, .npy or text",
     )
@@ -121,6 +127,7 @@ FLAG_KEYS = {
     "design_col": "data.design_col",
     "score_col": "data.score_col",
     "minimize": "data.minimize",
+    "objective": "data.objectives",
     "unlabeled": "data.unlabeled",
     "out": "run.out",
     "seed": "run.seed",
@@ -135,9 +142,12 @@ FLAG_KEYS = {
 def raw_config_from(args: argparse.Namespace) -> dict:
     """The config file (or nothing), the named options, then every `--set`, unchecked."""
     from genmbo.config import read_raw, with_overrides, with_values
+    from genmbo.data.objectives import parse_objective
 
     raw = read_raw(args.config) if getattr(args, "config", None) is not None else {}
     values = {key: getattr(args, flag, None) for flag, key in FLAG_KEYS.items()}
+    if values["data.objectives"] is not None:
+        values["data.objectives"] = [parse_objective(text) for text in values["data.objectives"]]
     if values["distributed.devices"] is not None:
         values["distributed.devices"] = _devices(values["distributed.devices"])
     return with_overrides(with_values(raw, values), getattr(args, "set", None) or [])
@@ -293,8 +303,19 @@ def design_summary(metrics: dict) -> str:
     lines.append(f"  library: diversity {metrics['diversity']:.3f}{detail}")
     if "realism" in metrics:
         lines.append(realism_line(metrics["realism"]))
+    if "pareto_oracle" in metrics:
+        oracle = metrics["pareto_oracle"]
+        lines.append(
+            f"  oracle hypervolume: {oracle['hypervolume_normalized']:.3f} of the full data's (visible data "
+            f"{oracle['offline_hypervolume_normalized']:.3f}); {oracle['undominated_share']:.0%} of the "
+            "library undominated by visible designs"
+        )
+    if "pareto" in metrics:
+        lines += pareto_lines(metrics["pareto"], metrics["objectives"])
     if "surrogate_trust" in metrics:
         lines += trust_lines(metrics["surrogate_trust"])
+    for name, trust in metrics.get("objective_trust", {}).items():
+        lines += trust_lines(trust, f"predicted_{name}")
     timings = metrics["timings"]
     stages = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in timings.items())
     on = f" on {metrics['threads']} threads" if "threads" in metrics else ""
@@ -302,9 +323,28 @@ def design_summary(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def trust_lines(trust: dict) -> list[str]:
+def pareto_lines(pareto: dict, objectives: list[dict]) -> list[str]:
+    """The library's hypervolume against the offline data's, its undominated share, and each objective's
+    best and median."""
+    ratio = pareto["hypervolume_ratio"]
+    against = f"{ratio:.2f} x" if ratio is not None else "against"
+    parts = ", ".join(
+        f"{item['column']} ({item['direction']}) {pareto['objectives'][item['column']]['100th']:.4g} / "
+        f"{pareto['objectives'][item['column']]['50th']:.4g}"
+        for item in objectives
+    )
+    return [
+        f"  pareto (library predicted, offline measured): hypervolume {pareto['hypervolume']:.4g}, "
+        f"{against} the offline data's {pareto['offline_hypervolume']:.4g}; "
+        f"{pareto['undominated_share']:.0%} of the library undominated by offline designs",
+        f"  objectives (library best / median): {parts}",
+    ]
+
+
+def trust_lines(trust: dict, column: str = "predicted_score") -> list[str]:
     """The valuing surrogate's held-out Spearman and calibration, and a warning when it ranks no better
-    than chance."""
+    than chance; `column` names the library column its std widening applies to."""
+    std_column = "predicted_std" if column == "predicted_score" else f"{column}_std"
     if trust["rows"] < MIN_TRUST_ROWS:
         return [
             f"  surrogate trust ({trust['model']}): {trust['rows']} held-out designs, too few to judge how "
@@ -317,7 +357,7 @@ def trust_lines(trust: dict) -> list[str]:
     ]
     if trust.get("std_scale") is not None:
         lines.append(
-            f"  a 68% interval of predicted_score is mean ± {trust['std_scale']:.2g} x predicted_std "
+            f"  a 68% interval of {column} is mean ± {trust['std_scale']:.2g} x {std_column} "
             "(conformal, on the held-out designs)"
         )
     if not trust["better_than_chance"]:

@@ -39,8 +39,18 @@ class Section(BaseModel):
 PositiveInt = Annotated[int, Field(ge=1)]
 
 
+class ObjectiveConfig(Section):
+    """One measured objective of a multi-objective campaign: its column, whether higher (`max`) or lower
+    (`min`) is better, and its weight in the scalarization that ranks designs (`genmbo.data.objectives`)."""
+
+    column: str
+    direction: Literal["max", "min"] = "max"
+    weight: float = Field(1.0, gt=0)
+
+
 class DataConfig(Section):
-    """The user's own offline data (`genmbo design --data ...`)."""
+    """The user's own offline data (`genmbo design --data ...`). One score column (`score_col`, with
+    `minimize`), or several objectives (`objectives`, two or more: a multi-objective campaign)."""
 
     path: str | None = None
     space: Literal["molecules", "sequence", "continuous"] | None = None
@@ -52,6 +62,18 @@ class DataConfig(Section):
     upper: float | None = None
     # Unmeasured designs (a catalogue, homologues) that train the prior beside the labeled rows.
     unlabeled: str | None = None
+    objectives: list[ObjectiveConfig] = Field(default_factory=list)
+
+    @field_validator("objectives")
+    @classmethod
+    def _distinct_objectives(cls, objectives: list[ObjectiveConfig]) -> list[ObjectiveConfig]:
+        columns = [objective.column for objective in objectives]
+        if len(objectives) == 1:
+            raise ValueError("name two or more objectives, or one score column (score_col) alone")
+        repeated = sorted({column for column in columns if columns.count(column) > 1})
+        if repeated:
+            raise ValueError(f"objective column(s) named twice: {', '.join(repeated)}")
+        return objectives
 
 
 class TaskConfig(Section):

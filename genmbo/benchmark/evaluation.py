@@ -4,6 +4,12 @@ Design-Bench (Trabucco et al., ICML 2022, Sec. 5) reports the 100th and 50th per
 scores of the candidates, normalized by the full dataset's min and max. Candidates the oracle cannot score
 (invalid designs) are counted in `validity` and left out of the percentiles; infeasible designs that
 the oracle scores -inf (Ehrlich) stay in them.
+
+A task of several objectives (`genmbo.tasks.multi_objective`) adds the library's Pareto figures on its
+oracle objectives (`pareto_oracle_metrics`): its hypervolume from the visible data's reference point
+(`genmbo.metrics.pareto.reference_point`: what a campaign sees), normalized by the full dataset's
+hypervolume from the same point, beside the visible data's own; and the share of the library no visible
+design dominates.
 """
 
 from __future__ import annotations
@@ -12,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from genmbo.data.reading import read_frame, require_column, table_format
 from genmbo.errors import DataError
+from genmbo.metrics.pareto import ParetoMetrics, hypervolume
 from genmbo.tasks import get_task
+from genmbo.tasks.multi_objective import MultiObjectiveTask
 
 
 def percentile(values: np.ndarray, q: float) -> float:
@@ -48,7 +57,28 @@ def oracle_metrics(task_name: str, designs: list[Any]) -> dict[str, Any]:
             "top10_mean": float(np.sort(normalized)[::-1][:10].mean()),
             "best_raw_score": float(scores[valid].max()),
         }
+    if isinstance(task, MultiObjectiveTask):
+        metrics |= pareto_oracle_metrics(task, designs)
     return metrics
+
+
+def pareto_oracle_metrics(task: MultiObjectiveTask, designs: list[Any]) -> dict[str, Any]:
+    """Hypervolumes (library, visible data, full data) from the visible data's reference point, the
+    normalized ones, and the undominated share, on the oracle's objectives (maximized orientation)."""
+    visible = torch.as_tensor(task.full_objectives.values[task.visible])
+    metric = ParetoMetrics(visible, task.objective_names, sync_on_compute=False)
+    values = torch.as_tensor(task.objective_oracle(designs))
+    metric.update(values[torch.isfinite(values).all(1)])
+    figures = metric.compute()
+    full = hypervolume(torch.as_tensor(task.full_objectives.values), metric.reference)
+    return {
+        "hypervolume": figures["hypervolume"],
+        "offline_hypervolume": figures["offline_hypervolume"],
+        "full_hypervolume": full,
+        "hypervolume_normalized": figures["hypervolume"] / full,
+        "offline_hypervolume_normalized": figures["offline_hypervolume"] / full,
+        "undominated_share": figures["undominated_share"],
+    }
 
 
 def evaluate_library(task_name: str, library: Path, design_column: str = "design") -> dict[str, Any]:

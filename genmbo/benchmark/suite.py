@@ -244,6 +244,7 @@ def _run_task_seed(
                 "fit_seconds": round(prepare_seconds + surrogate_seconds, 2),
                 "best_offline_normalized": metrics["best_offline_normalized"],
                 **realism_columns(library.designs, reference),
+                **{key: metrics[key] for key in PARETO_KEYS if key in metrics},
             }
             rows.append(row)
             if progress_enabled():
@@ -256,6 +257,8 @@ def _run_task_seed(
 
 
 REALISM_KEYS = ("sa_mean", "sa_above_4", "large_ring_share", "pains_share")
+# Multi-objective tasks' columns (`genmbo.benchmark.evaluation.pareto_oracle_metrics`).
+PARETO_KEYS = ("hypervolume_normalized", "offline_hypervolume_normalized", "undominated_share")
 
 
 def top_decile_realism(dataset: OfflineDataset) -> dict[str, float]:
@@ -337,10 +340,43 @@ def write_results(results: pd.DataFrame, out: Path, labels: Sequence[str], budge
             "ring of more than 7 atoms, with a PAINS alert (the offline data's top decile last):\n\n"
             + realism_table(results, labels)
         )
+    pareto = ""
+    if "hypervolume_normalized" in results and results["hypervolume_normalized"].notna().any():
+        pareto = (
+            "\n\nMulti-objective tasks: the library's hypervolume (oracle objectives, from the visible "
+            "data's reference point) as a share of the full dataset's, mean ± std over seeds, with the "
+            "share of the library no visible design dominates in brackets; the visible data's own last:\n\n"
+            + hypervolume_table(results, labels)
+        )
     write_text_atomic(
         out / "results.md",
-        header + summary_table(results, labels) + ranks + rank_table(results, labels) + realism + "\n",
+        header
+        + summary_table(results, labels)
+        + ranks
+        + rank_table(results, labels)
+        + realism
+        + pareto
+        + "\n",
     )
+
+
+def hypervolume_table(results: pd.DataFrame, labels: Sequence[str]) -> str:
+    """Markdown: methods by multi-objective tasks, ``mean ± std`` of the normalized hypervolume (the
+    undominated share's mean in brackets), and the visible data's normalized hypervolume."""
+    runs = results[results["hypervolume_normalized"].notna()]
+    tasks = list(dict.fromkeys(runs["task"]))
+    lines = ["| method | " + " | ".join(tasks) + " |", "|---" * (len(tasks) + 1) + "|"]
+    for label in labels:
+        cells = []
+        for task in tasks:
+            mine = runs[(runs["task"] == task) & (runs["method"] == label)]
+            values = mine["hypervolume_normalized"].to_numpy(dtype=float)
+            share = float(np.mean(mine["undominated_share"].to_numpy(dtype=float))) if len(mine) else np.nan
+            cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f} ({share:.2f})" if len(mine) else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    offline = [f"{runs[runs['task'] == task]['offline_hypervolume_normalized'].mean():.3f}" for task in tasks]
+    lines.append("| visible data | " + " | ".join(offline) + " |")
+    return "\n".join(lines)
 
 
 def realism_table(results: pd.DataFrame, labels: Sequence[str]) -> str:

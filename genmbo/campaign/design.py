@@ -5,7 +5,10 @@ same command resumes an interrupted training), then ``score`` (the task's oracle
 task) and ``write``: `library.csv/.parquet/.sdf`, `metrics.json` (with every stage's time under `timings`),
 `report.html`. For molecules the metrics include the library's realism (SA score, ring and alert shares, FCD
 to the offline data when the library is large enough) beside the offline data's and its top decile's
-(`genmbo.metrics.realism.library_realism`).
+(`genmbo.metrics.realism.library_realism`). With several objectives they include the library's Pareto
+figures against the offline data's (`pareto`: hypervolumes from a reference point derived from the offline
+data, the share of the library no offline design dominates, each objective's percentiles), on the
+library's predicted objectives (`genmbo.metrics.pareto`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from genmbo.benchmark.evaluation import oracle_metrics
 from genmbo.campaign.inputs import resolve_dataset
@@ -33,6 +37,7 @@ from genmbo.campaign.pipeline import (
 from genmbo.config import GenmboConfig, to_mapping
 from genmbo.data.offline import OfflineDataset
 from genmbo.metrics.design_distance import distance_kind
+from genmbo.metrics.pareto import ParetoMetrics
 from genmbo.metrics.realism import library_realism
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER
@@ -46,6 +51,15 @@ from genmbo.spaces import ContinuousSpace, MoleculeSpace
 from genmbo.tasks import Task
 
 METRICS_FILE = "metrics.json"
+# A multi-objective task's oracle Pareto figures (`genmbo.benchmark.evaluation.pareto_oracle_metrics`).
+PARETO_ORACLE_KEYS = (
+    "hypervolume",
+    "offline_hypervolume",
+    "full_hypervolume",
+    "hypervolume_normalized",
+    "offline_hypervolume_normalized",
+    "undominated_share",
+)
 REPORT_FILE = "report.html"
 
 
@@ -103,11 +117,22 @@ def _run_design(config: GenmboConfig, out: Path, threads: int) -> DesignOutcome:
         config, dataset, task, library.pool, library.dropped, measures.metrics, task_metrics
     )
     metrics["n_candidates"] = len(frame)
+    if "hypervolume_normalized" in task_metrics:
+        metrics["pareto_oracle"] = {key: task_metrics[key] for key in PARETO_ORACLE_KEYS}
     if realism:
         metrics["realism"] = realism
-    trust = surrogate_trust(surrogate, design_surrogate)
-    if trust is not None:
-        metrics["surrogate_trust"] = trust
+    if dataset.objectives is not None:
+        metrics["objectives"] = dataset.objectives.describe()
+        metrics["pareto"] = pareto_metrics(dataset, library)
+        trust = surrogate.trust
+        if trust is not None:
+            metrics["objective_trust"] = {
+                name: {**figures, "model": f"latent, {name}"} for name, figures in trust.items()
+            }
+    else:
+        trust = surrogate_trust(surrogate, design_surrogate)
+        if trust is not None:
+            metrics["surrogate_trust"] = trust
     metrics["threads"] = threads
     with clock.stage("write"):
         files = write_library(frame, out, molecules=isinstance(dataset.space, MoleculeSpace))
@@ -123,6 +148,7 @@ def _run_design(config: GenmboConfig, out: Path, threads: int) -> DesignOutcome:
             offline_range=_vector_range(dataset),
             minimize=dataset.minimize,
             notes={"Input cleaning": dataset.report.to_dict(), "Pool filtering": library.dropped},
+            **_objective_report(dataset),
         )
         files["metrics"] = out / METRICS_FILE
         write_json(files["metrics"], metrics)  # before the report: its figures must not wait on drawing
@@ -133,9 +159,30 @@ def _run_design(config: GenmboConfig, out: Path, threads: int) -> DesignOutcome:
     return DesignOutcome(frame, metrics, files)
 
 
+def pareto_metrics(dataset: OfflineDataset, library: Library) -> dict[str, Any]:
+    """`ParetoMetrics` of the library's predicted objective means against the offline measurements. The
+    reference point and each objective's 100th and 50th percentiles are in the user's orientation (the
+    100th of a minimized objective is its smallest value); hypervolumes do not depend on it."""
+    objectives = dataset.objectives
+    assert objectives is not None and library.objective_mean is not None
+    metric = ParetoMetrics(torch.as_tensor(objectives.values), objectives.names, sync_on_compute=False)
+    metric.update(library.objective_mean.double())
+    figures = metric.compute()
+    reference = objectives.reported(np.asarray(figures["reference_point"]))
+    figures["reference_point"] = dict(zip(objectives.names, reference.tolist(), strict=True))
+    for name, minimize in zip(objectives.names, objectives.minimize, strict=True):
+        sign = -1.0 if minimize else 1.0
+        figures["objectives"][name] = {
+            key: None if value is None else sign * value for key, value in figures["objectives"][name].items()
+        }
+    figures["values"] = "library: predicted means; offline: measured"
+    return figures
+
+
 def library_frame(dataset: OfflineDataset, library: Library, measures: LibraryMeasures) -> pd.DataFrame:
-    """The library as a table: rank, design, predictions (in the data's own orientation), nearest offline
-    design, and the coordinates of vectors."""
+    """The library as a table: rank, design, predictions (in the data's own orientation; with several
+    objectives, each objective's and the front of each design within the library), nearest offline design,
+    and the coordinates of vectors."""
     space = dataset.space
     sign = -1.0 if dataset.minimize else 1.0
     kind = distance_kind(space)
@@ -148,6 +195,7 @@ def library_frame(dataset: OfflineDataset, library: Library, measures: LibraryMe
         "predicted_score": sign * library.mean.numpy().astype(np.float64),
         "predicted_std": library.std.numpy().astype(np.float64),
         "acquisition": sign * library.acquisition.numpy().astype(np.float64),
+        **_objective_columns(dataset, library),
         nearest_name: measures.nearest_values.numpy(),
         "nearest_offline_design": [space.format(design) for design in nearest_designs],
     }
@@ -155,6 +203,33 @@ def library_frame(dataset: OfflineDataset, library: Library, measures: LibraryMe
         coordinates = np.asarray(designs, dtype=np.float64).reshape(len(designs), space.dim)
         columns |= {f"x{index}": coordinates[:, index] for index in range(space.dim)}
     return pd.DataFrame(columns)
+
+
+def _objective_report(dataset: OfflineDataset) -> dict[str, Any]:
+    """The report's inputs for several objectives: the offline measurements and their directions."""
+    objectives = dataset.objectives
+    if objectives is None:
+        return {}
+    measured = pd.DataFrame(objectives.reported(objectives.values), columns=list(objectives.names))
+    return {"offline_objectives": measured, "objective_minimize": objectives.minimize}
+
+
+def _objective_columns(dataset: OfflineDataset, library: Library) -> dict[str, Any]:
+    """`predicted_<objective>` and `predicted_<objective>_std` per objective (user orientation) and
+    `pareto_front`, each design's non-dominated front within the library by its pessimistic objectives
+    (1: no other library design dominates it); empty for one score."""
+    objectives = dataset.objectives
+    if objectives is None or library.objective_mean is None or library.objective_std is None:
+        return {}
+    assert library.front is not None
+    mean = objectives.reported(library.objective_mean.numpy())
+    std = library.objective_std.numpy().astype(np.float64)
+    columns: dict[str, Any] = {}
+    for column, name in enumerate(objectives.names):
+        columns[f"predicted_{name}"] = mean[:, column]
+        columns[f"predicted_{name}_std"] = std[:, column]
+    columns["pareto_front"] = library.front.numpy() + 1
+    return columns
 
 
 def _assemble_metrics(

@@ -18,6 +18,12 @@ def resolve_dataset(config: GenmboConfig) -> tuple[OfflineDataset, Task | None]:
         raise ConfigError(
             "unlabeled designs go with your own data (--data); a task's are its own (<task>@n<N>)"
         )
+    if config.task.name and config.data.objectives:
+        raise ConfigError("objectives go with your own data (--data); a task has its own score")
+    if config.data.objectives and config.data.score_col:
+        raise ConfigError("name one score column (--score-col) or several objectives (--objective), not both")
+    if config.data.objectives and config.data.minimize:
+        raise ConfigError("--minimize goes with --score-col; give each objective its direction (COLUMN:min)")
     if config.task.name:
         task = get_task(config.task.name)
         return task.offline_dataset(config.run.seed), task
@@ -28,15 +34,17 @@ def resolve_dataset(config: GenmboConfig) -> tuple[OfflineDataset, Task | None]:
         raise ConfigError("say which design space the data is in (--space molecules|sequence|continuous)")
     bounds = (data.lower, data.upper) if data.lower is not None or data.upper is not None else None
     unlabeled = read_unlabeled(data.unlabeled, data.design_col) if data.unlabeled else []
+    objectives = data.objectives
     dataset = load_offline_dataset(
         data.path,
         data.space,
         design_columns=data.design_col,
-        score_column=data.score_col,
-        minimize=data.minimize,
+        score_column=[item.column for item in objectives] if objectives else data.score_col,
+        minimize=tuple(item.direction == "min" for item in objectives) if objectives else data.minimize,
         alphabet=data.alphabet,
         bounds=bounds,
         unlabeled=unlabeled,
+        weights=tuple(item.weight for item in objectives) if objectives else None,
     )
     if data.unlabeled:
         add_unlabeled(dataset, unlabeled, data.unlabeled)

@@ -7,6 +7,8 @@ Stages (each timed under its name):
 2. ``fit_prior``: load or train the autoencoder and the latent diffusion, encode the offline designs;
 3. ``fit_surrogate``: the deep ensemble on the offline latents and, when the library is polished on a
    space with design features, a second one on the designs themselves (`genmbo.models.surrogates.design`);
+   with several objectives, one latent ensemble per objective (`genmbo.models.surrogates.objectives`),
+   which the search sees through ParEGO's random scalarizations, one per pool sample;
 4. ``fit_method``: what the search method learns first (`SearchMethod.fit`: PGS's step-size policies);
 5. ``search``: ``pool_factor * n_candidates`` candidates from the method;
 6. ``portfolio``: gradient ascents from the best offline designs, for a reserved share of the library
@@ -17,7 +19,7 @@ Stages (each timed under its name):
    failing the configured constraints, each counted by reason (`genmbo.selection.filtering`);
 9. ``select``: the rest of the library by predicted score, uncertainty and diversity
    (`genmbo.selection.diverse`), each design valued by the one model that values designs
-   (`genmbo.selection.valuing`);
+   (`genmbo.selection.valuing`; with several objectives, by non-dominated front first);
 10. ``polish``: single-edit hill climbing of the chosen designs (`genmbo.selection.polishing`; off unless the
     method or the config asks);
 11. ``rank``: the library in its final order, by the same values and diversity;
@@ -48,14 +50,20 @@ from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Valid
 from genmbo.models.prior import Prior
 from genmbo.models.surrogates.design import DesignSurrogate, fit_design_surrogate, has_design_features
 from genmbo.models.surrogates.ensemble import EnsembleSurrogate, fit_surrogate
+from genmbo.models.surrogates.objectives import ObjectiveSurrogates, fit_objective_surrogates
 from genmbo.runtime.progress import progress_enabled
 from genmbo.search.base import SearchMethod, SearchProblem
 from genmbo.selection.constraints import DesignFilter
 from genmbo.selection.diverse import select_diverse
 from genmbo.selection.filtering import NewDesigns
+from genmbo.selection.pareto_ranking import front_ranks
 from genmbo.selection.polishing import polish
 from genmbo.selection.valuing import DesignValues
 from genmbo.spaces import ContinuousSpace
+
+# Weight vectors of a multi-objective search (ParEGO's scalarizations, `ObjectiveSurrogates.spread`): pool
+# sample i climbs vector i mod this many, so the pool spreads over that many directions of the front.
+PAREGO_WEIGHTS = 64
 
 
 class Stopwatch:
@@ -80,19 +88,21 @@ class Stopwatch:
 
 @dataclass
 class Models:
-    """The fitted models of a run: the prior, the offline latents (`n x d`), the latent surrogate and,
-    where the library is polished on a space with design features, the design surrogate."""
+    """The fitted models of a run: the prior, the offline latents (`n x d`), the latent surrogate (the
+    objectives' surrogates, with several objectives) and, where the library is polished on a space with
+    design features, the design surrogate."""
 
     prior: Prior
     latents: torch.Tensor
-    surrogate: EnsembleSurrogate
+    surrogate: EnsembleSurrogate | ObjectiveSurrogates
     design_surrogate: DesignSurrogate | None = None
 
 
 @dataclass
 class Library:
     """A run's library, best first: designs, their predicted mean, std and acquisition (`n` each), their
-    encodings (`n x d`) and design features, with the search pool's metrics and the filter's counts."""
+    encodings (`n x d`) and design features, with the search pool's metrics and the filter's counts; with
+    several objectives, each objective's predicted mean and std (`n x m`, maximized)."""
 
     designs: list[Any]
     mean: torch.Tensor
@@ -102,6 +112,9 @@ class Library:
     features: torch.Tensor
     pool: dict[str, float]
     dropped: dict[str, int]
+    objective_mean: torch.Tensor | None = None
+    objective_std: torch.Tensor | None = None
+    front: torch.Tensor | None = None  # each design's front within the library (0: undominated)
 
 
 def design_stages(stages: StagesConfig, method: SearchMethod) -> tuple[float, int]:
@@ -119,9 +132,14 @@ def fit_surrogates(
     design_folder: Path,
     seed: int,
     with_design_surrogate: bool,
-) -> tuple[EnsembleSurrogate, DesignSurrogate | None]:
+) -> tuple[EnsembleSurrogate | ObjectiveSurrogates, DesignSurrogate | None]:
     """The latent surrogate (saved in `folder`) and, when asked and the space has design features, the
-    design surrogate (in `design_folder`); a rerun resumes either."""
+    design surrogate (in `design_folder`); a rerun resumes either. With several objectives, their
+    surrogates (in `folder/objectives`) and no design surrogate."""
+    if dataset.objectives is not None:
+        return fit_objective_surrogates(
+            latents, dataset.objectives, config, folder / "objectives", seed
+        ), None
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
     surrogate = fit_surrogate(latents, scores, config, folder, seed=seed).eval()
     wanted = with_design_surrogate and has_design_features(dataset.space)
@@ -164,11 +182,14 @@ def make_library(
     count, selection, exclude_offline = plan.count, plan.selection, plan.exclude_offline
     space = dataset.space
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
+    pool_size = count * selection.pool_factor
+    searched = models.surrogate
+    if isinstance(searched, ObjectiveSurrogates):
+        searched = searched.spread(min(pool_size, PAREGO_WEIGHTS), plan.seed)
     problem = SearchProblem(
-        models.latents, scores, models.surrogate, models.prior, dataset.designs, space, selection.kappa
+        models.latents, scores, searched, models.prior, dataset.designs, space, selection.kappa
     )
     generator = torch.Generator().manual_seed(plan.seed)
-    pool_size = count * selection.pool_factor
     with clock.stage("fit_method"):
         method.fit(problem, pool_size, generator, method_dir)
     with clock.stage("search"):
@@ -186,8 +207,15 @@ def make_library(
         pool = pool_metrics(dataset, pool_designs)
         kept, dropped = new.filter(pool_designs)
     measured = {} if exclude_offline else _measured_scores(dataset)
+    measured_objectives = {} if exclude_offline else _measured_objectives(dataset)
     values = DesignValues(
-        space, models.prior.autoencoder, models.surrogate, models.design_surrogate, measured, problem.kappa
+        space,
+        models.prior.autoencoder,
+        models.surrogate,
+        models.design_surrogate,
+        measured,
+        problem.kappa,
+        measured_objectives,
     )
     with clock.stage("select"):
         kept_designs = [pool_designs[index] for index in kept]
@@ -204,7 +232,24 @@ def make_library(
         mean, std = values.predict(designs)
         latents = values.encode(designs) if designs else models.latents[:0].float()
         features = _features(dataset, designs)
-    return Library(designs, mean, std, values.acquisition(mean, std), latents, features, pool, dropped)
+        objective_mean, objective_std, front = None, None, None
+        if values.objectives is not None:
+            objective_mean, objective_std = values.predict_objectives(designs)
+            front = front_ranks(objective_mean - values.kappa * objective_std)
+    acquisition = values.acquisition(mean, std)
+    return Library(
+        designs,
+        mean,
+        std,
+        acquisition,
+        latents,
+        features,
+        pool,
+        dropped,
+        objective_mean,
+        objective_std,
+        front,
+    )
 
 
 def _diverse(
@@ -213,10 +258,20 @@ def _diverse(
     """Indices of `count` of `designs` in selection order (`select_diverse`), by their acquisition."""
     if not designs or count <= 0:
         return []
-    acquisition = values.acquisition(*values.predict(designs))
+    ranking = values.ranking(designs)
     features = design_features(values.space, designs)
     kind = distance_kind(values.space)
-    return select_diverse(acquisition, features, kind, count, selection.diversity_weight, shortlist_factor)
+    return select_diverse(ranking, features, kind, count, selection.diversity_weight, shortlist_factor)
+
+
+def _measured_objectives(dataset: OfflineDataset) -> dict[Any, Any]:
+    """The offline designs' objective values (maximized) by design key; empty for one score."""
+    if dataset.objectives is None:
+        return {}
+    return {
+        dataset.space.key(design): values
+        for design, values in zip(dataset.designs, dataset.objectives.values, strict=True)
+    }
 
 
 def _features(dataset: OfflineDataset, designs: list[Any]) -> torch.Tensor:

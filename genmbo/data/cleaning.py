@@ -2,8 +2,10 @@
 
 Rules: a row whose design the space rejects is skipped under the space's reason (unparseable SMILES,
 tokens outside the alphabet, ...); a NaN or infinite score is skipped; exact duplicate designs (same
-canonical form) are merged into one row with their mean score. Whole-file problems (every score NaN,
-nothing left, vectors of different lengths) raise `DataError`.
+canonical form) are merged into one row with their mean score. With several objectives, a row must have a
+finite value for every one: a row missing any is skipped and counted under the first objective it lacks
+(a surrogate per objective could use it, but the Pareto metrics and the scalar ranking need all of them).
+Whole-file problems (every score NaN, nothing left, vectors of different lengths) raise `DataError`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from genmbo.data.objectives import ObjectiveTable
 from genmbo.data.offline import CleaningReport, OfflineDataset
 from genmbo.data.reading import RawTable
 from genmbo.errors import DataError, InvalidDesign
@@ -25,15 +28,23 @@ ProgressCallback = Callable[[int], None]
 def clean(
     table: RawTable,
     space: DesignSpace,
-    minimize: bool = False,
+    minimize: bool | tuple[bool, ...] = False,
     progress: ProgressCallback | None = None,
+    weights: tuple[float, ...] | None = None,
 ) -> OfflineDataset:
-    """Validate every row of `table` in `space`, drop bad rows, merge duplicates, orient scores."""
+    """Validate every row of `table` in `space`, drop bad rows, merge duplicates, orient scores.
+
+    For a table of several objectives (`table.score_names`), `minimize` and `weights` (default equal)
+    give each objective's direction and weight, and the dataset's `objectives` hold them."""
     report = CleaningReport(rows_read=len(table.designs))
-    finite = np.isfinite(table.scores)
-    if len(table.scores) and not finite.any():
-        raise DataError(f"{table.source}: every score is missing, NaN or infinite")
-    sums: dict[Any, float] = {}
+    values = table.scores.reshape(len(table.scores), -1)
+    finite = np.isfinite(values)
+    names = table.score_names or ("score",)
+    for column, name in enumerate(names):
+        if len(values) and not finite[:, column].any():
+            what = "every score is" if not table.score_names else f"every value of objective {name!r} is"
+            raise DataError(f"{table.source}: {what} missing, NaN or infinite")
+    sums: dict[Any, np.ndarray] = {}
     counts: dict[Any, int] = {}
     canonical: dict[Any, Any] = {}
 
@@ -41,29 +52,34 @@ def clean(
         for index, raw in enumerate(track(table.designs, "cleaning rows", total=len(table.designs))):
             if progress is not None and index % 10_000 == 0:
                 progress(index)
-            if finite[index]:
+            if finite[index].all():
                 yield index, raw
-            else:
+            elif not table.score_names:
                 report.skip("NaN or infinite score")
+            else:
+                report.skip(f"no value for objective {names[int(np.argmin(finite[index]))]!r}")
 
     for index, design, key in parsed_rows(scored_rows(), space, report):
-        score = float(table.scores[index])
         if key in sums:
-            sums[key] += score
+            sums[key] = sums[key] + values[index]
             counts[key] += 1
             report.duplicates_merged += 1
         else:
-            sums[key], counts[key], canonical[key] = score, 1, design
+            sums[key], counts[key], canonical[key] = values[index].copy(), 1, design
     if progress is not None:
         progress(len(table.designs))
     if not sums:
         reasons = report.skip_reasons() or "no rows"
         raise DataError(f"{table.source}: no usable row left after cleaning ({reasons})")
-    scores = np.array([sums[key] / counts[key] for key in sums], dtype=np.float64)
-    report.rows_kept = len(scores)
-    return OfflineDataset(
-        space, [canonical[key] for key in sums], -scores if minimize else scores, minimize, report
-    )
+    means = np.stack([sums[key] / counts[key] for key in sums]).astype(np.float64)
+    report.rows_kept = len(means)
+    designs = [canonical[key] for key in sums]
+    if not table.score_names:
+        scores = means[:, 0]
+        return OfflineDataset(space, designs, -scores if minimize else scores, bool(minimize), report)
+    directions = minimize if isinstance(minimize, tuple) else (bool(minimize),) * len(names)
+    objectives = ObjectiveTable.from_measurements(names, directions, weights or (1.0,) * len(names), means)
+    return OfflineDataset(space, designs, objectives.scalarized(), False, report, objectives=objectives)
 
 
 def parsed_rows(

@@ -17,13 +17,14 @@ def load_offline_dataset(
     data: str | Path,
     space: str | DesignSpace,
     design_columns: Sequence[str] | str | None = None,
-    score_column: str | None = None,
-    minimize: bool = False,
+    score_column: str | Sequence[str] | None = None,
+    minimize: bool | tuple[bool, ...] = False,
     score_path: str | Path | None = None,
     alphabet: str | Sequence[str] | None = None,
     bounds: tuple[float, float] | None = None,
     progress: ProgressCallback | None = None,
     unlabeled: Sequence[Any] = (),
+    weights: tuple[float, ...] | None = None,
 ) -> OfflineDataset:
     """Read `data` and return its cleaned designs and scores (higher is better).
 
@@ -36,14 +37,16 @@ def load_offline_dataset(
             space beside the labeled ones: the alphabet is inferred from both, and so is the longest
             length of variable-length sequences. Whether sequences have one fixed length is the labeled
             rows' call, so an unlabeled one of another length is later skipped, not made a new space.
+        score_column, minimize, weights: one score column and whether it is minimized; or, for several
+            objectives, their columns, a direction per column and their weights (`genmbo.data.objectives`).
     """
     table = read_table(data, design_columns, score_column, score_path)
     if isinstance(space, DesignSpace):
-        return clean(table, space, minimize, progress)
+        return clean(table, space, minimize, progress, weights)
     if space not in SPACE_KINDS:
         raise DataError(f"unknown design space {space!r}; choose one of {', '.join(SPACE_KINDS)}")
     if space == "molecules":
-        return clean(table, MoleculeSpace(), minimize, progress)
+        return clean(table, MoleculeSpace(), minimize, progress, weights)
     if space == "sequence":
         lengths = {len(raw) for raw in table.designs if isinstance(raw, str | list | tuple)}
         fixed_length = lengths.pop() if len(lengths) == 1 else None
@@ -53,9 +56,9 @@ def load_offline_dataset(
         else:
             longest = max((len(raw) for raw in every_design if isinstance(raw, str)), default=1)
             sequence_space = SequenceSpace(alphabet, length=fixed_length, max_length=longest)
-        return clean(table, sequence_space, minimize, progress)
+        return clean(table, sequence_space, minimize, progress, weights)
     dim = check_vector_dimensions(table)
     lower, upper = bounds if bounds is not None else (None, None)
-    dataset = clean(table, ContinuousSpace(dim, lower, upper), minimize, progress)
+    dataset = clean(table, ContinuousSpace(dim, lower, upper), minimize, progress, weights)
     dataset.space = dataset.space.fit(dataset.designs)
     return dataset

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from genmbo.data.objectives import ObjectiveTable
 from genmbo.spaces.base import DesignSpace
 
 
@@ -56,7 +57,9 @@ class OfflineDataset:
     """Designs and scores, and designs of the same space that were never measured (`unlabeled`: a
     catalogue, homologues, the rest of a task's visible rows); these train the prior, never a surrogate.
     `scores` are always "higher is better": a minimized objective is negated on load, and
-    `reported_scores` turns them back into the user's units."""
+    `reported_scores` turns them back into the user's units. A multi-objective campaign's `objectives`
+    hold every measured objective (`n x m`); its `scores` are then their weighted Chebyshev
+    scalarization (`genmbo.data.objectives`), a desirability that single-objective code can rank by."""
 
     space: DesignSpace
     designs: list[Any]
@@ -64,10 +67,13 @@ class OfflineDataset:
     minimize: bool = False
     report: CleaningReport = field(default_factory=CleaningReport)
     unlabeled: list[Any] = field(default_factory=list)
+    objectives: ObjectiveTable | None = None
 
     def __post_init__(self) -> None:
         if len(self.designs) != len(self.scores):
             raise ValueError(f"{len(self.designs)} designs but {len(self.scores)} scores")
+        if self.objectives is not None and len(self.objectives.values) != len(self.designs):
+            raise ValueError(f"{len(self.designs)} designs but {len(self.objectives.values)} objective rows")
 
     def __len__(self) -> int:
         return len(self.designs)
@@ -95,6 +101,13 @@ class OfflineDataset:
     def subset(self, mask: np.ndarray) -> OfflineDataset:
         indices = np.flatnonzero(mask)
         designs = [self.designs[i] for i in indices]
+        objectives = self.objectives.rows(indices) if self.objectives is not None else None
         return OfflineDataset(
-            self.space, designs, self.scores[indices], self.minimize, self.report, list(self.unlabeled)
+            self.space,
+            designs,
+            self.scores[indices],
+            self.minimize,
+            self.report,
+            list(self.unlabeled),
+            objectives,
         )

@@ -22,11 +22,13 @@ TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "p
 
 @dataclass
 class RawTable:
-    """Designs exactly as read (strings, or rows of numbers) and their raw scores, row for row."""
+    """Designs exactly as read (strings, or rows of numbers) and their raw scores, row for row: `n`
+    values, or `n x m` for several objectives (`score_names` then names the columns)."""
 
     designs: list[Any]
     scores: np.ndarray
     source: str
+    score_names: tuple[str, ...] = ()
 
 
 def table_format(path: Path) -> str:
@@ -53,7 +55,7 @@ def split_pair(data: str | Path) -> tuple[Path, Path | None]:
 def read_table(
     data: str | Path,
     design_columns: Sequence[str] | str | None,
-    score_column: str | None,
+    score_column: str | Sequence[str] | None,
     score_path: str | Path | None = None,
 ) -> RawTable:
     """Read designs and scores.
@@ -63,7 +65,7 @@ def read_table(
             `score_path`, or the form ``"x.npy,y.npy"``, names the scores array).
         design_columns: one column holding a design per row, or several numeric columns forming a vector,
             or a single prefix such as ``"x"`` that selects ``x0, x1, ...`` (tables only).
-        score_column: the column of measured scores (tables only).
+        score_column: the column of measured scores, or a list of objective columns (tables only).
     """
     path, paired = split_pair(data)
     score_path = Path(score_path) if score_path is not None else paired
@@ -73,6 +75,8 @@ def read_table(
         raise DataError(f"{path}: is a folder, not a data file")
     kind = table_format(path)
     if kind == "npy":
+        if score_column is not None and not isinstance(score_column, str):
+            raise DataError(f"{path}: several objectives need a table (CSV or Parquet) with their columns")
         return _read_npy_pair(path, score_path)
     frame = read_frame(path, kind)
     if design_columns is None or score_column is None:
@@ -80,13 +84,17 @@ def read_table(
             f"{path}: name the design column(s) and the score column (columns: {_listing(frame)})"
         )
     columns = resolve_design_columns(frame, design_columns, path)
-    require_column(frame, score_column, path)
-    scores = pd.to_numeric(frame[score_column], errors="coerce").to_numpy(dtype=np.float64)
+    score_names = [score_column] if isinstance(score_column, str) else list(score_column)
+    for name in score_names:
+        require_column(frame, name, path)
+    scores = frame[score_names].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     if len(columns) == 1:
         designs = frame[columns[0]].tolist()
     else:
         designs = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64).tolist()
-    return RawTable(designs, scores, str(path))
+    if isinstance(score_column, str):
+        return RawTable(designs, scores[:, 0], str(path))
+    return RawTable(designs, scores, str(path), tuple(score_names))
 
 
 def read_frame(path: Path, kind: str) -> pd.DataFrame:

@@ -4,7 +4,10 @@ Sections: the metrics table; the score distribution of the offline data against 
 (predicted, and the oracle's for tasks); a 2-D projection of the latent space (principal components of
 the offline latents, Pearson 1901; computed with `torch.pca_lowrank`) with data and candidates; a grid of
 the top candidates (RDKit drawings for molecules, aligned coloured text for sequences, coordinates against
-the offline range for vectors); and the stage timings and input-cleaning counts.
+the offline range for vectors); and the stage timings and input-cleaning counts. A campaign of several
+objectives adds its Pareto figures and a matrix of plots: each pair of objectives, offline measurements
+against the library's predictions, with the offline front marked, and each objective's histograms on the
+diagonal.
 """
 
 from __future__ import annotations
@@ -67,6 +70,10 @@ class ReportInputs:
     offline_range: tuple[np.ndarray, np.ndarray] | None = None  # vectors: per-coordinate min and max
     minimize: bool = False
     notes: dict[str, Any] = field(default_factory=dict)
+    # Several objectives: the offline measurements, a column per objective (user orientation), and
+    # whether each is minimized; the library's predictions are its `predicted_<objective>` columns.
+    offline_objectives: pd.DataFrame | None = None
+    objective_minimize: tuple[bool, ...] = ()
 
 
 def render_report(inputs: ReportInputs, seed: int = 0) -> str:
@@ -76,7 +83,13 @@ def render_report(inputs: ReportInputs, seed: int = 0) -> str:
         "<h2>Metrics</h2>",
         _metrics_table({key: inputs.metrics[key] for key in SUMMARY_KEYS if key in inputs.metrics}),
         *_realism_section(inputs.metrics.get("realism")),
+        *_pareto_section(inputs),
         *_trust_section(inputs.metrics.get("surrogate_trust")),
+        *[
+            part
+            for name, trust in inputs.metrics.get("objective_trust", {}).items()
+            for part in _trust_section(trust, f"Surrogate trust: {name}")
+        ],
         "<h2>Scores: offline data and candidates</h2>",
         _figure(_score_figure(inputs), "score distributions"),
         "<h2>Latent space (first two principal components of the offline latents)</h2>",
@@ -110,13 +123,14 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
     return "<table>" + "".join(rows) + "</table>"
 
 
-def _trust_section(trust: dict[str, Any] | None) -> list[str]:
+def _trust_section(trust: dict[str, Any] | None, heading: str = "Surrogate trust") -> list[str]:
     """The valuing surrogate's held-out ranking and calibration, with the warning when it is no better
     than chance."""
     if not trust:
         return []
+    title = f"<h2>{html.escape(heading)}</h2>"
     if trust["spearman"] is None:
-        return ["<h2>Surrogate trust</h2>", f"<p>{trust['rows']} held-out designs: too few to judge.</p>"]
+        return [title, f"<p>{trust['rows']} held-out designs: too few to judge.</p>"]
     rows = {
         "model": trust["model"],
         "held-out designs": trust["rows"],
@@ -134,7 +148,78 @@ def _trust_section(trust: dict[str, Any] | None) -> list[str]:
             "guess.</strong></p>"
         ]
     )
-    return ["<h2>Surrogate trust</h2>", _metrics_table(rows), *warning]
+    return [title, _metrics_table(rows), *warning]
+
+
+def _pareto_section(inputs: ReportInputs) -> list[str]:
+    """The Pareto figures (`genmbo.metrics.pareto`) and the matrix of objective plots."""
+    pareto, offline = inputs.metrics.get("pareto"), inputs.offline_objectives
+    if pareto is None or offline is None:
+        return []
+    rows = {
+        "library hypervolume (predicted)": pareto["hypervolume"],
+        "offline hypervolume (measured)": pareto["offline_hypervolume"],
+        "ratio": pareto["hypervolume_ratio"],
+        "library designs no offline design dominates": pareto["undominated_share"],
+        **{f"reference point: {name}": value for name, value in pareto["reference_point"].items()},
+        **{
+            f"{name}: library {key}": value
+            for name, values in pareto["objectives"].items()
+            for key, value in values.items()
+        },
+    }
+    return [
+        "<h2>Pareto: offline data and library</h2>",
+        _metrics_table(rows),
+        _figure(_pareto_figure(inputs), "objective pairs"),
+    ]
+
+
+def _pareto_figure(inputs: ReportInputs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from botorch.utils.multi_objective import is_non_dominated
+
+    offline = inputs.offline_objectives
+    assert offline is not None
+    names = list(offline.columns)
+    library = np.column_stack([inputs.library[f"predicted_{name}"].to_numpy(float) for name in names])
+    measured = offline.to_numpy(float)
+    sign = np.where(np.asarray(inputs.objective_minimize), -1.0, 1.0)
+    front = is_non_dominated(torch.as_tensor(measured * sign)).numpy()
+    count = len(names)
+    size = min(3.2 * count, 11)
+    figure, axes = plt.subplots(count, count, figsize=(size, size), dpi=100, squeeze=False)
+    for row in range(count):
+        for column in range(count):
+            axis = axes[row][column]
+            if row == column:
+                values = np.concatenate([measured[:, row], library[:, row]])
+                bins = np.linspace(values.min(), values.max(), 30) if np.ptp(values) > 0 else 10
+                axis.hist(measured[:, row], bins=bins, density=True, histtype="step", color="#888888")
+                axis.hist(library[:, row], bins=bins, density=True, histtype="step", color="#1f77b4")
+            else:
+                axis.scatter(measured[:, column], measured[:, row], s=4, color="#bbbbbb", label="offline")
+                axis.scatter(
+                    measured[front, column],
+                    measured[front, row],
+                    s=10,
+                    color="#333333",
+                    label="offline front",
+                )
+                axis.scatter(
+                    library[:, column], library[:, row], s=10, color="#1f77b4", label="library, predicted"
+                )
+            if row == count - 1:
+                direction = "min" if inputs.objective_minimize[column] else "max"
+                axis.set_xlabel(f"{names[column]} ({direction})")
+            if column == 0:
+                direction = "min" if inputs.objective_minimize[row] else "max"
+                axis.set_ylabel(f"{names[row]} ({direction})")
+    axes[0][-1].legend(frameon=False, fontsize=8) if count > 1 else None
+    return figure
 
 
 def _realism_section(realism: dict[str, Any] | None) -> list[str]:

@@ -1,6 +1,7 @@
 """Tasks by name. `genmbo tasks` lists the named ones; patterns build others of any size.
 
-Patterns: ``ackley-<dim>``, ``levy-<dim>``, ``rosenbrock-<dim>``; ``ehrlich-s<states>-d<length>-m<motifs>
+Listed multi-objective tasks (`genmbo.tasks.multi_objective`): ``branin-currin``. Patterns:
+``ackley-<dim>``, ``levy-<dim>``, ``rosenbrock-<dim>``; ``ehrlich-s<states>-d<length>-m<motifs>
 -l<motif length>-q<quantization>[-seed<n>]``; ``moses-<oracle>`` for every molecular oracle; and
 ``<task>@n<N>``, any of them with `N` labeled rows and the rest of its visible designs unlabeled
 (`genmbo.tasks.small_data`).
@@ -30,6 +31,7 @@ MOLECULAR_ORACLE_NAMES = (
 )
 LISTED_EHRLICH = ("ehrlich-s20-d32-m2-l4-q4", "ehrlich-s32-d64-m4-l4-q4")
 LISTED_SYNTHETIC = ("ackley-32", "levy-32", "rosenbrock-32")
+LISTED_MULTI_OBJECTIVE = ("branin-currin",)
 ALIASES = {"ehrlich": LISTED_EHRLICH[0]}
 
 _SYNTHETIC_PATTERN = re.compile(r"^(ackley|levy|rosenbrock)-(\d+)$")
@@ -40,7 +42,7 @@ _EHRLICH_PATTERN = re.compile(r"^ehrlich-s(\d+)-d(\d+)-m(\d+)-l(\d+)-q(\d+)(?:-s
 def task_names() -> list[str]:
     """Every listed task, in the order `genmbo tasks` prints them."""
     molecular = ["moses-" + name.replace("_", "-") for name in MOLECULAR_ORACLE_NAMES]
-    return ["tfbind8", *LISTED_EHRLICH, *molecular, *LISTED_SYNTHETIC]
+    return ["tfbind8", *LISTED_EHRLICH, *molecular, *LISTED_SYNTHETIC, *LISTED_MULTI_OBJECTIVE]
 
 
 def _builder(name: str) -> Callable[[], Task] | None:
@@ -52,6 +54,10 @@ def _builder(name: str) -> Callable[[], Task] | None:
         from genmbo.tasks.small_data import SmallDataTask
 
         return lambda: SmallDataTask(get_task(base), int(match.group(2)))
+    if name == "branin-currin":
+        from genmbo.tasks.multi_objective import BraninCurrinTask
+
+        return BraninCurrinTask
     if name == "tfbind8":
         from genmbo.tasks.tfbind8 import TFBind8
 

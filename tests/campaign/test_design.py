@@ -97,7 +97,7 @@ def run_design(tmp_path, capsys, table, options, extra_config=""):
     return out, json.loads((out / "metrics.json").read_text())
 
 
-def check_common_outputs(out, metrics, nearest_column):
+def check_common_outputs(out, metrics, nearest_column, surrogate_folder=""):
     assert BASE_KEYS <= set(metrics) and STAGES <= set(metrics["timings"])
     library = pd.read_csv(out / "library.csv")
     assert len(library) == metrics["n_candidates"] > 0
@@ -121,8 +121,9 @@ def check_common_outputs(out, metrics, nearest_column):
     for section in ("Metrics", "Scores: offline data and candidates", "Latent space", "Top candidates"):
         assert section in report
     assert json.loads((out / "cleaning.json").read_text())["rows_kept"] > 0
-    assert (out / "prior" / "prior.json").is_file() and (out / "surrogate.ckpt").is_file()
-    assert (out / "surrogate" / "logs" / "metrics.csv").is_file()
+    surrogate = out / surrogate_folder
+    assert (out / "prior" / "prior.json").is_file() and (surrogate / "surrogate.ckpt").is_file()
+    assert (surrogate / "surrogate" / "logs" / "metrics.csv").is_file()
     assert any((out / "policy").rglob("*.ckpt"))  # the step-size policy's training left its checkpoints
     return library
 
@@ -312,3 +313,95 @@ def test_unlabeled_designs_need_own_data(tmp_path, capsys):
     ]
     assert main([*argv, "--no-progress"]) == 2
     assert "unlabeled designs go with your own data" in capsys.readouterr().err
+
+
+def staircase_hypervolume(points, reference):
+    """Hand-computed 2-D hypervolume of maximized `points` above `reference`: sweep by the first objective
+    from the best down, adding each new step's rectangle."""
+    area, top = 0.0, reference[1]
+    for x, y in sorted((p for p in points if p[0] > reference[0] and p[1] > reference[1]), reverse=True):
+        if y > top:
+            area += (x - reference[0]) * (y - top)
+            top = y
+    return area
+
+
+def offline_front(points):
+    return [p for p in points if not any(q[0] >= p[0] and q[1] >= p[1] and q != p for q in points)]
+
+
+def test_two_objective_campaign_reports_the_pareto_figures(tmp_path, capsys):
+    table = vector_table()
+    table["potency"] = -((table[["x0", "x1", "x2"]].to_numpy() - 1) ** 2).sum(1)
+    table["toxicity"] = ((table[["x0", "x1", "x2"]].to_numpy() + 1) ** 2).sum(1)
+    table.loc[5, "toxicity"] = np.nan  # a row missing an objective is skipped and counted
+    options = ["--space", "continuous", "--design-col", "x", "--objective", "potency:max"]
+    out, metrics = run_design(tmp_path, capsys, table, [*options, "--objective", "toxicity:min"])
+    library = check_common_outputs(out, metrics, "nearest_offline_distance", "objectives/objective_0")
+    cleaning = json.loads((out / "cleaning.json").read_text())
+    assert cleaning["skipped"] == {"no value for objective 'toxicity'": 1} and cleaning["rows_kept"] == 119
+    assert metrics["objectives"] == [
+        {"column": "potency", "direction": "max", "weight": 0.5},
+        {"column": "toxicity", "direction": "min", "weight": 0.5},
+    ]
+    # Maximized orientation: toxicity negated. The reference point: the offline front's nadir minus 10%
+    # of its range, reported back in the user's orientation.
+    measured = table.drop(index=5)
+    offline = [(p, -t) for p, t in zip(measured["potency"], measured["toxicity"], strict=True)]
+    front = offline_front(offline)
+    nadir = [min(p[0] for p in front), min(p[1] for p in front)]
+    ideal = [max(p[0] for p in front), max(p[1] for p in front)]
+    reference = [n - 0.1 * (i - n) for n, i in zip(nadir, ideal, strict=True)]
+    pareto = metrics["pareto"]
+    assert pareto["reference_point"] == {
+        "potency": pytest.approx(reference[0]),
+        "toxicity": pytest.approx(-reference[1]),
+    }
+    assert pareto["offline_hypervolume"] == pytest.approx(staircase_hypervolume(offline, reference))
+    predicted = list(zip(library["predicted_potency"], -library["predicted_toxicity"], strict=True))
+    assert pareto["hypervolume"] == pytest.approx(staircase_hypervolume(predicted, reference), rel=1e-5)
+    assert pareto["hypervolume_ratio"] == pytest.approx(pareto["hypervolume"] / pareto["offline_hypervolume"])
+    undominated = [not any(q[0] >= p[0] and q[1] >= p[1] and q != p for q in offline) for p in predicted]
+    assert pareto["undominated_share"] == pytest.approx(np.mean(undominated))
+    assert pareto["objectives"]["toxicity"]["100th"] == pytest.approx(library["predicted_toxicity"].min())
+    # Each design's front within the library, by its pessimistic predictions (kappa 1).
+    pessimistic = list(
+        zip(
+            library["predicted_potency"] - library["predicted_potency_std"],
+            -library["predicted_toxicity"] - library["predicted_toxicity_std"],
+            strict=True,
+        )
+    )
+    first = [p in offline_front(pessimistic) for p in pessimistic]
+    assert list(library["pareto_front"] == 1) == first
+    # Ranked by front first (blended with diversity): the first design is on the first front.
+    assert library["pareto_front"].iloc[0] == 1
+    printed = design_summary(metrics)
+    assert "pareto (library predicted, offline measured): hypervolume" in printed
+    assert "a 68% interval of predicted_toxicity is mean ±" in printed
+    assert set(metrics["objective_trust"]) == {"potency", "toxicity"}
+    report = (out / "report.html").read_text()
+    assert "Pareto: offline data and library" in report and "Surrogate trust: toxicity" in report
+    assert (out / "objectives" / "objective_1" / "surrogate.ckpt").is_file()
+    assert not (out / "surrogate.ckpt").exists()  # no surrogate of the scalarization itself
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--objective", "potency:up", "--objective", "toxicity:min"], "COLUMN:max or COLUMN:min"),
+        (["--objective", "potency:max"], "two or more objectives"),
+        (["--objective", "potency:max", "--objective", "potency:min"], "named twice"),
+        (["--objective", "potency:max", "--objective", "toxicity:min", "--score-col", "loss"], "not both"),
+        (["--objective", "potency:max", "--objective", "toxicity:min", "--minimize"], "COLUMN:min"),
+        (["--objective", "potency:max", "--objective", "nope:min"], "no column 'nope'"),
+    ],
+)
+def test_objective_mistakes_are_one_line_and_exit_2(tmp_path, capsys, options, message):
+    table = vector_table()
+    table["potency"], table["toxicity"] = table["loss"], -table["loss"]
+    table.to_csv(tmp_path / "data.csv", index=False)
+    argv = ["design", "--data", str(tmp_path / "data.csv"), "--space", "continuous", "--design-col", "x"]
+    assert main([*argv, *options, "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("genmbo: error:") and message in error and "\n" not in error

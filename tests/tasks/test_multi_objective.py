@@ -1,0 +1,54 @@
+"""Multi-objective tasks: the Pareto-aware split, the oracle's objectives and the hypervolume figures."""
+
+import numpy as np
+import pytest
+import torch
+from botorch.test_functions.multi_objective import BraninCurrin
+
+from genmbo.benchmark.evaluation import oracle_metrics
+from genmbo.metrics.pareto import pareto_front
+from genmbo.tasks import get_task
+from genmbo.tasks.multi_objective import hidden_fronts_mask
+
+
+def test_hidden_fronts_take_whole_fronts_until_the_share():
+    values = np.array(
+        [[3, 1], [1, 3], [2, 2], [1, 1], [2, 0.5], [0.5, 0.5], [0, 0], [-1, -1], [-2, -2], [-3, -3]]
+    )
+    # fronts: {0,1,2}, {3,4}, {5}, {6}, {7}, {8}, {9}
+    assert hidden_fronts_mask(values, 0.3).tolist() == [True] * 3 + [False] * 7
+    assert hidden_fronts_mask(values, 0.4).tolist() == [True] * 5 + [False] * 5  # the 2nd front whole
+    assert hidden_fronts_mask(values, 0.1).sum() == 3
+
+
+def test_branin_currin_split_and_oracle():
+    task = get_task("branin-currin")
+    full = task.full_objectives
+    visible = task.offline_dataset(0)
+    assert 0.4 <= 1 - len(visible) / len(full.values) < 0.45
+    # No visible design is on the full front, and every full-front design is hidden.
+    front = pareto_front(torch.as_tensor(full.values))
+    visible_values = torch.as_tensor(visible.objectives.values)
+    assert not (visible_values.unsqueeze(1) == front.unsqueeze(0)).all(-1).any()
+    # The visible data are scaled by their own range; their scalar scores are their scalarization.
+    np.testing.assert_allclose(visible.objectives.low, visible.objectives.values.min(0))
+    np.testing.assert_allclose(visible.scores, visible.objectives.scalarized())
+    assert visible.objectives.minimize == (True, True)
+    # The oracle: BoTorch's exact values, maximized (both objectives negated), NaN for a non-design.
+    point = (0.2, 0.7)
+    expected = BraninCurrin().evaluate_true(torch.tensor([point], dtype=torch.float64)).numpy()
+    values = task.objective_oracle([point, None])
+    np.testing.assert_allclose(values[0], -expected[0]) and np.isnan(values[1]).all()
+
+
+def test_the_full_front_has_normalized_hypervolume_one():
+    task = get_task("branin-currin")
+    full = task.full_dataset
+    front_rows = np.flatnonzero(hidden_fronts_mask(task.full_objectives.values, 0.0))
+    metrics = oracle_metrics("branin-currin", [full.designs[row] for row in front_rows])
+    assert metrics["hypervolume_normalized"] == pytest.approx(1.0)
+    assert metrics["undominated_share"] == 1.0
+    assert 0 < metrics["offline_hypervolume_normalized"] < 1
+    visible_rows = np.flatnonzero(task.visible)[:200]
+    some = oracle_metrics("branin-currin", [full.designs[row] for row in visible_rows])
+    assert some["hypervolume_normalized"] <= metrics["offline_hypervolume_normalized"] + 1e-12
