@@ -68,7 +68,9 @@ def pareto_oracle_metrics(task: MultiObjectiveTask, designs: list[Any]) -> dict[
     visible = torch.as_tensor(task.full_objectives.values[task.visible])
     metric = ParetoMetrics(visible, task.objective_names, sync_on_compute=False)
     values = torch.as_tensor(task.objective_oracle(designs))
-    metric.update(values[torch.isfinite(values).all(1)])
+    # Invalid designs (NaN) are left out, as from the percentiles; infeasible ones (-inf) stay: they add
+    # no volume and every visible design dominates them.
+    metric.update(values[~torch.isnan(values).any(1)])
     figures = metric.compute()
     full = hypervolume(torch.as_tensor(task.full_objectives.values), metric.reference)
     return {

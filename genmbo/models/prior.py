@@ -27,6 +27,7 @@ from genmbo.data.weighted_latent_datamodule import WeightedLatentDataModule
 from genmbo.errors import ConfigError, GenmboError
 from genmbo.models.autoencoder import LatentAutoencoder
 from genmbo.models.checkpoints import load_module, save_weights
+from genmbo.models.encoding_cache import encode_designs_cached
 from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.sequence_vae import SequenceVAE, convolutional_positions
@@ -147,8 +148,7 @@ def fit_prior_and_encode(
     # Small models train fastest on `config.threads` threads; encoding a large dataset uses them all.
     with _threads(config.threads):
         autoencoder, shipped = _fit_autoencoder(dataset, config.autoencoder, folder, seed)
-    with torch.no_grad():
-        latents = autoencoder.encode_designs(dataset.designs).cpu()
+    latents = encode_designs_cached(autoencoder, dataset.designs)
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
     diffusion_config = config.diffusion
     if diffusion_config.checkpoint == "auto":

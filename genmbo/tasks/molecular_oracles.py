@@ -231,11 +231,16 @@ def score_smiles(name: str, smiles: Sequence[str]) -> np.ndarray:
         raise ConfigError(
             f"unknown molecular oracle {name!r}; known: {', '.join(MOLECULAR_ORACLES)}"
         ) from None
+    return score_molecules(oracle, smiles)
+
+
+def score_molecules(function: Callable[[Chem.Mol], float], smiles: Sequence[str]) -> np.ndarray:
+    """`function` of each SMILES' molecule: float64, NaN where it gives no valid, non-empty molecule."""
     scores = np.full(len(smiles), np.nan, dtype=np.float64)
     # Unparseable SMILES are expected here (they score NaN), so RDKit's parse errors are not printed.
     with BlockLogs():
         for index, text in enumerate(smiles):
             mol = Chem.MolFromSmiles(text) if text else None
             if mol is not None and mol.GetNumAtoms() > 0:
-                scores[index] = oracle(mol)
+                scores[index] = function(mol)
     return scores

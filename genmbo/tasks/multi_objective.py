@@ -23,15 +23,23 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import rdkit
 import torch
 from botorch.test_functions.multi_objective import BraninCurrin
 
 from genmbo.data.objectives import ObjectiveTable
 from genmbo.data.offline import CleaningReport, OfflineDataset
 from genmbo.errors import InvalidDesign
+from genmbo.resources import moses_subset_scores, moses_subset_smiles
+from genmbo.runtime.cache import cached_array, content_key
 from genmbo.selection.pareto_ranking import front_ranks
 from genmbo.spaces.continuous import ContinuousSpace
+from genmbo.spaces.molecules import MoleculeSpace, canonical_smiles
+from genmbo.spaces.sequences import SequenceSpace
 from genmbo.tasks.base import Task
+from genmbo.tasks.ehrlich import EhrlichFunction
+from genmbo.tasks.ehrlich_task import STATE_LETTERS
+from genmbo.tasks.molecular_oracles import sa_score, score_molecules, score_smiles
 
 
 def hidden_fronts_mask(values: np.ndarray, hidden_share: float) -> np.ndarray:
@@ -157,3 +165,104 @@ class BraninCurrinTask(MultiObjectiveTask):
         points = torch.tensor(np.asarray(designs, dtype=np.float64)).reshape(-1, 2)
         with torch.no_grad():
             return self.function.evaluate_true(points).numpy().astype(np.float64)
+
+
+class MoleculeQedSaTask(MultiObjectiveTask):
+    """QED (maximized) against the SA score (minimized) on the first `FULL_ROWS` molecules of the shipped
+    MOSES subset: drug-likeness against synthetic accessibility. QED comes from the shipped scores, SA is
+    computed once per RDKit version and cached (`genmbo.runtime.cache`); candidates are scored exactly,
+    any RDKit-valid molecule, as in `genmbo.tasks.molecular`."""
+
+    name = "moses-qed-sa"
+    description = "QED (max) and SA score (min) on 20,000 MOSES molecules"
+    objective_names = ("qed", "sa")
+    objective_minimize = (False, True)
+    # Non-dominated sorting compares every pair of rows: 20,000 keep the split a few seconds.
+    FULL_ROWS = 20_000
+
+    @cached_property
+    def space(self) -> MoleculeSpace:
+        return MoleculeSpace()
+
+    def _build_full_measurements(self) -> tuple[list[str], np.ndarray]:
+        smiles = list(moses_subset_smiles()[: self.FULL_ROWS])
+        qed = moses_subset_scores("qed")[: self.FULL_ROWS].astype(np.float64)
+        key = content_key("sa_score", rdkit.__version__, smiles)
+        sa = cached_array(
+            "sa_scores",
+            key,
+            lambda: score_molecules(sa_score, smiles),
+            lambda array: array.shape == qed.shape,
+        )
+        return smiles, np.column_stack([qed, sa])
+
+    def _measure(self, designs: Sequence[str]) -> np.ndarray:
+        qed = score_smiles("qed", list(designs))
+        return np.column_stack([qed, score_molecules(sa_score, list(designs))])
+
+    def objective_oracle(self, designs: Sequence[Any]) -> np.ndarray:
+        # Any RDKit-valid molecule is scored, even one the prior's SELFIES vocabulary cannot encode.
+        canonical = [canonical_smiles(design) if isinstance(design, str) else None for design in designs]
+        values = np.full((len(designs), 2), np.nan)
+        valid = [index for index, smiles in enumerate(canonical) if smiles is not None]
+        if valid:
+            measured = self._measure([canonical[index] for index in valid])
+            values[valid] = self.full_objectives.maximized(measured)
+        return values
+
+    def oracle(self, designs: Sequence[Any]) -> np.ndarray:
+        values = self.objective_oracle(designs)
+        scores = np.full(len(designs), np.nan)
+        finite = np.isfinite(values).all(1)
+        scores[finite] = self.full_objectives.scalarized(values[finite])
+        return scores
+
+
+class EhrlichPairTask(MultiObjectiveTask):
+    """Two Ehrlich objectives on one sequence space (Stanton et al. 2024, arXiv 2407.00236): one Ehrlich
+    function of ``2 m`` motifs whose first ``m`` motifs make objective ``a`` and last ``m`` objective ``b``
+    (each the product of its motifs' quantized presence, -inf for an infeasible sequence, both maximized).
+    The two share the feasible set and compete for the sequence's positions; the full data are
+    `num_points` feasible sequences of the function's Markov process, as in `genmbo.tasks.ehrlich_task`."""
+
+    objective_names = ("ehrlich_a", "ehrlich_b")
+    objective_minimize = (False, False)
+
+    def __init__(
+        self,
+        num_states: int = 20,
+        dim: int = 32,
+        motifs_each: int = 2,
+        motif_length: int = 4,
+        quantization: int = 4,
+        seed: int = 0,
+        num_points: int = 10_000,
+    ):
+        self.function = EhrlichFunction(num_states, dim, 2 * motifs_each, motif_length, quantization, seed)
+        self.motifs_each, self.num_points, self.seed = motifs_each, num_points, seed
+        self.name = f"ehrlich-pair-s{num_states}-d{dim}-m{motifs_each}-l{motif_length}-q{quantization}"
+        if seed:
+            self.name += f"-seed{seed}"
+        self.description = (
+            f"two Ehrlich objectives of {motifs_each} motifs each (length {motif_length}, quantization "
+            f"{quantization}) on {num_states}-state sequences of length {dim}, one feasible set"
+        )
+
+    @cached_property
+    def space(self) -> SequenceSpace:
+        return SequenceSpace(STATE_LETTERS[: self.function.num_states], length=self.function.dim)
+
+    def _build_full_measurements(self) -> tuple[list[str], np.ndarray]:
+        generator = torch.Generator().manual_seed(10_000 + self.seed)
+        designs = self.space.from_indices(self.function.sample(self.num_points, generator))
+        return designs, self._measure(designs)
+
+    def _measure(self, designs: Sequence[str]) -> np.ndarray:
+        states = self.space.to_indices(list(designs))
+        presence = self.function.motif_presence(states)
+        values = torch.stack(
+            [presence[:, : self.motifs_each].prod(-1), presence[:, self.motifs_each :].prod(-1)], -1
+        )
+        feasible = self.function.is_feasible(states)
+        values[~feasible] = float("-inf")
+        return values.numpy().astype(np.float64)

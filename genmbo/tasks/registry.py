@@ -1,6 +1,7 @@
 """Tasks by name. `genmbo tasks` lists the named ones; patterns build others of any size.
 
-Listed multi-objective tasks (`genmbo.tasks.multi_objective`): ``branin-currin``. Patterns:
+Listed multi-objective tasks (`genmbo.tasks.multi_objective`): ``branin-currin``, ``moses-qed-sa``,
+``ehrlich-pair-s<states>-d<length>-m<motifs each>-l<motif length>-q<quantization>[-seed<n>]``. Patterns:
 ``ackley-<dim>``, ``levy-<dim>``, ``rosenbrock-<dim>``; ``ehrlich-s<states>-d<length>-m<motifs>
 -l<motif length>-q<quantization>[-seed<n>]``; ``moses-<oracle>`` for every molecular oracle; and
 ``<task>@n<N>``, any of them with `N` labeled rows and the rest of its visible designs unlabeled
@@ -31,12 +32,13 @@ MOLECULAR_ORACLE_NAMES = (
 )
 LISTED_EHRLICH = ("ehrlich-s20-d32-m2-l4-q4", "ehrlich-s32-d64-m4-l4-q4")
 LISTED_SYNTHETIC = ("ackley-32", "levy-32", "rosenbrock-32")
-LISTED_MULTI_OBJECTIVE = ("branin-currin",)
+LISTED_MULTI_OBJECTIVE = ("branin-currin", "moses-qed-sa", "ehrlich-pair-s20-d32-m2-l4-q4")
 ALIASES = {"ehrlich": LISTED_EHRLICH[0]}
 
 _SYNTHETIC_PATTERN = re.compile(r"^(ackley|levy|rosenbrock)-(\d+)$")
 _SMALL_DATA_PATTERN = re.compile(r"^(.+)@n(\d+)$")
 _EHRLICH_PATTERN = re.compile(r"^ehrlich-s(\d+)-d(\d+)-m(\d+)-l(\d+)-q(\d+)(?:-seed(\d+))?$")
+_EHRLICH_PAIR_PATTERN = re.compile(r"^ehrlich-pair-s(\d+)-d(\d+)-m(\d+)-l(\d+)-q(\d+)(?:-seed(\d+))?$")
 
 
 def task_names() -> list[str]:
@@ -58,6 +60,10 @@ def _builder(name: str) -> Callable[[], Task] | None:
         from genmbo.tasks.multi_objective import BraninCurrinTask
 
         return BraninCurrinTask
+    if name == "moses-qed-sa":
+        from genmbo.tasks.multi_objective import MoleculeQedSaTask
+
+        return MoleculeQedSaTask
     if name == "tfbind8":
         from genmbo.tasks.tfbind8 import TFBind8
 
@@ -73,6 +79,12 @@ def _builder(name: str) -> Callable[[], Task] | None:
         from genmbo.tasks.synthetic import SyntheticTask
 
         return lambda: SyntheticTask(match.group(1), int(match.group(2)))
+    match = _EHRLICH_PAIR_PATTERN.match(name)
+    if match:
+        from genmbo.tasks.multi_objective import EhrlichPairTask
+
+        states, dim, motifs, length, quantization, seed = (int(group or 0) for group in match.groups())
+        return lambda: EhrlichPairTask(states, dim, motifs, length, quantization, seed)
     match = _EHRLICH_PATTERN.match(name)
     if match:
         from genmbo.tasks.ehrlich_task import EhrlichTask

@@ -52,3 +52,43 @@ def test_the_full_front_has_normalized_hypervolume_one():
     visible_rows = np.flatnonzero(task.visible)[:200]
     some = oracle_metrics("branin-currin", [full.designs[row] for row in visible_rows])
     assert some["hypervolume_normalized"] <= metrics["offline_hypervolume_normalized"] + 1e-12
+
+
+def test_qed_sa_task_measures_both_objectives_exactly(monkeypatch):
+    from rdkit import Chem
+
+    from genmbo.tasks.molecular_oracles import qed, sa_score
+    from genmbo.tasks.multi_objective import MoleculeQedSaTask
+
+    monkeypatch.setattr(MoleculeQedSaTask, "FULL_ROWS", 300)  # a small full set keeps the test quick
+    task = MoleculeQedSaTask()
+    full = task.full_objectives
+    assert full.values.shape == (300, 2) and full.minimize == (False, True)
+    smiles = task.full_dataset.designs[:3]
+    molecules = [Chem.MolFromSmiles(text) for text in smiles]
+    np.testing.assert_allclose(full.values[:3, 1], [-sa_score(mol) for mol in molecules])  # SA negated
+    np.testing.assert_allclose(full.values[:3, 0], [qed(mol) for mol in molecules], atol=1e-6)  # float32
+    values = task.objective_oracle(["OCC", "not a molecule", None])
+    ethanol = Chem.MolFromSmiles("CCO")
+    np.testing.assert_allclose(values[0], [qed(ethanol), -sa_score(ethanol)])
+    assert np.isnan(values[1:]).all() and np.isnan(task.oracle(["not a molecule"])).all()
+    assert len(task.offline_dataset(0)) < 300 * 0.6 + 1
+
+
+def test_ehrlich_pair_splits_one_function_into_two_objectives():
+    from genmbo.tasks.multi_objective import EhrlichPairTask
+
+    task = EhrlichPairTask(
+        num_states=8, dim=16, motifs_each=1, motif_length=4, quantization=4, num_points=400
+    )
+    assert task.function.num_motifs == 2
+    best = task.space.from_indices(task.function.optimal_solution()[None])
+    np.testing.assert_allclose(task.objective_oracle(best), [[1.0, 1.0]])  # one sequence tops both
+    designs = task.full_dataset.designs[:20]
+    presence = task.function.motif_presence(task.space.to_indices(designs)).numpy()
+    np.testing.assert_allclose(task.full_objectives.values[:20], presence)  # one motif per objective
+    allowed = task.function.transition_matrix > 0
+    bad = next((a, b) for a in range(8) for b in range(8) if not allowed[a, b])
+    infeasible = task.space.from_indices(torch.tensor([[bad[0], bad[1]] * 8]))
+    assert np.isneginf(task.objective_oracle(infeasible)).all()
+    assert get_task("ehrlich-pair-s8-d16-m1-l4-q4").name == "ehrlich-pair-s8-d16-m1-l4-q4"
