@@ -219,12 +219,16 @@ class ConstraintsConfig(Section):
 class SelectionConfig(Section):
     """How the library is chosen from the search's larger pool (`genmbo.selection.diverse`). `kappa` is the
     campaign's one pessimism: designs are valued by ``mean - kappa * std`` of the surrogate when chosen,
-    polished and ranked, and the flagship's guidance and the portfolio's ascents climb that value."""
+    polished and ranked, and the flagship's guidance and the portfolio's ascents climb that value.
+    `scalarizations` (several objectives only): how many Chebyshev weight vectors the search spreads its
+    pool over (ParEGO, `genmbo.models.surrogates.objectives`); 1 searches the scalarization with the
+    objectives' own weights alone, a single weighted desirability."""
 
     pool_factor: PositiveInt = 4
     shortlist_factor: float = Field(3.0, ge=1)
     diversity_weight: float = Field(0.3, ge=0, le=1)
     kappa: float = Field(1.0, ge=0)
+    scalarizations: PositiveInt = 64
 
 
 class StagesConfig(Section):

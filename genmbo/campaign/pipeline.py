@@ -8,7 +8,8 @@ Stages (each timed under its name):
 3. ``fit_surrogate``: the deep ensemble on the offline latents and, when the library is polished on a
    space with design features, a second one on the designs themselves (`genmbo.models.surrogates.design`);
    with several objectives, one latent ensemble per objective (`genmbo.models.surrogates.objectives`),
-   which the search sees through ParEGO's random scalarizations, one per pool sample;
+   which the search sees through ParEGO's random scalarizations: pool sample i climbs weight vector
+   i mod `selection.scalarizations`;
 4. ``fit_method``: what the search method learns first (`SearchMethod.fit`: PGS's step-size policies);
 5. ``search``: ``pool_factor * n_candidates`` candidates from the method;
 6. ``portfolio``: gradient ascents from the best offline designs, for a reserved share of the library
@@ -60,10 +61,6 @@ from genmbo.selection.pareto_ranking import front_ranks
 from genmbo.selection.polishing import polish
 from genmbo.selection.valuing import DesignValues
 from genmbo.spaces import ContinuousSpace
-
-# Weight vectors of a multi-objective search (ParEGO's scalarizations, `ObjectiveSurrogates.spread`): pool
-# sample i climbs vector i mod this many, so the pool spreads over that many directions of the front.
-PAREGO_WEIGHTS = 64
 
 
 class Stopwatch:
@@ -183,9 +180,7 @@ def make_library(
     space = dataset.space
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
     pool_size = count * selection.pool_factor
-    searched = models.surrogate
-    if isinstance(searched, ObjectiveSurrogates):
-        searched = searched.spread(min(pool_size, PAREGO_WEIGHTS), plan.seed)
+    searched = search_surrogate(models.surrogate, selection, pool_size, plan.seed)
     problem = SearchProblem(
         models.latents, scores, searched, models.prior, dataset.designs, space, selection.kappa
     )
@@ -250,6 +245,16 @@ def make_library(
         objective_std,
         front,
     )
+
+
+def search_surrogate(
+    surrogate: EnsembleSurrogate | ObjectiveSurrogates, selection: SelectionConfig, pool_size: int, seed: int
+) -> EnsembleSurrogate | ObjectiveSurrogates:
+    """What the search climbs: the surrogate; with several objectives, their ParEGO scalarizations over
+    ``min(pool_size, selection.scalarizations)`` weight vectors, or with one the objectives' own weights."""
+    if isinstance(surrogate, ObjectiveSurrogates) and selection.scalarizations > 1:
+        return surrogate.spread(min(pool_size, selection.scalarizations), seed)
+    return surrogate
 
 
 def _diverse(

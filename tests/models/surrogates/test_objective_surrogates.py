@@ -70,3 +70,20 @@ def test_fit_gives_each_objective_its_own_trusted_ensemble(tmp_path):
     assert trust["a"]["spearman"] > 0.5  # a linear objective is learned in 60 steps
     with pytest.raises(ConfigError, match="trains one each"):
         fit_objective_surrogates(latents, table, config.model_copy(update={"checkpoint": "x.ckpt"}), tmp_path)
+
+
+def test_the_search_climbs_spread_weights_unless_one_scalarization_is_asked():
+    from genmbo.campaign.pipeline import search_surrogate
+    from genmbo.config import SelectionConfig
+
+    latents, table = toy_objectives()
+    base = ObjectiveSurrogates(
+        [untrained(latents, torch.as_tensor(table.values[:, j]).float(), j) for j in range(2)], table
+    )
+    spread = search_surrogate(base, SelectionConfig(), pool_size=512, seed=0)
+    assert spread.weights.shape == (64, 2)
+    assert search_surrogate(base, SelectionConfig(), pool_size=16, seed=0).weights.shape == (16, 2)
+    alone = search_surrogate(base, SelectionConfig(scalarizations=1), pool_size=512, seed=0)
+    assert alone is base and alone.weights.tolist() == [[0.5, 0.5]]  # the objectives' own weights
+    single = untrained(latents, torch.as_tensor(table.values[:, 0]).float(), 0)
+    assert search_surrogate(single, SelectionConfig(), 512, 0) is single  # one objective: unchanged
