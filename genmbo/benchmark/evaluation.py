@@ -24,7 +24,7 @@ from genmbo.data.reading import read_frame, require_column, table_format
 from genmbo.errors import DataError
 from genmbo.metrics.pareto import ParetoMetrics, hypervolume
 from genmbo.tasks import get_task
-from genmbo.tasks.multi_objective import MultiObjectiveTask
+from genmbo.tasks.multi_objective import MultiObjectiveTask, objective_task
 
 
 def percentile(values: np.ndarray, q: float) -> float:
@@ -57,8 +57,9 @@ def oracle_metrics(task_name: str, designs: list[Any]) -> dict[str, Any]:
             "top10_mean": float(np.sort(normalized)[::-1][:10].mean()),
             "best_raw_score": float(scores[valid].max()),
         }
-    if isinstance(task, MultiObjectiveTask):
-        metrics |= pareto_oracle_metrics(task, designs)
+    multi_objective = objective_task(task)
+    if multi_objective is not None:
+        metrics |= pareto_oracle_metrics(multi_objective, designs)
     return metrics
 
 

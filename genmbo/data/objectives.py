@@ -107,9 +107,15 @@ class ObjectiveTable:
         return self.reported(measured)  # negating the minimized columns is its own inverse
 
     def rows(self, indices: np.ndarray) -> ObjectiveTable:
+        """The table of these rows, scaled as this one (a design's scalar score does not change)."""
         return ObjectiveTable(
             self.names, self.minimize, self.weights, self.values[indices], self.low, self.high
         )
+
+    def rescaled_rows(self, indices: np.ndarray) -> ObjectiveTable:
+        """The table of these rows scaled by their own range, as if they were all that was measured."""
+        measured = self.reported(self.values[indices])
+        return ObjectiveTable.from_measurements(self.names, self.minimize, self.weights, measured)
 
     def describe(self) -> list[dict[str, object]]:
         """Each objective's name, direction and weight, for metrics.json."""

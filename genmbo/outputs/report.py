@@ -172,7 +172,26 @@ def _pareto_section(inputs: ReportInputs) -> list[str]:
         "<h2>Pareto: offline data and library</h2>",
         _metrics_table(rows),
         _figure(_pareto_figure(inputs), "objective pairs"),
+        _objective_table(inputs),
     ]
+
+
+def _objective_table(inputs: ReportInputs) -> str:
+    """The first library rows with every objective's prediction (mean ± std) and their front."""
+    assert inputs.offline_objectives is not None
+    names = list(inputs.offline_objectives.columns)
+    top = inputs.library.head(_GRID_SIZE)
+    header = "".join(f"<th>{html.escape(name)}</th>" for name in ["rank", "design", *names, "front"])
+    rows = []
+    for _, row in top.iterrows():
+        cells = [f"<td class='number'>{row['rank']}</td>", f"<td>{html.escape(str(row['design']))}</td>"]
+        cells += [
+            f"<td class='number'>{row[f'predicted_{name}']:.4g} ± {row[f'predicted_{name}_std']:.2g}</td>"
+            for name in names
+        ]
+        cells.append(f"<td class='number'>{row['pareto_front']}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{header}</tr>{''.join(rows)}</table>"
 
 
 def _pareto_figure(inputs: ReportInputs):

@@ -99,11 +99,7 @@ class MultiObjectiveTask(Task):
         """The visible rows, their objectives scaled by their own range (nothing of the hidden rows)."""
         full = self.full_dataset
         indices = np.flatnonzero(self.visible)
-        table = self.full_objectives
-        measured = table.reported(table.values[indices])
-        objectives = ObjectiveTable.from_measurements(
-            table.names, table.minimize, (1.0,) * table.count, measured
-        )
+        objectives = self.full_objectives.rescaled_rows(indices)
         designs = [full.designs[index] for index in indices]
         report = CleaningReport(rows_read=len(designs), rows_kept=len(designs))
         visible = OfflineDataset(
@@ -136,6 +132,12 @@ class MultiObjectiveTask(Task):
         row = super().summary()
         row["percentile"] = 100 * (1 - self.hidden_share)
         return row
+
+
+def objective_task(task: Task) -> MultiObjectiveTask | None:
+    """The multi-objective task behind `task` (itself, or the base of a small-data variant), else None."""
+    base = getattr(task, "base", task)
+    return base if isinstance(base, MultiObjectiveTask) else None
 
 
 class BraninCurrinTask(MultiObjectiveTask):

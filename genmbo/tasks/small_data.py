@@ -58,14 +58,17 @@ class SmallDataTask(Task):
             raise ValueError(f"{self.name}: the base task has only {len(visible)} visible rows")
         order = np.random.default_rng(seed).permutation(len(visible))
         chosen, rest = np.sort(order[: self.labeled]), np.sort(order[self.labeled :])
+        # Several objectives: the labeled rows' own table, scaled by their range alone.
+        objectives = visible.objectives.rescaled_rows(chosen) if visible.objectives is not None else None
         return OfflineDataset(
             visible.space,
             [visible.designs[row] for row in chosen],
-            visible.scores[chosen],
+            objectives.scalarized() if objectives is not None else visible.scores[chosen],
             report=CleaningReport(
                 rows_read=self.labeled,
                 rows_kept=self.labeled,
                 unlabeled=CleaningReport(rows_read=len(rest), rows_kept=len(rest)),
             ),
             unlabeled=[visible.designs[row] for row in rest],
+            objectives=objectives,
         )

@@ -382,6 +382,8 @@ def test_two_objective_campaign_reports_the_pareto_figures(tmp_path, capsys):
     assert set(metrics["objective_trust"]) == {"potency", "toxicity"}
     report = (out / "report.html").read_text()
     assert "Pareto: offline data and library" in report and "Surrogate trust: toxicity" in report
+    first = library.iloc[0]
+    assert f"{first['predicted_toxicity']:.4g} ± {first['predicted_toxicity_std']:.2g}" in report
     assert (out / "objectives" / "objective_1" / "surrogate.ckpt").is_file()
     assert not (out / "surrogate.ckpt").exists()  # no surrogate of the scalarization itself
 

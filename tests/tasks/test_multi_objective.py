@@ -92,3 +92,15 @@ def test_ehrlich_pair_splits_one_function_into_two_objectives():
     infeasible = task.space.from_indices(torch.tensor([[bad[0], bad[1]] * 8]))
     assert np.isneginf(task.objective_oracle(infeasible)).all()
     assert get_task("ehrlich-pair-s8-d16-m1-l4-q4").name == "ehrlich-pair-s8-d16-m1-l4-q4"
+
+
+def test_a_small_data_variant_keeps_its_labeled_rows_objectives():
+    task = get_task("branin-currin@n50")
+    dataset = task.offline_dataset(3)
+    assert len(dataset) == 50 and dataset.objectives is not None
+    np.testing.assert_allclose(dataset.objectives.low, dataset.objectives.values.min(0))  # own range
+    np.testing.assert_allclose(dataset.scores, dataset.objectives.scalarized())
+    base = get_task("branin-currin")
+    measured = base.objective_oracle(dataset.designs)
+    np.testing.assert_allclose(dataset.objectives.values, measured)
+    assert "hypervolume_normalized" in oracle_metrics("branin-currin@n50", dataset.designs[:5])
