@@ -75,18 +75,24 @@ class Task(ABC):
     def oracle(self, designs: Sequence[Any]) -> np.ndarray:
         """Exact scores; a design its space rejects (or `None`, an undecodable sample) scores NaN."""
         scores = np.full(len(designs), np.nan)
-        valid_indices, valid_designs = [], []
+        valid_indices, valid_designs = self.parsed(designs)
+        if valid_designs:
+            scores[valid_indices] = self._evaluate_true(valid_designs)
+        return scores
+
+    def parsed(self, designs: Sequence[Any]) -> tuple[list[int], list[Any]]:
+        """The rows of `designs` the space accepts and their canonical designs (`None`, an undecodable
+        sample, and rejected designs left out)."""
+        indices, valid = [], []
         for index, design in enumerate(designs):
             if design is None:
                 continue
             try:
-                valid_designs.append(self.space.parse(design))
+                valid.append(self.space.parse(design))
             except InvalidDesign:
                 continue
-            valid_indices.append(index)
-        if valid_designs:
-            scores[valid_indices] = self._evaluate_true(valid_designs)
-        return scores
+            indices.append(index)
+        return indices, valid
 
     def normalize(self, scores: np.ndarray) -> np.ndarray:
         full = self.full_dataset.scores

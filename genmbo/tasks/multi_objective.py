@@ -29,7 +29,6 @@ from botorch.test_functions.multi_objective import BraninCurrin
 
 from genmbo.data.objectives import ObjectiveTable
 from genmbo.data.offline import CleaningReport, OfflineDataset
-from genmbo.errors import InvalidDesign
 from genmbo.resources import moses_subset_scores, moses_subset_smiles
 from genmbo.runtime.cache import cached_array, content_key
 from genmbo.selection.pareto_ranking import front_ranks
@@ -115,15 +114,7 @@ class MultiObjectiveTask(Task):
         """Exact `n x m` objective values, maximized (a minimized objective negated); a design the space
         rejects (or None) gets a row of NaN."""
         values = np.full((len(designs), len(self.objective_names)), np.nan)
-        indices, valid = [], []
-        for index, design in enumerate(designs):
-            if design is None:
-                continue
-            try:
-                valid.append(self.space.parse(design))
-            except InvalidDesign:
-                continue
-            indices.append(index)
+        indices, valid = self.parsed(designs)
         if valid:
             values[indices] = self.full_objectives.maximized(self._measure(valid))
         return values
