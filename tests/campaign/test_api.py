@@ -42,3 +42,21 @@ def test_overrides_are_checked_before_any_data_is_read(tmp_path):
     with pytest.raises(ConfigError, match="give data"):
         genmbo.design(out=tmp_path / "nothing")
     assert list(tmp_path.iterdir()) == []  # nothing written: neither a folder nor the DataFrame
+
+
+def test_objectives_from_python_give_the_command_lines_library(tmp_path, capsys):
+    table = dna_table()
+    table["z"] = [design.count("A") for design in table["seq"]]
+    options = ["--space", "sequence", "--design-col", "seq", "--objective", "y:max", "--objective", "z:min"]
+    cli_out, cli_metrics = run_design(tmp_path, capsys, table, options)
+    outcome = genmbo.design(
+        table,
+        space="sequence",
+        design_col="seq",
+        objectives=["y:max", "z:min"],
+        config=write_config(tmp_path),
+        out=tmp_path / "python",
+    )
+    assert outcome.library["design"].tolist() == pd.read_csv(cli_out / "library.csv")["design"].tolist()
+    assert outcome.metrics["pareto"] == cli_metrics["pareto"]
+    assert "predicted_z_std" in outcome.library and "pareto_front" in outcome.library
