@@ -6,10 +6,10 @@ scores of the candidates, normalized by the full dataset's min and max. Candidat
 the oracle scores -inf (Ehrlich) stay in them.
 
 A task of several objectives (`genmbo.tasks.multi_objective`) adds the library's Pareto figures on its
-oracle objectives (`pareto_oracle_metrics`): its hypervolume from the visible data's reference point
-(`genmbo.metrics.pareto.reference_point`: what a campaign sees), normalized by the full dataset's
-hypervolume from the same point, beside the visible data's own; and the share of the library no visible
-design dominates.
+oracle objectives under `pareto_oracle` (`pareto_oracle_metrics`): its hypervolume from the visible data's
+reference point (`genmbo.metrics.pareto.reference_point`: what a campaign sees), normalized by the full
+dataset's hypervolume from the same point, beside the visible data's own; and the share of the library
+no visible design dominates.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def oracle_metrics(task_name: str, designs: list[Any]) -> dict[str, Any]:
         }
     multi_objective = objective_task(task)
     if multi_objective is not None:
-        metrics |= pareto_oracle_metrics(multi_objective, designs)
+        metrics["pareto_oracle"] = pareto_oracle_metrics(multi_objective, designs)
     return metrics
 
 

@@ -244,7 +244,7 @@ def _run_task_seed(
                 "fit_seconds": round(prepare_seconds + surrogate_seconds, 2),
                 "best_offline_normalized": metrics["best_offline_normalized"],
                 **realism_columns(library.designs, reference),
-                **{key: metrics[key] for key in PARETO_KEYS if key in metrics},
+                **{key: metrics["pareto_oracle"][key] for key in PARETO_KEYS if "pareto_oracle" in metrics},
             }
             rows.append(row)
             if progress_enabled():

@@ -224,12 +224,12 @@ def make_library(
     with clock.stage("rank"):
         order = _diverse(selection, values, designs, len(designs), 1.0)
         designs = [designs[index] for index in order]
-        mean, std = values.predict(designs)
         latents = values.encode(designs) if designs else models.latents[:0].float()
+        mean, std = values.predict(designs, latents)
         features = _features(dataset, designs)
         objective_mean, objective_std, front = None, None, None
         if values.objectives is not None:
-            objective_mean, objective_std = values.predict_objectives(designs)
+            objective_mean, objective_std = values.predict_objectives(designs, latents)
             front = front_ranks(objective_mean - values.kappa * objective_std)
     acquisition = values.acquisition(mean, std)
     return Library(

@@ -62,6 +62,13 @@ def hypervolume(values: torch.Tensor, reference: torch.Tensor) -> float:
     return float(Hypervolume(reference).compute(front)) if len(front) else 0.0
 
 
+def dominates(rows: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """`r x n`: whether each of `rows` dominates each row of `values` (>= everywhere, > somewhere)."""
+    at_least = (rows.unsqueeze(1) >= values.unsqueeze(0)).all(-1)
+    better = (rows.unsqueeze(1) > values.unsqueeze(0)).any(-1)
+    return at_least & better
+
+
 def undominated_share(library: torch.Tensor, offline: torch.Tensor) -> float:
     """The share of `library` rows that no `offline` row dominates."""
     library, front = _values(library), pareto_front(offline)
@@ -69,10 +76,8 @@ def undominated_share(library: torch.Tensor, offline: torch.Tensor) -> float:
         return float("nan")
     if len(front) == 0:
         return 1.0
-    # offline j dominates library i: >= everywhere and > somewhere; the front dominates what the data does
-    at_least = (front.unsqueeze(0) >= library.unsqueeze(1)).all(-1)
-    better = (front.unsqueeze(0) > library.unsqueeze(1)).any(-1)
-    return float((~(at_least & better).any(1)).double().mean())
+    # The front dominates whatever the data dominate.
+    return float((~dominates(front, library).any(0)).double().mean())
 
 
 class ParetoMetrics(Metric):

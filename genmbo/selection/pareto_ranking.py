@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import torch
 
+from genmbo.metrics.pareto import dominates
+
 # The tie-break's span within a front: below 1, so no tie-break outranks a better front.
 TIE_BREAK_SPAN = 0.99
 # Rows compared with all others at once: memory stays linear in the set's size.
@@ -32,7 +34,7 @@ def front_ranks(values: torch.Tensor, until: int | None = None) -> torch.Tensor:
     finite = torch.isfinite(values).all(1)
     dominators = torch.zeros(count, dtype=torch.long)
     for rows in torch.arange(count).split(BLOCK_ROWS):
-        dominators += _dominates(values[rows], values, finite).sum(0)
+        dominators += (dominates(values[rows], values) & finite).sum(0)
     ranks = torch.full((count,), -1, dtype=torch.long)
     remaining = finite.clone()
     front = 0
@@ -44,17 +46,10 @@ def front_ranks(values: torch.Tensor, until: int | None = None) -> torch.Tensor:
         if until is not None and int((ranks >= 0).sum()) >= until:
             break
         for rows in torch.nonzero(current).flatten().split(BLOCK_ROWS):
-            dominators -= _dominates(values[rows], values, finite).sum(0)
+            dominators -= (dominates(values[rows], values) & finite).sum(0)
     ranks[remaining] = front
     ranks[~finite] = front + (1 if remaining.any() else 0)
     return ranks
-
-
-def _dominates(rows: torch.Tensor, values: torch.Tensor, finite: torch.Tensor) -> torch.Tensor:
-    """`r x n`: whether each of `rows` dominates each finite row of `values` (>= everywhere, > somewhere)."""
-    at_least = (rows.unsqueeze(1) >= values.unsqueeze(0)).all(-1)
-    better = (rows.unsqueeze(1) > values.unsqueeze(0)).any(-1)
-    return at_least & better & finite.unsqueeze(0)
 
 
 def pareto_ranking(pessimistic: torch.Tensor, tie_break: torch.Tensor) -> torch.Tensor:

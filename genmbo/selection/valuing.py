@@ -57,48 +57,57 @@ class DesignValues:
         """The objectives' surrogates of a multi-objective run, else None."""
         return self.surrogate if isinstance(self.surrogate, ObjectiveSurrogates) else None
 
-    def predict(self, designs: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    def predict(
+        self, designs: Sequence[Any], latents: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and std (`n` each); `latents`, the designs' encodings when the caller has them already."""
         if not designs:
             return torch.zeros(0), torch.zeros(0)
         with torch.no_grad(), showing_progress(False):
             if self.design_surrogate is not None:
                 mean, std = self.design_surrogate.predict(designs)
             else:
-                mean, std = self.surrogate.predict(self.encode(designs))
-        mean, std = mean.detach().float().cpu().clone(), std.detach().float().cpu().clone()
-        for row, design in enumerate(designs):
-            score = self.measured.get(self.space.key(design))
-            if score is not None:
-                mean[row], std[row] = score, 0.0
-        return mean, std
+                mean, std = self.surrogate.predict(self.encode(designs) if latents is None else latents)
+        return self._with_measurements(designs, mean, std, self.measured)
 
     def acquisition(self, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
         return mean - self.kappa * std
 
-    def predict_objectives(self, designs: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Each objective's mean and std (`n x m` each, maximized) at the designs' encodings; a measured
-        design's are its measurements, with no uncertainty. Only for a multi-objective run."""
+    def predict_objectives(
+        self, designs: Sequence[Any], latents: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each objective's mean and std (`n x m` each, maximized) at the designs' encodings (`latents`,
+        when the caller has them); a measured design's are its measurements, with no uncertainty. Only for
+        a multi-objective run."""
         objectives = self.objectives
         assert objectives is not None, "predict_objectives needs the objectives' surrogates"
         if not designs:
             return torch.zeros(0, objectives.table.count), torch.zeros(0, objectives.table.count)
         with torch.no_grad():
-            mean, std = objectives.predict_objectives(self.encode(designs))
-        mean, std = mean.detach().float().cpu().clone(), std.detach().float().cpu().clone()
-        for row, design in enumerate(designs):
-            values = self.measured_objectives.get(self.space.key(design))
-            if values is not None:
-                mean[row], std[row] = torch.as_tensor(values, dtype=torch.float32), 0.0
-        return mean, std
+            mean, std = objectives.predict_objectives(self.encode(designs) if latents is None else latents)
+        return self._with_measurements(designs, mean, std, self.measured_objectives)
 
     def ranking(self, designs: Sequence[Any]) -> torch.Tensor:
         """The value the library is chosen and ordered by (higher is better): the acquisition, or with
         several objectives the front of the pessimistic objectives with the acquisition breaking ties."""
-        acquisition = self.acquisition(*self.predict(designs))
         if self.objectives is None:
-            return acquisition
-        mean, std = self.predict_objectives(designs)
+            return self.acquisition(*self.predict(designs))
+        latents = self.encode(designs) if designs else None  # one encoding serves both predictions
+        acquisition = self.acquisition(*self.predict(designs, latents))
+        mean, std = self.predict_objectives(designs, latents)
         return pareto_ranking(mean - self.kappa * std, acquisition)
+
+    def _with_measurements(
+        self, designs: Sequence[Any], mean: torch.Tensor, std: torch.Tensor, measured: dict[Any, Any]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """CPU float copies of `mean` and `std` with each measured design's rows replaced by its
+        measurement (from `measured`, by design key) and no uncertainty."""
+        mean, std = mean.detach().float().cpu().clone(), std.detach().float().cpu().clone()
+        for row, design in enumerate(designs):
+            value = measured.get(self.space.key(design))
+            if value is not None:
+                mean[row], std[row] = torch.as_tensor(value, dtype=torch.float32), 0.0
+        return mean, std
 
     def encode(self, designs: Sequence[Any]) -> torch.Tensor:
         """The designs' latent codes (`n x d`, float32)."""
