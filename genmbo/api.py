@@ -22,7 +22,7 @@ import pandas as pd
 
 from genmbo.campaign.design import DesignOutcome, run_design
 from genmbo.config import GenmboConfig, from_mapping, read_raw, with_overrides, with_values
-from genmbo.data.objectives import parse_objective
+from genmbo.data.objectives import parse_constraint, parse_objective
 from genmbo.errors import ConfigError
 from genmbo.outputs.files import prepare_output_folder, write_atomic
 from genmbo.runtime.progress import showing_progress
@@ -40,6 +40,7 @@ def design(
     score_col: str | None = None,
     minimize: bool = False,
     objectives: Sequence[str] | None = None,
+    constraints: Sequence[str] | None = None,
     unlabeled: str | Path | None = None,
     config: str | Path | None = None,
     overrides: Iterable[str] = (),
@@ -54,6 +55,8 @@ def design(
         design_col: the design column; for vectors a list of columns or a prefix such as "x".
         score_col: the measured score column; `minimize` when lower is better.
         objectives: several objectives instead, as ``"COLUMN:max"`` or ``"COLUMN:min"`` (`--objective`).
+        constraints: ranges measured columns must lie in, as ``"COLUMN:LOW:HIGH"`` with either bound
+            empty (`--constraint`), beside `objectives` (one or more).
         unlabeled: a file of unmeasured designs that train the prior beside `data`'s (see `--unlabeled`).
         config: a YAML config file (see `configs/default.yaml`); `overrides`: ``KEY=VALUE`` pairs over it,
             as `--set` on the command line.
@@ -73,6 +76,7 @@ def design(
         "data.score_col": score_col,
         "data.minimize": minimize or None,
         "data.objectives": [parse_objective(text) for text in objectives] if objectives else None,
+        "data.constraints": [parse_constraint(text) for text in constraints] if constraints else None,
         "data.unlabeled": None if unlabeled is None else str(unlabeled),
         "run.out": str(folder),
     }

@@ -99,6 +99,13 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         help="one objective of several (instead of --score-col), e.g. --objective ic50:min; repeatable",
     )
     parser.add_argument(
+        "--constraint",
+        action="append",
+        metavar="COLUMN:LOW:HIGH",
+        help="a range a measured column must lie in (with --objective; either bound may be empty), "
+        "e.g. --constraint mw::500; repeatable",
+    )
+    parser.add_argument(
         "--unlabeled",
         help="unmeasured designs that train the prior beside --data's: CSV, Parquet, .npy or text",
     )
@@ -128,6 +135,7 @@ FLAG_KEYS = {
     "score_col": "data.score_col",
     "minimize": "data.minimize",
     "objective": "data.objectives",
+    "constraint": "data.constraints",
     "unlabeled": "data.unlabeled",
     "out": "run.out",
     "seed": "run.seed",
@@ -142,12 +150,14 @@ FLAG_KEYS = {
 def raw_config_from(args: argparse.Namespace) -> dict:
     """The config file (or nothing), the named options, then every `--set`, unchecked."""
     from genmbo.config import read_raw, with_overrides, with_values
-    from genmbo.data.objectives import parse_objective
+    from genmbo.data.objectives import parse_constraint, parse_objective
 
     raw = read_raw(args.config) if getattr(args, "config", None) is not None else {}
     values = {key: getattr(args, flag, None) for flag, key in FLAG_KEYS.items()}
     if values["data.objectives"] is not None:
         values["data.objectives"] = [parse_objective(text) for text in values["data.objectives"]]
+    if values["data.constraints"] is not None:
+        values["data.constraints"] = [parse_constraint(text) for text in values["data.constraints"]]
     if values["distributed.devices"] is not None:
         values["distributed.devices"] = _devices(values["distributed.devices"])
     return with_overrides(with_values(raw, values), getattr(args, "set", None) or [])
@@ -338,7 +348,14 @@ def pareto_lines(pareto: dict, objectives: list[dict]) -> list[str]:
         f"{against} the offline data's {pareto['offline_hypervolume']:.4g}; "
         f"{pareto['undominated_share']:.0%} of the library undominated by offline designs",
         f"  objectives (library best / median): {parts}",
-    ]
+    ] + (
+        [
+            f"  constraints: {pareto['feasible_share']:.0%} of the library predicted feasible "
+            f"({pareto['offline_feasible_share']:.0%} of the offline designs measured feasible)"
+        ]
+        if pareto.get("feasible_share") is not None
+        else []
+    )
 
 
 def trust_lines(trust: dict, column: str = "predicted_score") -> list[str]:

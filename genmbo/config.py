@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from genmbo.errors import ConfigError
 
@@ -39,18 +47,73 @@ class Section(BaseModel):
 PositiveInt = Annotated[int, Field(ge=1)]
 
 
+class DesirabilityConfig(Section):
+    """A desirability transform of an objective's column to [0, 1] (`genmbo.data.desirability`, REINVENT4's
+    forms and parameters): `sigmoid` and `reverse_sigmoid` rise (fall) between `low` and `high` with
+    steepness `k`; `double_sigmoid` is a window from `low` to `high` (`coef_div`, `coef_si`, `coef_se`);
+    `step` is 1 inside ``[low, high]``, either end open."""
+
+    kind: Literal["sigmoid", "reverse_sigmoid", "double_sigmoid", "step"]
+    low: float | None = None
+    high: float | None = None
+    k: float = Field(0.5, gt=0)
+    coef_div: float = Field(100.0, gt=0)
+    coef_si: float = Field(150.0, gt=0)
+    coef_se: float = Field(150.0, gt=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> DesirabilityConfig:
+        if self.kind == "step":
+            if self.low is None and self.high is None:
+                raise ValueError("a step needs low, high or both")
+            if self.low is not None and self.high is not None and self.low > self.high:
+                raise ValueError(f"a step needs low <= high, got {self.low} > {self.high}")
+        elif self.low is None or self.high is None or not self.low < self.high:
+            raise ValueError(f"{self.kind} needs low < high, got low {self.low}, high {self.high}")
+        return self
+
+
 class ObjectiveConfig(Section):
     """One measured objective of a multi-objective campaign: its column, whether higher (`max`) or lower
-    (`min`) is better, and its weight in the scalarization that ranks designs (`genmbo.data.objectives`)."""
+    (`min`) is better, its weight in the scalarization that ranks designs (`genmbo.data.objectives`), and
+    optionally a desirability transform, which is maximized (it sets the direction itself)."""
 
     column: str
     direction: Literal["max", "min"] = "max"
     weight: float = Field(1.0, gt=0)
+    desirability: DesirabilityConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> ObjectiveConfig:
+        if self.desirability is not None and self.direction == "min":
+            raise ValueError(
+                f"objective {self.column!r}: a desirability is maximized; for lower is better use "
+                "reverse_sigmoid and leave direction out"
+            )
+        return self
+
+
+class ConstraintConfig(Section):
+    """A measured column whose value must lie in ``[low, high]`` (either end open): designs are judged
+    feasible first (`genmbo.data.objectives`)."""
+
+    column: str
+    low: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="after")
+    def _a_range(self) -> ConstraintConfig:
+        if self.low is None and self.high is None:
+            raise ValueError(f"constraint {self.column!r}: give low, high or both")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"constraint {self.column!r}: low {self.low} is above high {self.high}")
+        return self
 
 
 class DataConfig(Section):
     """The user's own offline data (`genmbo design --data ...`). One score column (`score_col`, with
-    `minimize`), or several objectives (`objectives`, two or more: a multi-objective campaign)."""
+    `minimize`), or several objectives (`objectives`, two or more: a multi-objective campaign), or one or
+    more objectives with `constraints` (ranges other columns must lie in)."""
 
     path: str | None = None
     space: Literal["molecules", "sequence", "continuous"] | None = None
@@ -63,17 +126,19 @@ class DataConfig(Section):
     # Unmeasured designs (a catalogue, homologues) that train the prior beside the labeled rows.
     unlabeled: str | None = None
     objectives: list[ObjectiveConfig] = Field(default_factory=list)
+    constraints: list[ConstraintConfig] = Field(default_factory=list)
 
-    @field_validator("objectives")
-    @classmethod
-    def _distinct_objectives(cls, objectives: list[ObjectiveConfig]) -> list[ObjectiveConfig]:
-        columns = [objective.column for objective in objectives]
-        if len(objectives) == 1:
+    @model_validator(mode="after")
+    def _distinct_columns(self) -> DataConfig:
+        if len(self.objectives) == 1 and not self.constraints:
             raise ValueError("name two or more objectives, or one score column (score_col) alone")
+        if self.constraints and not self.objectives:
+            raise ValueError("constraints go with objectives: name the score as one (--objective COLUMN:max)")
+        columns = [item.column for item in self.objectives] + [item.column for item in self.constraints]
         repeated = sorted({column for column in columns if columns.count(column) > 1})
         if repeated:
-            raise ValueError(f"objective column(s) named twice: {', '.join(repeated)}")
-        return objectives
+            raise ValueError(f"objective or constraint column(s) named twice: {', '.join(repeated)}")
+        return self
 
 
 class TaskConfig(Section):

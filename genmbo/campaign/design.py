@@ -114,6 +114,8 @@ def _run_design(config: GenmboConfig, out: Path, threads: int) -> DesignOutcome:
         metrics["realism"] = realism
     if dataset.objectives is not None:
         metrics["objectives"] = dataset.objectives.describe()
+        if dataset.objectives.constraints is not None:
+            metrics["constraints"] = dataset.objectives.describe_constraints()
         metrics["pareto"] = pareto_metrics(dataset, library)
         trust = surrogate.trust
         if trust is not None:
@@ -153,19 +155,29 @@ def _run_design(config: GenmboConfig, out: Path, threads: int) -> DesignOutcome:
 def pareto_metrics(dataset: OfflineDataset, library: Library) -> dict[str, Any]:
     """`ParetoMetrics` of the library's predicted objective means against the offline measurements. The
     reference point and each objective's 100th and 50th percentiles are in the user's orientation (the
-    100th of a minimized objective is its smallest value); hypervolumes do not depend on it."""
-    objectives = dataset.objectives
-    assert objectives is not None and library.objective_mean is not None
-    metric = ParetoMetrics(torch.as_tensor(objectives.values), objectives.names, sync_on_compute=False)
-    metric.update(library.objective_mean.double())
+    100th of a minimized objective is its smallest value); hypervolumes do not depend on it. With
+    constraints, infeasible designs (library: by their pessimistic predictions; offline: measured) add
+    nothing, and the shares of feasible designs are given."""
+    table = dataset.objectives
+    predictions = library.objectives
+    assert table is not None and predictions is not None
+    offline_feasible = table.measured_feasible()
+    offline = table.feasible_values(torch.as_tensor(table.values), offline_feasible)
+    metric = ParetoMetrics(offline, table.names, sync_on_compute=False)
+    metric.update(table.feasible_values(predictions.mean.double(), predictions.feasible))
     figures = metric.compute()
-    reference = objectives.reported(np.asarray(figures["reference_point"]))
-    figures["reference_point"] = dict(zip(objectives.names, reference.tolist(), strict=True))
-    for name, minimize in zip(objectives.names, objectives.minimize, strict=True):
+    reference = table.reported(np.asarray(figures["reference_point"]))
+    figures["reference_point"] = dict(zip(table.names, reference.tolist(), strict=True))
+    for name, minimize in zip(table.names, table.minimize, strict=True):
         sign = -1.0 if minimize else 1.0
         figures["objectives"][name] = {
             key: None if value is None else sign * value for key, value in figures["objectives"][name].items()
         }
+    if predictions.feasible is not None and offline_feasible is not None:
+        figures["feasible_share"] = (
+            float(predictions.feasible.double().mean()) if len(library.designs) else None
+        )
+        figures["offline_feasible_share"] = float(offline_feasible.mean())
     figures["values"] = "library: predicted means; offline: measured"
     return figures
 
@@ -206,20 +218,30 @@ def _objective_report(dataset: OfflineDataset) -> dict[str, Any]:
 
 
 def _objective_columns(dataset: OfflineDataset, library: Library) -> dict[str, Any]:
-    """`predicted_<objective>` and `predicted_<objective>_std` per objective (user orientation) and
-    `pareto_front`, each design's non-dominated front within the library by its pessimistic objectives
-    (1: no other library design dominates it); empty for one score."""
-    objectives = dataset.objectives
-    if objectives is None or library.objective_mean is None or library.objective_std is None:
+    """Per objective `predicted_<column>` and `predicted_<column>_std` (the column in the user's units,
+    before any desirability) and, for a desirability, `desirability_<column>`; per constraint its
+    `predicted_` pair and `feasible`; `pareto_front`, each design's non-dominated front within the library
+    by its pessimistic objectives (1: no other library design dominates it; infeasible designs last).
+    Empty for one score."""
+    table, predictions = dataset.objectives, library.objectives
+    if table is None or predictions is None:
         return {}
-    assert library.front is not None
-    mean = objectives.reported(library.objective_mean.numpy())
-    std = library.objective_std.numpy().astype(np.float64)
+    mean = table.reported(predictions.target_mean.numpy())
+    std = predictions.target_std.numpy().astype(np.float64)
     columns: dict[str, Any] = {}
-    for column, name in enumerate(objectives.names):
+    for column, name in enumerate(table.names):
         columns[f"predicted_{name}"] = mean[:, column]
         columns[f"predicted_{name}_std"] = std[:, column]
-    columns["pareto_front"] = library.front.numpy() + 1
+        if table.desirabilities and table.desirabilities[column] is not None:
+            columns[f"desirability_{name}"] = predictions.mean[:, column].numpy().astype(np.float64)
+    if table.constraints is not None and predictions.feasible is not None:
+        for column, name in enumerate(table.constraints.names):
+            columns[f"predicted_{name}"] = predictions.constraint_mean[:, column].numpy().astype(np.float64)
+            columns[f"predicted_{name}_std"] = (
+                predictions.constraint_std[:, column].numpy().astype(np.float64)
+            )
+        columns["feasible"] = predictions.feasible.numpy()
+    columns["pareto_front"] = predictions.front.numpy() + 1
     return columns
 
 

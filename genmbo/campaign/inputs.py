@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from genmbo.config import GenmboConfig
+from genmbo.config import GenmboConfig, ObjectiveConfig
+from genmbo.data.desirability import Desirability
 from genmbo.data.loading import load_offline_dataset
+from genmbo.data.objectives import Constraint, Objective
 from genmbo.data.offline import OfflineDataset
 from genmbo.data.unlabeled import add_unlabeled, read_unlabeled
 from genmbo.errors import ConfigError
@@ -18,7 +20,7 @@ def resolve_dataset(config: GenmboConfig) -> tuple[OfflineDataset, Task | None]:
         raise ConfigError(
             "unlabeled designs go with your own data (--data); a task's are its own (<task>@n<N>)"
         )
-    if config.task.name and config.data.objectives:
+    if config.task.name and (config.data.objectives or config.data.constraints):
         raise ConfigError("objectives go with your own data (--data); a task has its own score")
     if config.data.objectives and config.data.score_col:
         raise ConfigError("name one score column (--score-col) or several objectives (--objective), not both")
@@ -34,18 +36,27 @@ def resolve_dataset(config: GenmboConfig) -> tuple[OfflineDataset, Task | None]:
         raise ConfigError("say which design space the data is in (--space molecules|sequence|continuous)")
     bounds = (data.lower, data.upper) if data.lower is not None or data.upper is not None else None
     unlabeled = read_unlabeled(data.unlabeled, data.design_col) if data.unlabeled else []
-    objectives = data.objectives
+    objectives = [_objective(item) for item in data.objectives]
+    constraints = [Constraint(item.column, item.low, item.high) for item in data.constraints]
+    columns = [item.name for item in objectives] + [item.name for item in constraints]
     dataset = load_offline_dataset(
         data.path,
         data.space,
         design_columns=data.design_col,
-        score_column=[item.column for item in objectives] if objectives else data.score_col,
-        minimize=tuple(item.direction == "min" for item in objectives) if objectives else data.minimize,
+        score_column=columns if objectives else data.score_col,
+        minimize=data.minimize,
         alphabet=data.alphabet,
         bounds=bounds,
         unlabeled=unlabeled,
-        weights=tuple(item.weight for item in objectives) if objectives else None,
+        objectives=objectives or None,
+        constraints=constraints,
     )
     if data.unlabeled:
         add_unlabeled(dataset, unlabeled, data.unlabeled)
     return dataset, None
+
+
+def _objective(config: ObjectiveConfig) -> Objective:
+    transform = config.desirability
+    desirability = None if transform is None else Desirability(**transform.model_dump())
+    return Objective(config.column, config.direction == "min", config.weight, desirability)

@@ -99,7 +99,7 @@ class Models:
 class Library:
     """A run's library, best first: designs, their predicted mean, std and acquisition (`n` each), their
     encodings (`n x d`) and design features, with the search pool's metrics and the filter's counts; with
-    several objectives, each objective's predicted mean and std (`n x m`, maximized)."""
+    several objectives, their predictions (`ObjectivePredictions`)."""
 
     designs: list[Any]
     mean: torch.Tensor
@@ -109,9 +109,37 @@ class Library:
     features: torch.Tensor
     pool: dict[str, float]
     dropped: dict[str, int]
-    objective_mean: torch.Tensor | None = None
-    objective_std: torch.Tensor | None = None
-    front: torch.Tensor | None = None  # each design's front within the library (0: undominated)
+    objectives: ObjectivePredictions | None = None
+
+
+@dataclass
+class ObjectivePredictions:
+    """A multi-objective library's predictions, a row per design: each objective's mean and std (`n x m`,
+    maximized), each objective's column before any desirability (`target_mean`, `target_std`, oriented),
+    each constraint column's (`n x c`, the data's units), whether the design is feasible (None without
+    constraints), and its front within the library by its pessimistic objectives (0: undominated;
+    infeasible designs last)."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+    target_mean: torch.Tensor
+    target_std: torch.Tensor
+    constraint_mean: torch.Tensor
+    constraint_std: torch.Tensor
+    feasible: torch.Tensor | None
+    front: torch.Tensor
+
+    @classmethod
+    def of(cls, values: DesignValues, designs: list[Any], latents: torch.Tensor) -> ObjectivePredictions:
+        mean, std = values.predict_objectives(designs, latents)
+        target_mean, target_std = values.predict_targets(designs, latents)
+        feasible = values.feasible(designs, latents)
+        if feasible is None:
+            constraint_mean = constraint_std = torch.zeros(len(designs), 0)
+        else:
+            constraint_mean, constraint_std = values.predict_constraints(designs, latents)
+        front = front_ranks(values.pessimistic_objectives(designs, latents))
+        return cls(mean, std, target_mean, target_std, constraint_mean, constraint_std, feasible, front)
 
 
 def design_stages(stages: StagesConfig, method: SearchMethod) -> tuple[float, int]:
@@ -202,7 +230,7 @@ def make_library(
         pool = pool_metrics(dataset, pool_designs)
         kept, dropped = new.filter(pool_designs)
     measured = {} if exclude_offline else _measured_scores(dataset)
-    measured_objectives = {} if exclude_offline else _measured_objectives(dataset)
+    measured_rows = {} if exclude_offline or dataset.objectives is None else _measured_rows(dataset)
     values = DesignValues(
         space,
         models.prior.autoencoder,
@@ -210,7 +238,7 @@ def make_library(
         models.design_surrogate,
         measured,
         problem.kappa,
-        measured_objectives,
+        measured_rows,
     )
     with clock.stage("select"):
         kept_designs = [pool_designs[index] for index in kept]
@@ -227,24 +255,9 @@ def make_library(
         latents = values.encode(designs) if designs else models.latents[:0].float()
         mean, std = values.predict(designs, latents)
         features = _features(dataset, designs)
-        objective_mean, objective_std, front = None, None, None
-        if values.objectives is not None:
-            objective_mean, objective_std = values.predict_objectives(designs, latents)
-            front = front_ranks(objective_mean - values.kappa * objective_std)
+        objectives = None if values.objectives is None else ObjectivePredictions.of(values, designs, latents)
     acquisition = values.acquisition(mean, std)
-    return Library(
-        designs,
-        mean,
-        std,
-        acquisition,
-        latents,
-        features,
-        pool,
-        dropped,
-        objective_mean,
-        objective_std,
-        front,
-    )
+    return Library(designs, mean, std, acquisition, latents, features, pool, dropped, objectives)
 
 
 def search_surrogate(
@@ -269,14 +282,9 @@ def _diverse(
     return select_diverse(ranking, features, kind, count, selection.diversity_weight, shortlist_factor)
 
 
-def _measured_objectives(dataset: OfflineDataset) -> dict[Any, Any]:
-    """The offline designs' objective values (maximized) by design key; empty for one score."""
-    if dataset.objectives is None:
-        return {}
-    return {
-        dataset.space.key(design): values
-        for design, values in zip(dataset.designs, dataset.objectives.values, strict=True)
-    }
+def _measured_rows(dataset: OfflineDataset) -> dict[Any, int]:
+    """Each offline design's row of the dataset (and so of its objective table) by design key."""
+    return {dataset.space.key(design): row for row, design in enumerate(dataset.designs)}
 
 
 def _features(dataset: OfflineDataset, designs: list[Any]) -> torch.Tensor:

@@ -10,12 +10,12 @@ Whole-file problems (every score NaN, nothing left, vectors of different lengths
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from genmbo.data.objectives import ObjectiveTable
+from genmbo.data.objectives import Constraint, Objective, ObjectiveTable
 from genmbo.data.offline import CleaningReport, OfflineDataset
 from genmbo.data.reading import RawTable
 from genmbo.errors import DataError, InvalidDesign
@@ -30,19 +30,22 @@ def clean(
     space: DesignSpace,
     minimize: bool | tuple[bool, ...] = False,
     progress: ProgressCallback | None = None,
-    weights: tuple[float, ...] | None = None,
+    objectives: Sequence[Objective] | None = None,
+    constraints: Sequence[Constraint] = (),
 ) -> OfflineDataset:
     """Validate every row of `table` in `space`, drop bad rows, merge duplicates, orient scores.
 
-    For a table of several objectives (`table.score_names`), `minimize` and `weights` (default equal)
-    give each objective's direction and weight, and the dataset's `objectives` hold them."""
+    For a table of several columns (`table.score_names`: the objectives', then the constraints'),
+    `objectives` give each objective's direction, weight and desirability (default: `minimize` per
+    column, equal weights), and the dataset's `objectives` hold them with the `constraints`."""
     report = CleaningReport(rows_read=len(table.designs))
     values = table.scores.reshape(len(table.scores), -1)
     finite = np.isfinite(values)
     names = table.score_names or ("score",)
     for column, name in enumerate(names):
         if len(values) and not finite[:, column].any():
-            what = "every score is" if not table.score_names else f"every value of objective {name!r} is"
+            role = "constraint" if column >= len(names) - len(constraints) else "objective"
+            what = "every score is" if not table.score_names else f"every value of {role} {name!r} is"
             raise DataError(f"{table.source}: {what} missing, NaN or infinite")
     sums: dict[Any, np.ndarray] = {}
     counts: dict[Any, int] = {}
@@ -57,7 +60,9 @@ def clean(
             elif not table.score_names:
                 report.skip("NaN or infinite score")
             else:
-                report.skip(f"no value for objective {names[int(np.argmin(finite[index]))]!r}")
+                missing = int(np.argmin(finite[index]))
+                role = "constraint" if missing >= len(names) - len(constraints) else "objective"
+                report.skip(f"no value for {role} {names[missing]!r}")
 
     for index, design, key in parsed_rows(scored_rows(), space, report):
         if key in sums:
@@ -77,9 +82,16 @@ def clean(
     if not table.score_names:
         scores = means[:, 0]
         return OfflineDataset(space, designs, -scores if minimize else scores, bool(minimize), report)
-    directions = minimize if isinstance(minimize, tuple) else (bool(minimize),) * len(names)
-    objectives = ObjectiveTable.from_measurements(names, directions, weights or (1.0,) * len(names), means)
-    return OfflineDataset(space, designs, objectives.scalarized(), False, report, objectives=objectives)
+    count = len(names) - len(constraints)
+    if objectives is None:
+        directions = minimize if isinstance(minimize, tuple) else (bool(minimize),) * count
+        objectives = [Objective(name, down) for name, down in zip(names[:count], directions, strict=True)]
+    table_of = ObjectiveTable.from_objectives(objectives, means[:, :count], constraints, means[:, count:])
+    feasible = table_of.measured_feasible()
+    if feasible is not None and not feasible.any():
+        ranges = ", ".join(f"{item.name} in [{item.low}, {item.high}]" for item in constraints)
+        raise DataError(f"{table.source}: no measured row meets every constraint ({ranges})")
+    return OfflineDataset(space, designs, table_of.scalarized(), False, report, objectives=table_of)
 
 
 def parsed_rows(

@@ -14,7 +14,9 @@ a campaign orients its scores). BoTorch's `botorch.utils.multi_objective` does t
   every objective, better in one); a design equal to an offline one is dominated by none and counts.
 
 `ParetoMetrics` accumulates a library's values and computes these with each objective's 100th and 50th
-percentiles, beside the offline data's own hypervolume.
+percentiles (over the rows with finite values), beside the offline data's own hypervolume. A row with
+a non-finite value (an infeasible design's ``-inf``: `genmbo.data.objectives`) adds no volume, is not
+counted as undominated and joins no percentile.
 """
 
 from __future__ import annotations
@@ -70,14 +72,16 @@ def dominates(rows: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
 
 
 def undominated_share(library: torch.Tensor, offline: torch.Tensor) -> float:
-    """The share of `library` rows that no `offline` row dominates."""
+    """The share of `library` rows that no `offline` row dominates (a row with a non-finite value, such
+    as an infeasible design's ``-inf``, is not counted as undominated)."""
     library, front = _values(library), pareto_front(offline)
     if len(library) == 0:
         return float("nan")
+    finite = torch.isfinite(library).all(1)
     if len(front) == 0:
-        return 1.0
+        return float(finite.double().mean())
     # The front dominates whatever the data dominate.
-    return float((~dominates(front, library).any(0)).double().mean())
+    return float((finite & ~dominates(front, library).any(0)).double().mean())
 
 
 class ParetoMetrics(Metric):
@@ -107,6 +111,7 @@ class ParetoMetrics(Metric):
     def compute(self) -> dict[str, Any]:
         values = _values(_cat_or_empty(self.values, len(self.names)))
         library, offline = hypervolume(values, self.reference), self.offline_hypervolume
+        finite = values[torch.isfinite(values).all(1)]
         return {
             "hypervolume": library,
             "offline_hypervolume": offline,
@@ -115,8 +120,8 @@ class ParetoMetrics(Metric):
             "reference_point": self.reference.tolist(),
             "objectives": {
                 name: {
-                    "100th": float(values[:, column].max()) if len(values) else None,
-                    "50th": float(values[:, column].quantile(0.5)) if len(values) else None,
+                    "100th": float(finite[:, column].max()) if len(finite) else None,
+                    "50th": float(finite[:, column].quantile(0.5)) if len(finite) else None,
                 }
                 for column, name in enumerate(self.names)
             },

@@ -161,6 +161,14 @@ def _pareto_section(inputs: ReportInputs) -> list[str]:
         "offline hypervolume (measured)": pareto["offline_hypervolume"],
         "ratio": pareto["hypervolume_ratio"],
         "library designs no offline design dominates": pareto["undominated_share"],
+        **{
+            label: pareto[key]
+            for key, label in (
+                ("feasible_share", "library designs feasible (predicted)"),
+                ("offline_feasible_share", "offline designs feasible (measured)"),
+            )
+            if key in pareto
+        },
         **{f"reference point: {name}": value for name, value in pareto["reference_point"].items()},
         **{
             f"{name}: library {key}": value
@@ -204,7 +212,16 @@ def _pareto_figure(inputs: ReportInputs):
     offline = inputs.offline_objectives
     assert offline is not None
     names = list(offline.columns)
-    library = np.column_stack([inputs.library[f"predicted_{name}"].to_numpy(float) for name in names])
+    # An objective that is a desirability is drawn as one, as the front and the hypervolume see it.
+    shown = [
+        f"desirability_{name}" if f"desirability_{name}" in inputs.library else f"predicted_{name}"
+        for name in names
+    ]
+    labels = [
+        f"desirability of {name}" if key.startswith("desirability_") else name
+        for name, key in zip(names, shown, strict=True)
+    ]
+    library = np.column_stack([inputs.library[key].to_numpy(float) for key in shown])
     measured = offline.to_numpy(float)
     sign = np.where(np.asarray(inputs.objective_minimize), -1.0, 1.0)
     front = is_non_dominated(torch.as_tensor(measured * sign)).numpy()
@@ -233,10 +250,10 @@ def _pareto_figure(inputs: ReportInputs):
                 )
             if row == count - 1:
                 direction = "min" if inputs.objective_minimize[column] else "max"
-                axis.set_xlabel(f"{names[column]} ({direction})")
+                axis.set_xlabel(f"{labels[column]} ({direction})")
             if column == 0:
                 direction = "min" if inputs.objective_minimize[row] else "max"
-                axis.set_ylabel(f"{names[row]} ({direction})")
+                axis.set_ylabel(f"{labels[row]} ({direction})")
     axes[0][-1].legend(frameon=False, fontsize=8) if count > 1 else None
     return figure
 

@@ -12,12 +12,14 @@ With several objectives (`genmbo.models.surrogates.objectives.ObjectiveSurrogate
 those of the weighted Chebyshev scalarization of the objectives (their desirability), which polishing
 climbs; `predict_objectives` gives each objective's own, and the library's order (`ranking`) is
 non-dominated sorting of the pessimistic objectives with the scalar acquisition breaking ties within a
-front (`genmbo.selection.pareto_ranking`).
+front (`genmbo.selection.pareto_ranking`). With constraints, a design is feasible when the pessimistic
+interval of every constraint column lies in its range (`feasible`); an infeasible design ranks after
+every feasible one, by its penalized scalar acquisition.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,7 +44,7 @@ class DesignValues:
         design_surrogate: DesignSurrogate | None,
         measured: dict[Any, float],
         kappa: float,
-        measured_objectives: dict[Any, np.ndarray] | None = None,
+        measured_rows: dict[Any, int] | None = None,
     ):
         self.space = space
         self.autoencoder = autoencoder
@@ -50,7 +52,7 @@ class DesignValues:
         self.design_surrogate = design_surrogate
         self.measured = measured
         self.kappa = kappa
-        self.measured_objectives = measured_objectives or {}
+        self.measured_rows = measured_rows or {}
 
     @property
     def objectives(self) -> ObjectiveSurrogates | None:
@@ -68,7 +70,7 @@ class DesignValues:
                 mean, std = self.design_surrogate.predict(designs)
             else:
                 mean, std = self.surrogate.predict(self.encode(designs) if latents is None else latents)
-        return self._with_measurements(designs, mean, std, self.measured)
+        return self._with_measurements(designs, mean, std, self.measured.get)
 
     def acquisition(self, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
         return mean - self.kappa * std
@@ -77,34 +79,97 @@ class DesignValues:
         self, designs: Sequence[Any], latents: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Each objective's mean and std (`n x m` each, maximized) at the designs' encodings (`latents`,
-        when the caller has them); a measured design's are its measurements, with no uncertainty. Only for
-        a multi-objective run."""
-        objectives = self.objectives
-        assert objectives is not None, "predict_objectives needs the objectives' surrogates"
-        if not designs:
-            return torch.zeros(0, objectives.table.count), torch.zeros(0, objectives.table.count)
-        with torch.no_grad():
-            mean, std = objectives.predict_objectives(self.encode(designs) if latents is None else latents)
-        return self._with_measurements(designs, mean, std, self.measured_objectives)
+        when the caller has them); a measured design's are its measurements (`measured_rows`: the row of
+        the surrogates' table by design key), with no uncertainty. Only for a multi-objective run."""
+        objectives = self._objectives()
+        return self._table_predictions(
+            designs, latents, objectives.predict_objectives, objectives.table.values
+        )
+
+    def predict_targets(
+        self, designs: Sequence[Any], latents: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """As `predict_objectives`, each objective's column before any desirability (oriented)."""
+        objectives = self._objectives()
+        return self._table_predictions(
+            designs, latents, objectives.predict_targets, objectives.table.surrogate_targets
+        )
+
+    def predict_constraints(
+        self, designs: Sequence[Any], latents: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """As `predict_objectives`, each constraint column's mean and std (`n x c`, the data's units)."""
+        objectives = self._objectives()
+        constraints = objectives.table.constraints
+        assert constraints is not None, "predict_constraints needs constraints"
+        return self._table_predictions(designs, latents, objectives.predict_constraints, constraints.values)
+
+    def feasible(self, designs: Sequence[Any], latents: torch.Tensor | None = None) -> torch.Tensor | None:
+        """`n`: whether each design is feasible on its pessimistic constraint predictions; None without
+        constraints."""
+        constraints = self._objectives().table.constraints
+        if constraints is None:
+            return None
+        mean, std = self.predict_constraints(designs, latents)
+        return constraints.feasible(mean, std, self.kappa)
+
+    def pessimistic_objectives(
+        self, designs: Sequence[Any], latents: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """`n x m`: ``mean - kappa * std`` of each objective, ``-inf`` for an infeasible design: what the
+        non-dominated sort compares."""
+        mean, std = self.predict_objectives(designs, latents)
+        table = self._objectives().table
+        return table.feasible_values(mean - self.kappa * std, self.feasible(designs, latents))
 
     def ranking(self, designs: Sequence[Any]) -> torch.Tensor:
         """The value the library is chosen and ordered by (higher is better): the acquisition, or with
-        several objectives the front of the pessimistic objectives with the acquisition breaking ties."""
+        several objectives the front of the pessimistic objectives (feasible designs first) with the
+        acquisition breaking ties."""
         if self.objectives is None:
             return self.acquisition(*self.predict(designs))
-        latents = self.encode(designs) if designs else None  # one encoding serves both predictions
+        latents = self.encode(designs) if designs else None  # one encoding serves every prediction
         acquisition = self.acquisition(*self.predict(designs, latents))
-        mean, std = self.predict_objectives(designs, latents)
-        return pareto_ranking(mean - self.kappa * std, acquisition)
+        return pareto_ranking(self.pessimistic_objectives(designs, latents), acquisition)
+
+    def _objectives(self) -> ObjectiveSurrogates:
+        objectives = self.objectives
+        assert objectives is not None, "objective predictions need the objectives' surrogates"
+        return objectives
+
+    def _table_predictions(
+        self,
+        designs: Sequence[Any],
+        latents: torch.Tensor | None,
+        predict: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+        measured: np.ndarray,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`predict` at the designs' encodings, a measured design's row of `measured` in its place."""
+        width = measured.shape[1]
+        if not designs:
+            return torch.zeros(0, width), torch.zeros(0, width)
+        with torch.no_grad():
+            mean, std = predict(self.encode(designs) if latents is None else latents)
+        rows = self.measured_rows
+
+        def lookup(key: Any) -> np.ndarray | None:
+            row = rows.get(key)
+            return None if row is None else measured[row]
+
+        return self._with_measurements(designs, mean, std, lookup)
 
     def _with_measurements(
-        self, designs: Sequence[Any], mean: torch.Tensor, std: torch.Tensor, measured: dict[Any, Any]
+        self,
+        designs: Sequence[Any],
+        mean: torch.Tensor,
+        std: torch.Tensor,
+        lookup: Callable[[Any], Any],
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """CPU float copies of `mean` and `std` with each measured design's rows replaced by its
-        measurement (from `measured`, by design key) and no uncertainty."""
+        measurement (`lookup` of its design key, None when unmeasured) and no uncertainty."""
         mean, std = mean.detach().float().cpu().clone(), std.detach().float().cpu().clone()
         for row, design in enumerate(designs):
-            value = measured.get(self.space.key(design))
+            value = lookup(self.space.key(design))
             if value is not None:
                 mean[row], std[row] = torch.as_tensor(value, dtype=torch.float32), 0.0
         return mean, std

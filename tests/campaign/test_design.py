@@ -5,11 +5,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from rdkit import Chem
 
 from genmbo.campaign.inputs import resolve_dataset
 from genmbo.cli import design_summary, main
 from genmbo.config import load_config
+from genmbo.data.desirability import Desirability
 from genmbo.metrics.molecule_realism import molecule_property_metrics as property_metrics
 from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER, fit_design_surrogate
 from genmbo.resources import moses_subset_smiles
@@ -388,6 +390,88 @@ def test_two_objective_campaign_reports_the_pareto_figures(tmp_path, capsys):
     assert not (out / "surrogate.ckpt").exists()  # no surrogate of the scalarization itself
 
 
+WINDOW = {"kind": "reverse_sigmoid", "low": -3.0, "high": 3.0, "k": 0.3}  # lower logp is better
+DESIRABILITY_CONFIG = f"""
+data:
+  objectives:
+    - {{column: potency, direction: max}}
+    - {{column: logp, desirability: {json.dumps(WINDOW)}}}
+"""
+
+
+def test_a_desirability_and_a_constraint_shape_the_pareto_figures(tmp_path, capsys):
+    table = vector_table()
+    points = table[["x0", "x1", "x2"]].to_numpy()
+    table["potency"] = -((points - 1) ** 2).sum(1)
+    table["logp"] = points.sum(1)
+    table["mass"] = (points[:, 0] + 2) * 100
+    table.loc[7, "mass"] = np.nan
+    options = ["--space", "continuous", "--design-col", "x", "--constraint", "mass::250"]
+    out, metrics = run_design(tmp_path, capsys, table, options, DESIRABILITY_CONFIG)
+    library = check_common_outputs(out, metrics, "nearest_offline_distance", "objectives/objective_0")
+    cleaning = json.loads((out / "cleaning.json").read_text())
+    assert cleaning["skipped"] == {"no value for constraint 'mass'": 1}
+    assert metrics["constraints"] == [{"column": "mass", "low": None, "high": 250.0}]
+    assert metrics["objectives"][1]["desirability"] == WINDOW
+    window = Desirability(**WINDOW)
+    # The library: logp predicted in its own units, its desirability beside it; feasibility by the
+    # pessimistic interval of the predicted mass (kappa 1).
+    predicted_mass, mass_std = library["predicted_mass"], library["predicted_mass_std"]
+    assert list(library["feasible"]) == list(predicted_mass + mass_std <= 250.0)
+    assert ((library["desirability_logp"] >= 0) & (library["desirability_logp"] <= 1)).all()
+    # Offline: measured feasibility, the window applied to the measured logp.
+    measured = table.drop(index=7)
+    feasible = measured["mass"] <= 250.0
+    offline = [
+        (p, float(window(torch.tensor(v, dtype=torch.float64))))
+        for p, v in zip(measured["potency"][feasible], measured["logp"][feasible], strict=True)
+    ]
+    front = offline_front(offline)
+    nadir = [min(p[0] for p in front), min(p[1] for p in front)]
+    ideal = [max(p[0] for p in front), max(p[1] for p in front)]
+    reference = [n - 0.1 * (i - n) for n, i in zip(nadir, ideal, strict=True)]
+    pareto = metrics["pareto"]
+    assert pareto["reference_point"]["potency"] == pytest.approx(reference[0])
+    assert pareto["reference_point"]["logp"] == pytest.approx(reference[1])
+    assert pareto["offline_hypervolume"] == pytest.approx(staircase_hypervolume(offline, reference))
+    kept = library[library["feasible"]]
+    predicted = list(zip(kept["predicted_potency"], kept["desirability_logp"], strict=True))
+    assert pareto["hypervolume"] == pytest.approx(staircase_hypervolume(predicted, reference), rel=1e-5)
+    assert pareto["feasible_share"] == pytest.approx(library["feasible"].mean())
+    assert pareto["offline_feasible_share"] == pytest.approx(feasible.mean())
+    # Infeasible designs sit behind every front of feasible ones.
+    if (~library["feasible"]).any() and library["feasible"].any():
+        assert (
+            library.loc[~library["feasible"], "pareto_front"].min()
+            > library.loc[library["feasible"], "pareto_front"].max()
+        )
+    assert "of the library predicted feasible" in design_summary(metrics)
+    assert set(metrics["objective_trust"]) == {"potency", "logp", "mass"}
+    assert (out / "objectives" / "constraint_0" / "surrogate.ckpt").is_file()
+    report = (out / "report.html").read_text()
+    assert "library designs feasible (predicted)" in report
+
+
+def test_one_objective_under_a_constraint(tmp_path, capsys):
+    table = vector_table()
+    table["potency"] = -table["loss"]
+    table["mass"] = (table["x0"] + 2) * 100
+    options = ["--space", "continuous", "--design-col", "x", "--objective", "potency:max"]
+    out, metrics = run_design(tmp_path, capsys, table, [*options, "--constraint", "mass:100:300"])
+    library = check_common_outputs(out, metrics, "nearest_offline_distance", "objectives/objective_0")
+    low_end = library["predicted_mass"] - library["predicted_mass_std"]
+    high_end = library["predicted_mass"] + library["predicted_mass_std"]
+    assert list(library["feasible"]) == list((low_end >= 100) & (high_end <= 300))
+    assert metrics["objectives"] == [{"column": "potency", "direction": "max", "weight": 1.0}]
+    # The scalar score of a measured design is its scaled potency, less 1 + violation when too heavy.
+    dataset, _ = resolve_dataset(load_config(out / "config.yaml"))
+    potency, mass = table["potency"].to_numpy(), table["mass"].to_numpy()
+    utility = (potency - potency.min()) / (potency.max() - potency.min()) * 1.05
+    violation = (np.clip(100 - mass, 0, None) + np.clip(mass - 300, 0, None)) / np.ptp(mass)
+    expected = utility - np.where(violation > 0, 1 + violation, 0)
+    np.testing.assert_allclose(dataset.scores, expected)
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
@@ -397,6 +481,11 @@ def test_two_objective_campaign_reports_the_pareto_figures(tmp_path, capsys):
         (["--objective", "potency:max", "--objective", "toxicity:min", "--score-col", "loss"], "not both"),
         (["--objective", "potency:max", "--objective", "toxicity:min", "--minimize"], "COLUMN:min"),
         (["--objective", "potency:max", "--objective", "nope:min"], "no column 'nope'"),
+        (["--objective", "potency:max", "--constraint", "toxicity:5"], "COLUMN:LOW:HIGH"),
+        (["--score-col", "potency", "--constraint", "toxicity::5"], "constraints go with objectives"),
+        (["--objective", "potency:max", "--constraint", "potency::5"], "named twice"),
+        (["--objective", "potency:max", "--constraint", "toxicity:5:1"], "above high"),
+        (["--objective", "potency:max", "--constraint", "toxicity:100:"], "no measured row meets"),
     ],
 )
 def test_objective_mistakes_are_one_line_and_exit_2(tmp_path, capsys, options, message):

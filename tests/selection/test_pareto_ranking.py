@@ -30,3 +30,14 @@ def test_ranking_keeps_fronts_and_breaks_ties_by_the_acquisition():
     order = torch.argsort(ranking, descending=True).tolist()
     assert order == [2, 1, 0, 3]  # front 0 (by tie-break), then front 1, then front 2
     assert ranking.max() - ranking.min() < 3  # three fronts, tie-breaks within 0.99 each
+
+
+def test_infeasible_designs_rank_after_every_feasible_one():
+    # An infeasible design's objectives are -inf (genmbo.data.objectives): it joins no front and ranks
+    # after the worst feasible one, whatever it would have dominated.
+    values = torch.tensor([[9.0, 9.0], [1.0, 1.0], [0.0, 2.0], [0.0, 0.0]])
+    infeasible = torch.tensor([True, False, False, False])
+    masked = torch.where(infeasible.unsqueeze(1), torch.full_like(values, -math.inf), values)
+    assert front_ranks(masked).tolist() == [2, 0, 0, 1]
+    order = torch.argsort(pareto_ranking(masked, torch.tensor([5.0, 0.0, 1.0, 2.0])), descending=True)
+    assert order.tolist() == [2, 1, 3, 0]

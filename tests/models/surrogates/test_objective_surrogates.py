@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from genmbo.config import SurrogateConfig
-from genmbo.data.objectives import ObjectiveTable, chebyshev
+from genmbo.data.desirability import Desirability
+from genmbo.data.objectives import Constraint, Objective, ObjectiveTable, chebyshev
 from genmbo.errors import ConfigError
 from genmbo.models.surrogates.ensemble import EnsembleSurrogate
 from genmbo.models.surrogates.objectives import ObjectiveSurrogates, fit_objective_surrogates
@@ -87,3 +88,30 @@ def test_the_search_climbs_spread_weights_unless_one_scalarization_is_asked():
     assert alone is base and alone.weights.tolist() == [[0.5, 0.5]]  # the objectives' own weights
     single = untrained(latents, torch.as_tensor(table.values[:, 0]).float(), 0)
     assert search_surrogate(single, SelectionConfig(), 512, 0) is single  # one objective: unchanged
+
+
+def test_desirability_and_constraint_enter_each_member():
+    latents = torch.randn(100, 2, generator=torch.Generator().manual_seed(1))
+    measured = np.column_stack([latents[:, 0].numpy(), latents[:, 1].numpy()])
+    mass = (latents[:, 0] * 10).numpy()[:, None]
+    window = Desirability("double_sigmoid", low=-0.5, high=0.5, coef_div=1.0, coef_si=3.0, coef_se=3.0)
+    table = ObjectiveTable.from_objectives(
+        [Objective("a"), Objective("b", desirability=window)], measured, [Constraint("mass", high=5.0)], mass
+    )
+    targets = table.surrogate_targets
+    surrogates = ObjectiveSurrogates(
+        [untrained(latents, torch.as_tensor(targets[:, j]).float(), j) for j in range(2)],
+        table,
+        constraint_surrogates=[untrained(latents, torch.as_tensor(mass[:, 0]).float(), 7)],
+    )
+    points = latents[:9]
+    raw = torch.stack([s.predict_members(points) for s in surrogates.surrogates], -1)
+    objectives = torch.stack([raw[..., 0], window(raw[..., 1])], -1)  # the window on each member's b
+    torch.testing.assert_close(surrogates.member_predictions(points), objectives)
+    heavy = surrogates.constraint_surrogates[0].predict_members(points).unsqueeze(-1)
+    scalarized = chebyshev(table.utilities(objectives), torch.tensor([0.5, 0.5]))
+    penalized = scalarized - table.constraints.penalty(heavy)
+    torch.testing.assert_close(surrogates.predict(points)[0], penalized.mean(0))
+    torch.testing.assert_close(surrogates.predict_targets(points)[0], raw.mean(0))
+    torch.testing.assert_close(surrogates.predict_constraints(points)[0], heavy.mean(0))
+    assert surrogates.spread(4, seed=0).constraint_surrogates == surrogates.constraint_surrogates
