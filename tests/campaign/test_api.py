@@ -47,16 +47,20 @@ def test_overrides_are_checked_before_any_data_is_read(tmp_path):
 def test_objectives_from_python_give_the_command_lines_library(tmp_path, capsys):
     table = dna_table()
     table["z"] = [design.count("A") for design in table["seq"]]
+    table["gc"] = [design.count("G") + design.count("C") for design in table["seq"]]
     options = ["--space", "sequence", "--design-col", "seq", "--objective", "y:max", "--objective", "z:min"]
-    cli_out, cli_metrics = run_design(tmp_path, capsys, table, options)
+    cli_out, cli_metrics = run_design(tmp_path, capsys, table, [*options, "--constraint", "gc:2:6"])
     outcome = genmbo.design(
         table,
         space="sequence",
         design_col="seq",
         objectives=["y:max", "z:min"],
+        constraints=["gc:2:6"],
         config=write_config(tmp_path),
         out=tmp_path / "python",
     )
     assert outcome.library["design"].tolist() == pd.read_csv(cli_out / "library.csv")["design"].tolist()
     assert outcome.metrics["pareto"] == cli_metrics["pareto"]
     assert "predicted_z_std" in outcome.library and "pareto_front" in outcome.library
+    assert outcome.metrics["constraints"] == [{"column": "gc", "low": 2.0, "high": 6.0}]
+    assert "feasible" in outcome.library

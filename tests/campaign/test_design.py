@@ -486,6 +486,17 @@ def test_one_objective_under_a_constraint(tmp_path, capsys):
         (["--objective", "potency:max", "--constraint", "potency::5"], "named twice"),
         (["--objective", "potency:max", "--constraint", "toxicity:5:1"], "above high"),
         (["--objective", "potency:max", "--constraint", "toxicity:100:"], "no measured row meets"),
+        (
+            [
+                "--set",
+                "data.objectives=[{column: potency, direction: min, desirability: {kind: step, low: 0}}]",
+            ],
+            "a desirability is maximized",
+        ),
+        (
+            ["--set", "data.objectives=[{column: potency, desirability: {kind: sigmoid, low: 2, high: 1}}]"],
+            "sigmoid needs low < high",
+        ),
     ],
 )
 def test_objective_mistakes_are_one_line_and_exit_2(tmp_path, capsys, options, message):
