@@ -222,6 +222,11 @@ def _pareto_figure(inputs: ReportInputs):
         for name, key in zip(names, shown, strict=True)
     ]
     library = np.column_stack([inputs.library[key].to_numpy(float) for key in shown])
+    feasible = (
+        inputs.library["feasible"].to_numpy(bool)
+        if "feasible" in inputs.library
+        else np.ones(len(library), dtype=bool)
+    )
     measured = offline.to_numpy(float)
     sign = np.where(np.asarray(inputs.objective_minimize), -1.0, 1.0)
     front = is_non_dominated(torch.as_tensor(measured * sign)).numpy()
@@ -246,8 +251,21 @@ def _pareto_figure(inputs: ReportInputs):
                     label="offline front",
                 )
                 axis.scatter(
-                    library[:, column], library[:, row], s=10, color="#1f77b4", label="library, predicted"
+                    library[feasible, column],
+                    library[feasible, row],
+                    s=10,
+                    color="#1f77b4",
+                    label="library, predicted",
                 )
+                if not feasible.all():
+                    axis.scatter(
+                        library[~feasible, column],
+                        library[~feasible, row],
+                        s=10,
+                        marker="x",
+                        color="#d62728",
+                        label="library, predicted infeasible",
+                    )
             if row == count - 1:
                 direction = "min" if inputs.objective_minimize[column] else "max"
                 axis.set_xlabel(f"{labels[column]} ({direction})")
