@@ -287,16 +287,13 @@ class SelectionConfig(Section):
     polished and ranked, and the flagship's guidance and the portfolio's ascents climb that value.
     `scalarizations` (several objectives only): how many Chebyshev weight vectors the search spreads its
     pool over (ParEGO, `genmbo.models.surrogates.objectives`); 1 searches the scalarization with the
-    objectives' own weights alone, a single weighted desirability. `pareto_search: ehvi` (several
-    objectives only) searches the expected hypervolume improvement over the offline front instead
-    (`genmbo.models.surrogates.hypervolume_improvement`)."""
+    objectives' own weights alone, a single weighted desirability."""
 
     pool_factor: PositiveInt = 4
     shortlist_factor: float = Field(3.0, ge=1)
     diversity_weight: float = Field(0.3, ge=0, le=1)
     kappa: float = Field(1.0, ge=0)
     scalarizations: PositiveInt = 64
-    pareto_search: Literal["parego", "ehvi"] = "parego"
 
 
 class StagesConfig(Section):

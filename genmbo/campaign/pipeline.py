@@ -51,7 +51,6 @@ from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Valid
 from genmbo.models.prior import Prior
 from genmbo.models.surrogates.design import DesignSurrogate, fit_design_surrogate, has_design_features
 from genmbo.models.surrogates.ensemble import EnsembleSurrogate, fit_surrogate
-from genmbo.models.surrogates.hypervolume_improvement import HypervolumeImprovement
 from genmbo.models.surrogates.objectives import ObjectiveSurrogates, fit_objective_surrogates
 from genmbo.runtime.progress import progress_enabled
 from genmbo.search.base import SearchMethod, SearchProblem
@@ -263,12 +262,9 @@ def make_library(
 
 def search_surrogate(
     surrogate: EnsembleSurrogate | ObjectiveSurrogates, selection: SelectionConfig, pool_size: int, seed: int
-) -> EnsembleSurrogate | ObjectiveSurrogates | HypervolumeImprovement:
+) -> EnsembleSurrogate | ObjectiveSurrogates:
     """What the search climbs: the surrogate; with several objectives, their ParEGO scalarizations over
-    ``min(pool_size, selection.scalarizations)`` weight vectors, or with one the objectives' own weights,
-    or (`pareto_search: ehvi`) the expected hypervolume improvement over the offline front."""
-    if isinstance(surrogate, ObjectiveSurrogates) and selection.pareto_search == "ehvi":
-        return HypervolumeImprovement(surrogate)
+    ``min(pool_size, selection.scalarizations)`` weight vectors, or with one the objectives' own weights."""
     if isinstance(surrogate, ObjectiveSurrogates) and selection.scalarizations > 1:
         return surrogate.spread(min(pool_size, selection.scalarizations), seed)
     return surrogate

@@ -22,6 +22,9 @@ its own column of the offline table, with the same seed and so the same held-out
 
 Departure from ParEGO: no DACE Gaussian process is fitted to the scalarized values; the ensembles model
 the objectives themselves and the scalarization is applied to their predictions, as in qNParEGO.
+Searching the expected hypervolume improvement over the offline front instead (qEHVI, Daulton et al.,
+NeurIPS 2020) lost to this on every multi-objective task (`docs/BENCHMARKS.md`, "ParEGO against expected
+hypervolume improvement"): it is flat wherever a design is predicted under the front.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from genmbo.data.desirability import Desirability
 from genmbo.data.objectives import Constraint, Objective, ObjectiveTable, chebyshev
 from genmbo.errors import ConfigError
 from genmbo.models.surrogates.ensemble import EnsembleSurrogate
-from genmbo.models.surrogates.hypervolume_improvement import HypervolumeImprovement
 from genmbo.models.surrogates.objectives import ObjectiveSurrogates, fit_objective_surrogates
 from genmbo.models.surrogates.protocol import Surrogate
 
@@ -116,24 +115,3 @@ def test_desirability_and_constraint_enter_each_member():
     torch.testing.assert_close(surrogates.predict_targets(points)[0], raw.mean(0))
     torch.testing.assert_close(surrogates.predict_constraints(points)[0], heavy.mean(0))
     assert surrogates.spread(4, seed=0).constraint_surrogates == surrogates.constraint_surrogates
-
-
-def test_hypervolume_improvement_on_a_hand_made_front():
-    front = np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0], [0.2, 0.2]])  # the last is dominated
-    latents = torch.randn(4, 2, generator=torch.Generator().manual_seed(0))
-    table = ObjectiveTable.from_measurements(["a", "b"], [False, False], [1.0, 1.0], front)
-    surrogates = ObjectiveSurrogates(
-        [untrained(latents, torch.as_tensor(front[:, j]).float(), j) for j in range(2)], table
-    )
-    ehvi = HypervolumeImprovement(surrogates)
-    torch.testing.assert_close(ehvi.reference, torch.tensor([-0.1, -0.1], dtype=torch.float64))
-    assert ehvi.offline_hypervolume == pytest.approx(1.1 * 0.1 + 0.6 * 0.5 + 0.1 * 0.5)
-    # (0.75, 0.75) adds the two boxes the front leaves: 0.5 x 0.25 and 0.25 x 0.75
-    points = torch.tensor([[0.75, 0.75], [0.5, 0.5], [0.1, 0.1], [2.0, -0.05]], dtype=torch.float64)
-    expected = torch.tensor([0.3125, 0.0, 0.0, 1.0 * 0.05], dtype=torch.float64) / ehvi.offline_hypervolume
-    torch.testing.assert_close(ehvi.improvement(points), expected)
-    z = torch.randn(5, 2, generator=torch.Generator().manual_seed(3))
-    mean, std = ehvi.predict(z)
-    gains = ehvi.improvement(surrogates.member_predictions(z).double())
-    torch.testing.assert_close(mean, gains.mean(0).float())
-    torch.testing.assert_close(std, gains.std(0, correction=0).float())
