@@ -297,9 +297,18 @@ class StructuralAlertShare(_PerMoleculeValue):
         return float(self.catalog.HasMatch(molecule))
 
 
+# The keys of `molecule_property_metrics`, in its order.
+PROPERTY_NAMES = (
+    "sa_mean",
+    "sa_above_4",
+    "large_ring_share",
+    *(f"{catalog}_share" for catalog in ALERT_CATALOGS),
+)
+
+
 def molecule_property_metrics(smiles: Sequence[str | None]) -> dict[str, float]:
-    """The reference-free metrics of a set of SMILES: SA mean and share above 4, large-ring share and
-    each alert catalog's share."""
+    """The reference-free metrics of a set of SMILES (`PROPERTY_NAMES`): SA mean and share above 4,
+    large-ring share and each alert catalog's share."""
     accessibility = SyntheticAccessibility(sync_on_compute=False)
     accessibility.update(smiles)
     shares: dict[str, Metric] = {

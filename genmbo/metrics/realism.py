@@ -9,7 +9,9 @@ One entry point per question:
   so a value means something only beside its floor.
 - `library_realism(...)`: a candidate library's reference-free realism (molecules: SA, ring and alert
   shares) beside the offline data's and its top decile's, and FCD to the offline data where the library
-  is large enough to estimate ChemNet's covariance.
+  is large enough to estimate ChemNet's covariance. The offline sets' figures depend on the offline
+  molecules alone, so they are cached by content (`genmbo.runtime.cache`) and a second campaign on the
+  same data reads them back.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import rdkit
 import torch
 
-from genmbo.metrics.molecule_realism import molecule_property_metrics, molecule_realism
+from genmbo.metrics.molecule_realism import PROPERTY_NAMES, molecule_property_metrics, molecule_realism
 from genmbo.metrics.sequence_realism import sequence_realism
 from genmbo.metrics.vector_realism import vector_realism
+from genmbo.runtime.cache import cached_array, content_key, design_texts
 from genmbo.spaces import ContinuousSpace, MoleculeSpace
 from genmbo.spaces.base import DesignSpace
 
@@ -79,7 +83,22 @@ def top_decile(designs: Sequence[Any], scores: np.ndarray) -> list[Any]:
 def top_decile_properties(offline: Sequence[Any], offline_scores: np.ndarray) -> dict[str, float]:
     """`molecule_property_metrics` of the best tenth of the offline molecules (at most `OFFLINE_SAMPLE`):
     the reference a chemist holds a library to."""
-    return molecule_property_metrics(top_decile(offline, offline_scores)[:OFFLINE_SAMPLE])
+    return cached_property_metrics(top_decile(offline, offline_scores)[:OFFLINE_SAMPLE])
+
+
+def cached_property_metrics(smiles: Sequence[str]) -> dict[str, float]:
+    """`molecule_property_metrics` of `smiles`, read from the cache when these molecules were measured
+    before (keyed by the molecules, the metrics' names and RDKit's version)."""
+    key = content_key("molecule_properties", PROPERTY_NAMES, rdkit.__version__, design_texts(smiles))
+
+    def compute() -> np.ndarray:
+        figures = molecule_property_metrics(smiles)
+        return np.array([figures[name] for name in PROPERTY_NAMES], dtype=np.float64)
+
+    values = cached_array(
+        "molecule_properties", key, compute, valid=lambda array: array.shape == (len(PROPERTY_NAMES),)
+    )
+    return dict(zip(PROPERTY_NAMES, values.tolist(), strict=True))
 
 
 def library_realism(
@@ -105,7 +124,7 @@ def library_realism(
     offline_sample = [offline[index] for index in order]
     result: dict[str, Any] = {
         "library": molecule_property_metrics(valid),
-        "offline": molecule_property_metrics(offline_sample),
+        "offline": cached_property_metrics(offline_sample),
         "offline_top_decile": top_decile_properties(offline, offline_scores),
     }
     if len(valid) >= MIN_FCD_MOLECULES:

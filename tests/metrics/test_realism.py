@@ -44,3 +44,23 @@ def test_library_realism_compares_the_library_with_the_offline_data_and_its_best
     assert result["offline"] == pytest.approx(molecule_property_metrics(smiles))
     assert result["offline_top_decile"] == pytest.approx(molecule_property_metrics(smiles[54:]))
     assert 0 < result["fcd_to_offline"] < 20 and "fcd_note" not in result
+
+
+def test_offline_property_metrics_are_cached_by_content(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENMBO_CACHE_DIR", str(tmp_path / "cache"))
+    calls = []
+
+    def counting(smiles):
+        calls.append(len(smiles))
+        return molecule_property_metrics(smiles)
+
+    monkeypatch.setattr(realism, "molecule_property_metrics", counting)
+    smiles = list(moses_subset_smiles()[:40])
+    first = realism.cached_property_metrics(smiles)
+    assert first == molecule_property_metrics(smiles) and calls == [40]
+    assert realism.cached_property_metrics(smiles) == first and calls == [40]  # read back, not recomputed
+    realism.cached_property_metrics(smiles[:39])  # other molecules miss
+    assert calls == [40, 39]
+    monkeypatch.setenv("GENMBO_CACHE_DIR", "off")
+    realism.cached_property_metrics(smiles)
+    assert calls == [40, 39, 40]
