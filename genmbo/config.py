@@ -45,31 +45,29 @@ class Section(BaseModel):
 
 
 PositiveInt = Annotated[int, Field(ge=1)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class DesirabilityConfig(Section):
     """A desirability transform of an objective's column to [0, 1] (`genmbo.data.desirability`, REINVENT4's
     forms and parameters): `sigmoid` and `reverse_sigmoid` rise (fall) between `low` and `high` with
     steepness `k`; `double_sigmoid` is a window from `low` to `high` (`coef_div`, `coef_si`, `coef_se`);
-    `step` is 1 inside ``[low, high]``, either end open."""
+    `step` is 1 inside ``[low, high]``, either end open. Which bounds each needs is checked by the
+    transform itself."""
 
     kind: Literal["sigmoid", "reverse_sigmoid", "double_sigmoid", "step"]
-    low: float | None = None
-    high: float | None = None
-    k: float = Field(0.5, gt=0)
-    coef_div: float = Field(100.0, gt=0)
-    coef_si: float = Field(150.0, gt=0)
-    coef_se: float = Field(150.0, gt=0)
+    low: FiniteFloat | None = None
+    high: FiniteFloat | None = None
+    k: FiniteFloat = Field(0.5, gt=0)
+    coef_div: FiniteFloat = Field(100.0, gt=0)
+    coef_si: FiniteFloat = Field(150.0, gt=0)
+    coef_se: FiniteFloat = Field(150.0, gt=0)
 
     @model_validator(mode="after")
     def _bounds(self) -> DesirabilityConfig:
-        if self.kind == "step":
-            if self.low is None and self.high is None:
-                raise ValueError("a step needs low, high or both")
-            if self.low is not None and self.high is not None and self.low > self.high:
-                raise ValueError(f"a step needs low <= high, got {self.low} > {self.high}")
-        elif self.low is None or self.high is None or not self.low < self.high:
-            raise ValueError(f"{self.kind} needs low < high, got low {self.low}, high {self.high}")
+        from genmbo.data.desirability import Desirability
+
+        Desirability(**self.model_dump())  # its ValueError is the config error
         return self
 
 
@@ -98,8 +96,8 @@ class ConstraintConfig(Section):
     feasible first (`genmbo.data.objectives`)."""
 
     column: str
-    low: float | None = None
-    high: float | None = None
+    low: FiniteFloat | None = None
+    high: FiniteFloat | None = None
 
     @model_validator(mode="after")
     def _a_range(self) -> ConstraintConfig:
@@ -130,8 +128,12 @@ class DataConfig(Section):
 
     @model_validator(mode="after")
     def _distinct_columns(self) -> DataConfig:
-        if len(self.objectives) == 1 and not self.constraints:
-            raise ValueError("name two or more objectives, or one score column (score_col) alone")
+        single = len(self.objectives) == 1
+        if single and not self.constraints and self.objectives[0].desirability is None:
+            raise ValueError(
+                "name two or more objectives, one with constraints or a desirability, or one score column "
+                "(score_col) alone"
+            )
         if self.constraints and not self.objectives:
             raise ValueError("constraints go with objectives: name the score as one (--objective COLUMN:max)")
         columns = [item.column for item in self.objectives] + [item.column for item in self.constraints]

@@ -214,7 +214,11 @@ def _objective_report(dataset: OfflineDataset) -> dict[str, Any]:
     if objectives is None:
         return {}
     measured = pd.DataFrame(objectives.reported(objectives.values), columns=list(objectives.names))
-    return {"offline_objectives": measured, "objective_minimize": objectives.minimize}
+    return {
+        "offline_objectives": measured,
+        "objective_minimize": objectives.minimize,
+        "offline_feasible": objectives.measured_feasible(),
+    }
 
 
 def _objective_columns(dataset: OfflineDataset, library: Library) -> dict[str, Any]:

@@ -133,12 +133,14 @@ class ObjectivePredictions:
     def of(cls, values: DesignValues, designs: list[Any], latents: torch.Tensor) -> ObjectivePredictions:
         mean, std = values.predict_objectives(designs, latents)
         target_mean, target_std = values.predict_targets(designs, latents)
-        feasible = values.feasible(designs, latents)
-        if feasible is None:
-            constraint_mean = constraint_std = torch.zeros(len(designs), 0)
-        else:
+        table = values.objectives.table if values.objectives is not None else None
+        assert table is not None, "objective predictions need the objectives' surrogates"
+        constraint_mean = constraint_std = torch.zeros(len(designs), 0)
+        feasible = None
+        if table.constraints is not None:
             constraint_mean, constraint_std = values.predict_constraints(designs, latents)
-        front = front_ranks(values.pessimistic_objectives(designs, latents))
+            feasible = table.constraints.feasible(constraint_mean, constraint_std, values.kappa)
+        front = front_ranks(table.feasible_values(mean - values.kappa * std, feasible))
         return cls(mean, std, target_mean, target_std, constraint_mean, constraint_std, feasible, front)
 
 

@@ -18,18 +18,20 @@ along the front (`genmbo.models.surrogates.objectives`).
 
 An objective may instead be a **desirability** of its column (`genmbo.data.desirability`: a sigmoid, a
 window, a step), maximized: its surrogate models the measured column and the transform is applied to each
-prediction, so the ensemble's spread passes through the transform. A column may also be a **constraint**,
-a range its value must lie in. Constraints follow Deb's feasibility rule (Deb, "An efficient constraint
-handling method for genetic algorithms", Comput. Methods Appl. Mech. Eng. 2000, Sec. 3; NSGA-II's
-constrained domination, Deb et al. 2002, Sec. VI): any feasible design is preferred to any infeasible one,
-and among infeasible designs the smaller violation is preferred. In the scalar score this is a penalty,
+prediction, so the ensemble's spread passes through the transform; it is scaled by its own range, [0, 1],
+not by the data's (data that never reach a step's window would give a span near zero). A column may
+also be a **constraint**, a range its value must lie in. Constraints follow Deb's feasibility rule (Deb,
+"An efficient constraint handling method for genetic algorithms", Comput. Methods Appl. Mech. Eng. 2000,
+Sec. 3; NSGA-II's constrained domination, Deb et al. 2002, Sec. VI): any feasible design is preferred to
+any infeasible one, and among infeasible designs the smaller violation is preferred. In the scalar score
+this is a penalty,
 
-    s_c(y, g) = s(y) - [v(g) > 0] * (1 + v(g)),    v(g) = sum_k dist(g_k, [low_k, high_k]) / span_k
+    s_c(y, g) = s(y) - [v(g) > 0] * (1 + rho + v(g)),    v(g) = sum_k dist(g_k, [low_k, high_k]) / span_k
 
-with ``span_k`` the constraint column's offline range, which puts an infeasible design below every
-feasible one in the data's range and still gives a search the gradient of its violation. Where designs
-are compared on their objectives (the Pareto ranking, the hypervolume), an infeasible design's objectives
-are ``-inf``: it joins no front and adds no volume.
+with ``span_k`` the constraint column's offline range: ``s`` spans at most ``[0, 1 + rho]`` over the
+data, so an infeasible design scores below every feasible one in the data's range, and a search still
+gets the gradient of its violation. Where designs are compared on their objectives (the Pareto ranking,
+the hypervolume), an infeasible design's objectives are ``-inf``: it joins no front and adds no volume.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ from genmbo.errors import ConfigError
 # designs with equal worst objective, so weakly dominated designs never score as well as their dominators.
 AUGMENTATION = 0.05
 DIRECTIONS = ("max", "min")
+# What an infeasible design loses besides its violation: the scalarization's whole range over the data
+# (at most 1 + rho, reached by one objective at its best), so it scores below every feasible design.
+INFEASIBLE_OFFSET = 1.0 + AUGMENTATION
 
 
 def parse_objective(text: str) -> dict[str, str]:
@@ -144,9 +149,9 @@ class ConstraintTable:
         return (torch.stack(distances, -1) / span).sum(-1)
 
     def penalty(self, values: torch.Tensor) -> torch.Tensor:
-        """The feasibility penalty of the module docstring: 0 when feasible, else ``1 + violation``."""
+        """The feasibility penalty of the module docstring: 0 when feasible, else ``1 + rho + violation``."""
         violation = self.violation(values)
-        return torch.where(violation > 0, 1.0 + violation, torch.zeros_like(violation))
+        return torch.where(violation > 0, INFEASIBLE_OFFSET + violation, torch.zeros_like(violation))
 
     def feasible(self, mean: torch.Tensor, std: torch.Tensor, kappa: float) -> torch.Tensor:
         """`n`: whether the pessimistic interval ``mean +- kappa * std`` of every constraint (`n x c`) lies
@@ -227,9 +232,15 @@ class ObjectiveTable:
             ConstraintTable.from_measurements(constraints, constraint_measured) if constraints else None,
         )
         if table.desirabilities:
-            values = table.objective_values(torch.as_tensor(targets)).numpy()
-            table.values, table.targets, table.low, table.high = values, targets, values.min(0), values.max(0)
+            table.values = table.objective_values(torch.as_tensor(targets)).numpy()
+            table.targets, table.low, table.high = targets, *table._natural_range(table.low, table.high)
         return table
+
+    def _natural_range(self, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`low`, `high` with each desirability's own range, [0, 1], in place of its offline one: data that
+        never reach a step's window would otherwise scale it by a span near zero."""
+        wanted = np.array([transform is not None for transform in self.desirabilities])
+        return np.where(wanted, 0.0, low), np.where(wanted, 1.0, high)
 
     @property
     def count(self) -> int:
@@ -304,6 +315,11 @@ class ObjectiveTable:
         """The table of these rows scaled by their own range, as if they were all that was measured."""
         table = self.rows(indices)
         table.low, table.high = table.values.min(0), table.values.max(0)
+        if table.desirabilities:
+            table.low, table.high = table._natural_range(table.low, table.high)
+        if table.constraints is not None:
+            measured = table.constraints
+            table.constraints = ConstraintTable.from_measurements(measured.constraints, measured.values)
         return table
 
     def describe(self) -> list[dict[str, object]]:

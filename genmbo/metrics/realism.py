@@ -35,6 +35,9 @@ from genmbo.spaces.base import DesignSpace
 MIN_FCD_MOLECULES = 1000
 # Offline molecules measured for a library's comparison (a random subset; the top decile's best first).
 OFFLINE_SAMPLE = 2000
+# Part of the cached property figures' key: raise it when `molecule_property_metrics` changes what it
+# measures (the SA threshold, the ring size, the catalogs), so no entry of the old definition is read.
+PROPERTIES_VERSION = 1
 
 
 def realism_metrics(
@@ -89,7 +92,9 @@ def top_decile_properties(offline: Sequence[Any], offline_scores: np.ndarray) ->
 def cached_property_metrics(smiles: Sequence[str]) -> dict[str, float]:
     """`molecule_property_metrics` of `smiles`, read from the cache when these molecules were measured
     before (keyed by the molecules, the metrics' names and RDKit's version)."""
-    key = content_key("molecule_properties", PROPERTY_NAMES, rdkit.__version__, design_texts(smiles))
+    key = content_key(
+        "molecule_properties", PROPERTIES_VERSION, PROPERTY_NAMES, rdkit.__version__, design_texts(smiles)
+    )
 
     def compute() -> np.ndarray:
         figures = molecule_property_metrics(smiles)

@@ -74,6 +74,8 @@ class ReportInputs:
     # whether each is minimized; the library's predictions are its `predicted_<objective>` columns.
     offline_objectives: pd.DataFrame | None = None
     objective_minimize: tuple[bool, ...] = ()
+    # With constraints: which offline designs meet them (the front drawn is theirs, as the metrics').
+    offline_feasible: np.ndarray | None = None
 
 
 def render_report(inputs: ReportInputs, seed: int = 0) -> str:
@@ -229,7 +231,9 @@ def _pareto_figure(inputs: ReportInputs):
     )
     measured = offline.to_numpy(float)
     sign = np.where(np.asarray(inputs.objective_minimize), -1.0, 1.0)
-    front = is_non_dominated(torch.as_tensor(measured * sign)).numpy()
+    meets = inputs.offline_feasible if inputs.offline_feasible is not None else np.ones(len(measured), bool)
+    front = np.zeros(len(measured), dtype=bool)
+    front[meets] = is_non_dominated(torch.as_tensor(measured[meets] * sign)).numpy()
     count = len(names)
     size = min(3.2 * count, 11)
     figure, axes = plt.subplots(count, count, figsize=(size, size), dpi=100, squeeze=False)

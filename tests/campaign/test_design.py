@@ -463,12 +463,12 @@ def test_one_objective_under_a_constraint(tmp_path, capsys):
     high_end = library["predicted_mass"] + library["predicted_mass_std"]
     assert list(library["feasible"]) == list((low_end >= 100) & (high_end <= 300))
     assert metrics["objectives"] == [{"column": "potency", "direction": "max", "weight": 1.0}]
-    # The scalar score of a measured design is its scaled potency, less 1 + violation when too heavy.
+    # The scalar score of a measured design is its scaled potency, less 1 + rho + violation when too heavy.
     dataset, _ = resolve_dataset(load_config(out / "config.yaml"))
     potency, mass = table["potency"].to_numpy(), table["mass"].to_numpy()
     utility = (potency - potency.min()) / (potency.max() - potency.min()) * 1.05
     violation = (np.clip(100 - mass, 0, None) + np.clip(mass - 300, 0, None)) / np.ptp(mass)
-    expected = utility - np.where(violation > 0, 1 + violation, 0)
+    expected = utility - np.where(violation > 0, 1.05 + violation, 0)
     np.testing.assert_allclose(dataset.scores, expected)
 
 
@@ -486,6 +486,7 @@ def test_one_objective_under_a_constraint(tmp_path, capsys):
         (["--objective", "potency:max", "--constraint", "potency::5"], "named twice"),
         (["--objective", "potency:max", "--constraint", "toxicity:5:1"], "above high"),
         (["--objective", "potency:max", "--constraint", "toxicity:100:"], "no measured row meets"),
+        (["--objective", "potency:max", "--constraint", "toxicity::inf"], "finite number"),
         (
             [
                 "--set",

@@ -106,7 +106,7 @@ def test_constraints_penalize_and_judge_feasibility_on_known_values():
         constraints.violation(values), torch.tensor([0.2, 0.0, 0.2], dtype=torch.float64)
     )
     torch.testing.assert_close(
-        constraints.penalty(values), torch.tensor([1.2, 0.0, 1.2], dtype=torch.float64)
+        constraints.penalty(values), torch.tensor([1.25, 0.0, 1.25], dtype=torch.float64)
     )
     np.testing.assert_array_equal(constraints.measured_feasible(), [False, True, False])
     # feasible only when mean -+ kappa * std stays inside [200, 500]
@@ -124,7 +124,7 @@ def test_infeasible_rows_score_below_every_feasible_one():
     plain = ObjectiveTable.from_measurements(["a", "b"], [False, False], [1.0, 1.0], measured).scalarized()
     scores = table.scalarized()
     np.testing.assert_allclose(scores[[0, 1, 3]], plain[[0, 1, 3]])
-    assert scores[2] == pytest.approx(plain[2] - (1 + 3.0 / 4.0))  # 1 + distance 3 over the span 4
+    assert scores[2] == pytest.approx(plain[2] - (1.05 + 3.0 / 4.0))  # 1 + rho + distance 3 over span 4
     assert scores[2] < scores[[0, 1, 3]].min()
     masked = table.feasible_values(torch.as_tensor(table.values), table.measured_feasible())
     assert torch.isinf(masked[2]).all() and torch.isfinite(masked[[0, 1, 3]]).all()
@@ -140,9 +140,9 @@ def test_a_desirability_objective_is_its_transform_of_the_measured_column():
     expected = window(torch.as_tensor(measured[:, 1])).numpy()
     np.testing.assert_allclose(table.values[:, 1], expected)
     np.testing.assert_allclose(table.surrogate_targets[:, 1], measured[:, 1])  # surrogates learn logp itself
-    np.testing.assert_allclose(table.low, [1.0, expected.min()]) and np.testing.assert_allclose(
-        table.high, [3.0, expected.max()]
-    )
+    # a desirability is scaled by its own range [0, 1], not the data's
+    np.testing.assert_allclose(table.low, [1.0, 0.0])
+    np.testing.assert_allclose(table.high, [3.0, 1.0])
     np.testing.assert_allclose(table.maximized(measured), table.values)
     assert table.describe()[1]["desirability"] == {"kind": "sigmoid", "low": 0.0, "high": 4.0, "k": 0.5}
     np.testing.assert_allclose(table.rows(np.array([2])).surrogate_targets, measured[[2]])
@@ -179,3 +179,22 @@ def test_cleaning_with_a_constraint_counts_rows_missing_it(tmp_path):
             objectives=[Objective("a")],
             constraints=[Constraint("mw", high=1.0)],
         )
+
+
+def test_with_one_objective_a_slightly_infeasible_best_still_scores_below_every_feasible_design():
+    measured = np.array([[0.0], [1.0], [0.5]])  # the best breaks c <= 1 by a hundredth of the span
+    table = ObjectiveTable.from_objectives(
+        [Objective("a")], measured, [Constraint("c", high=1.0)], np.array([[0.0], [1.01], [10.0]])
+    )
+    scores = table.scalarized()
+    assert scores[1] < scores[0] == 0.0 and scores[2] < scores[1]
+
+
+def test_a_step_the_data_never_reach_keeps_its_own_scale():
+    step = Desirability("step", low=10.0)
+    table = ObjectiveTable.from_objectives(
+        [Objective("a"), Objective("b", desirability=step)], np.array([[1.0, 1.0], [2.0, 3.0]])
+    )
+    np.testing.assert_allclose(table.values[:, 1], [0.0, 0.0])
+    inside = table.utilities(table.objective_values(torch.tensor([[1.5, 12.0]], dtype=torch.float64)))
+    torch.testing.assert_close(inside, torch.tensor([[0.5, 1.0]], dtype=torch.float64))  # not 1 / 1e-12

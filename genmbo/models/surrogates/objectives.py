@@ -79,10 +79,9 @@ class ObjectiveSurrogates:
 
     def member_constraints(self, latents: torch.Tensor) -> torch.Tensor:
         """Each member's prediction of every constraint column: `K x n x c`, in the data's units."""
-        members = [surrogate.predict_members(latents) for surrogate in self.constraint_surrogates]
-        if not members:
-            return torch.zeros(self.surrogates[0].members, latents.shape[0], 0, device=latents.device)
-        return torch.stack(members, -1)
+        return torch.stack(
+            [surrogate.predict_members(latents) for surrogate in self.constraint_surrogates], -1
+        )
 
     def predict_objectives(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Each objective's mean and std over the members (`n x m` each, maximized)."""
