@@ -19,7 +19,7 @@ import difflib
 import typing
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -33,6 +33,9 @@ from pydantic import (
 )
 
 from genmbo.errors import ConfigError
+
+if TYPE_CHECKING:
+    from genmbo.data.desirability import Desirability
 
 T = TypeVar("T", bound=BaseModel)
 DEFAULT_METHOD = "guided_diffusion"
@@ -65,10 +68,14 @@ class DesirabilityConfig(Section):
 
     @model_validator(mode="after")
     def _bounds(self) -> DesirabilityConfig:
+        self.transform()  # its ValueError is the config error
+        return self
+
+    def transform(self) -> Desirability:
+        """The transform these settings describe."""
         from genmbo.data.desirability import Desirability
 
-        Desirability(**self.model_dump())  # its ValueError is the config error
-        return self
+        return Desirability(**self.model_dump())
 
 
 class ObjectiveConfig(Section):

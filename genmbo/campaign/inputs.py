@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from genmbo.config import GenmboConfig, ObjectiveConfig
-from genmbo.data.desirability import Desirability
 from genmbo.data.loading import load_offline_dataset
 from genmbo.data.objectives import Constraint, Objective
 from genmbo.data.offline import OfflineDataset
@@ -57,6 +56,5 @@ def resolve_dataset(config: GenmboConfig) -> tuple[OfflineDataset, Task | None]:
 
 
 def _objective(config: ObjectiveConfig) -> Objective:
-    transform = config.desirability
-    desirability = None if transform is None else Desirability(**transform.model_dump())
+    desirability = None if config.desirability is None else config.desirability.transform()
     return Objective(config.column, config.direction == "min", config.weight, desirability)

@@ -42,10 +42,14 @@ def clean(
     values = table.scores.reshape(len(table.scores), -1)
     finite = np.isfinite(values)
     names = table.score_names or ("score",)
+    count = len(names) - len(constraints)  # the objectives' columns come first, then the constraints'
+
+    def role(column: int) -> str:
+        return "objective" if column < count else "constraint"
+
     for column, name in enumerate(names):
         if len(values) and not finite[:, column].any():
-            role = "constraint" if column >= len(names) - len(constraints) else "objective"
-            what = "every score is" if not table.score_names else f"every value of {role} {name!r} is"
+            what = "every score is" if not table.score_names else f"every value of {role(column)} {name!r} is"
             raise DataError(f"{table.source}: {what} missing, NaN or infinite")
     sums: dict[Any, np.ndarray] = {}
     counts: dict[Any, int] = {}
@@ -61,8 +65,7 @@ def clean(
                 report.skip("NaN or infinite score")
             else:
                 missing = int(np.argmin(finite[index]))
-                role = "constraint" if missing >= len(names) - len(constraints) else "objective"
-                report.skip(f"no value for {role} {names[missing]!r}")
+                report.skip(f"no value for {role(missing)} {names[missing]!r}")
 
     for index, design, key in parsed_rows(scored_rows(), space, report):
         if key in sums:
@@ -82,7 +85,6 @@ def clean(
     if not table.score_names:
         scores = means[:, 0]
         return OfflineDataset(space, designs, -scores if minimize else scores, bool(minimize), report)
-    count = len(names) - len(constraints)
     if objectives is None:
         directions = minimize if isinstance(minimize, tuple) else (bool(minimize),) * count
         objectives = [Objective(name, down) for name, down in zip(names[:count], directions, strict=True)]
