@@ -268,24 +268,7 @@ class SequenceVAE(pl.LightningModule):
         """Decode `batch x latent_dim` latents to `batch x width` ids; greedy if `temperature == 0`."""
         if not self.autoregressive:
             return self._generate_at_once(latents, temperature, generator)
-        batch = latents.shape[0]
-        tokens = torch.full((batch, self.width), PAD_ID, dtype=torch.long, device=latents.device)
-        tokens[:, 0] = BOS_ID
-        finished = torch.zeros(batch, dtype=torch.bool, device=latents.device)
-        state = None
-        for position in range(1, self.width):
-            logits, state = self.decoder(latents, tokens[:, position - 1 : position], state)
-            logits = logits[:, -1].masked_fill(~self.allowed_tokens[position - 1], float("-inf"))
-            if temperature > 0:
-                probabilities = torch.softmax(logits / temperature, dim=-1)
-                next_tokens = torch.multinomial(probabilities, 1, generator=generator).squeeze(1)
-            else:
-                next_tokens = logits.argmax(dim=-1)
-            tokens[:, position] = next_tokens.masked_fill(finished, PAD_ID)
-            finished |= next_tokens == EOS_ID
-            if bool(finished.all()):
-                break
-        return tokens
+        return self.decoder.generate(latents, self.allowed_tokens, temperature, generator)
 
     def restrict_transitions(self, allowed: torch.Tensor) -> None:
         """Decode only sequences whose consecutive tokens are `allowed` pairs (`vocab x vocab` bool), e.g.

@@ -249,3 +249,35 @@ def test_convolutional_latents_are_local_and_reconstruct_after_training():
 def test_convolutional_latent_dim_must_fill_whole_positions():
     with pytest.raises(ValueError, match="multiple of its 5 latent positions"):
         SequenceVAE(SequenceSpace("dna", length=8), **{**CONVOLUTIONAL, "latent_dim": 7})
+
+
+def _stepped_greedy_tokens(decoder, latents: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """Greedy decoding by stepping `nn.GRU` through `forward` one token at a time, every row to the end."""
+    width = allowed.shape[0] + 1
+    tokens = torch.full((latents.shape[0], width), PAD_ID, dtype=torch.long)
+    tokens[:, 0] = BOS_ID
+    finished = torch.zeros(latents.shape[0], dtype=torch.bool)
+    state = None
+    for position in range(1, width):
+        logits, state = decoder(latents, tokens[:, position - 1 : position], state)
+        chosen = logits[:, -1].masked_fill(~allowed[position - 1], float("-inf")).argmax(-1)
+        tokens[:, position] = chosen.masked_fill(finished, PAD_ID)
+        finished |= chosen == EOS_ID
+    return tokens
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_written_out_gru_generation_matches_stepping_the_module(layers):
+    from genmbo.models.networks.sequence_decoder import GRUSequenceDecoder
+
+    torch.manual_seed(0)
+    decoder = GRUSequenceDecoder(vocab_size=12, latent_dim=6, embedding_dim=8, hidden_dim=16, num_layers=layers)
+    decoder.eval()
+    allowed = generation_mask(width=14, vocab_size=12, fixed_length=None)
+    latents = 3 * torch.randn(200, 6)
+    with torch.no_grad():
+        expected = _stepped_greedy_tokens(decoder, latents, allowed)
+    generated = decoder.generate(latents, allowed)
+    assert torch.equal(generated, expected)
+    lengths = (generated != PAD_ID).sum(1)
+    assert lengths.min() < lengths.max()  # rows finish at different steps: the shrinking batch is exercised

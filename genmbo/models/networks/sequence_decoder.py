@@ -5,6 +5,13 @@ et al. (ACS Cent. Sci. 2018, "Automatic chemical design using a data-driven cont
 molecules", sec. "Methods"): a GRU whose initial state is a function of z. Departure, as in the MOSES
 VAE baseline (Polykovskiy et al., Front. Pharmacol. 2020): z is also concatenated to every input
 embedding, so the decoder cannot "forget" the latent over long molecules, which weakens posterior collapse.
+
+`generate` decodes one token at a time with the GRU's equations written out (PyTorch's `nn.GRU`
+gates: ``r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)``, ``u = sigmoid(W_iz x + b_iz + W_hz h + b_hz)``,
+``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, ``h' = n + u * (h - n)``), so that the parts of the input
+that do not change are computed once: the first layer's input is ``[embedding(token), z]``, whose
+projection is a lookup in the embedding table projected once plus z's projection per sequence. Finished
+sequences leave the batch. Same tokens as stepping `forward`, at about two-thirds of its cost.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import torch
 from einops import rearrange, repeat
 from torch import nn
 
-from genmbo.spaces.vocabulary import PAD_ID
+from genmbo.spaces.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 
 class GRUSequenceDecoder(nn.Module):
@@ -58,6 +65,66 @@ class GRUSequenceDecoder(nn.Module):
         conditioning = repeat(latents, "batch latent -> batch steps latent", steps=inputs.shape[1])
         outputs, state = self.gru(torch.cat([embedded, conditioning], dim=-1), state)
         return self.to_logits(outputs), state
+
+    @torch.no_grad()
+    def generate(
+        self,
+        latents: torch.Tensor,
+        allowed: torch.Tensor,
+        temperature: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Decode `batch x latent_dim` latents to `batch x width` ids (BOS, tokens, EOS, padding).
+
+        `allowed` (`width - 1 x vocab` bool) masks the tokens each position may take; greedy when
+        `temperature` is 0, else sampled from the softmax at that temperature with `generator`.
+        """
+        batch, width = latents.shape[0], allowed.shape[0] + 1
+        tokens = torch.full((batch, width), PAD_ID, dtype=torch.long, device=latents.device)
+        tokens[:, 0] = BOS_ID
+        embedding_width = self.embedding.embedding_dim
+        first_input = self.gru.weight_ih_l0
+        token_gates = self.embedding.weight @ first_input[:, :embedding_width].T
+        latent_gates = torch.addmm(self.gru.bias_ih_l0, latents, first_input[:, embedding_width:].T)
+        states = list(self.initial_state(latents).unbind(0))
+        rows = torch.arange(batch, device=latents.device)
+        previous = tokens[:, 0]
+        for position in range(1, width):
+            input_gates = token_gates[previous] + latent_gates
+            for layer in range(self.num_layers):
+                if layer > 0:
+                    weight, bias = self._weights("ih", layer)
+                    input_gates = torch.addmm(bias, states[layer - 1], weight.T)
+                states[layer] = self._cell(input_gates, states[layer], layer)
+            logits = self.to_logits(states[-1]).masked_fill(~allowed[position - 1], float("-inf"))
+            if temperature > 0:
+                probabilities = torch.softmax(logits / temperature, dim=-1)
+                chosen = torch.multinomial(probabilities, 1, generator=generator).squeeze(1)
+            else:
+                chosen = logits.argmax(dim=-1)
+            tokens[rows, position] = chosen
+            going = chosen != EOS_ID
+            if not bool(going.any()):
+                break
+            if not bool(going.all()):
+                rows, chosen, latent_gates = rows[going], chosen[going], latent_gates[going]
+                states = [state[going] for state in states]
+            previous = chosen
+        return tokens
+
+    def _weights(self, kind: str, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return getattr(self.gru, f"weight_{kind}_l{layer}"), getattr(self.gru, f"bias_{kind}_l{layer}")
+
+    def _cell(self, input_gates: torch.Tensor, state: torch.Tensor, layer: int) -> torch.Tensor:
+        """One GRU step of `layer` from its input's projection (`batch x 3 hidden`, bias included)."""
+        weight, bias = self._weights("hh", layer)
+        hidden_gates = torch.addmm(bias, state, weight.T)
+        input_reset, input_update, input_new = input_gates.chunk(3, dim=1)
+        hidden_reset, hidden_update, hidden_new = hidden_gates.chunk(3, dim=1)
+        reset = torch.sigmoid(input_reset + hidden_reset)
+        update = torch.sigmoid(input_update + hidden_update)
+        new = torch.tanh(input_new + reset * hidden_new)
+        return new + update * (state - new)
 
 
 class PositionwiseSequenceDecoder(nn.Module):
