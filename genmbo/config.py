@@ -255,7 +255,6 @@ class SurrogateConfig(Section):
     coms_alpha: float = Field(0.5, ge=0)
     coms_step_size: float = Field(0.05, gt=0)
     coms_steps: PositiveInt = 5
-    uncertainty: Literal["ensemble", "conformal"] = "ensemble"
 
 
 class SearchChoice(BaseModel):

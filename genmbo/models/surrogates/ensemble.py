@@ -132,8 +132,6 @@ class EnsembleSurrogate(pl.LightningModule):
         # Per-member affine map from raw outputs to standardized scores: the identity except under ListNet.
         self.register_buffer("output_scale", torch.ones(members, 1))
         self.register_buffer("output_shift", torch.zeros(members, 1))
-        # Widening of the members' spread about their mean (`SurrogateConfig.uncertainty`); 1: the raw ensemble.
-        self.register_buffer("spread_scale", torch.ones(()))
         with warnings.catch_warnings():
             # It stores a validation epoch's predictions, which `fit_surrogate` caps at 4 batches.
             warnings.filterwarnings("ignore", message="Metric `SpearmanCorrcoef` will save")
@@ -168,11 +166,7 @@ class EnsembleSurrogate(pl.LightningModule):
     def predict_members(self, latents: torch.Tensor) -> torch.Tensor:
         """Each member's predicted score (a `K x n` tensor, score units) at `n x latent_dim` latents."""
         raw = self.network(self.standardize(latents)).squeeze(-1)
-        members = (self.output_scale * raw + self.output_shift) * self.score_std + self.score_mean
-        if bool(self.spread_scale == 1):
-            return members
-        center = members.mean(0, keepdim=True)
-        return center + self.spread_scale * (members - center)
+        return (self.output_scale * raw + self.output_shift) * self.score_std + self.score_mean
 
     def predict(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Ensemble mean and std (each a `n` tensor, score units) at `n x latent_dim` latents.
@@ -329,8 +323,6 @@ def fit_surrogate(
     save_weights(model, folder / "surrogate.ckpt")
     model.eval()
     model.trust = held_out_trust(model, latents[data.val_indices], scores[data.val_indices])
-    if config.uncertainty == "conformal" and model.trust["std_scale"] is not None:
-        model.spread_scale.fill_(model.trust["std_scale"])
     return model
 
 
