@@ -1,6 +1,7 @@
 """Speed benchmarks: the main job stage by stage, sampler throughput, the fingerprint kernels against
 RDKit, and how costs scale with offline data size and library size.
 
+    python scripts/bench_speed.py --out runs/speed --campaigns     # the speed table against its targets
     python scripts/bench_speed.py --out runs/speed --main-job runs/demo/metrics.json
     python scripts/bench_speed.py --out runs/speed_quick --quick          # the version the tests run
 
@@ -8,8 +9,13 @@ Writes OUT/speed.json, OUT/speed.md (the tables of docs/BENCHMARKS.md) and two P
 (OUT/main_job_stages.png, OUT/scaling.png). Figures are seconds and rates on the machine it runs on,
 which it names in the output.
 
-- Main job: the `timings` of a `genmbo design --out DIR` run's metrics.json (`--main-job`), or of a run
-  made now (`--run-main-job`).
+- Campaigns (`--campaigns`), each `genmbo design` as its own process, timed by wall clock with its peak
+  resident memory: the main job with an empty cache (OUT/cache) and again with it filled; the filled run
+  once more beside one CPU-bound process (a Python busy loop), as a ratio to the idle one; and an own-data
+  sequence campaign of 25,000 rows (`sequence_campaign_data`: 40 positions over 24 letters, scored by a
+  seeded position weight matrix with pairwise terms). The speed table puts each figure beside its target.
+- Main job stages: the `timings` of a `genmbo design --out DIR` run's metrics.json (`--main-job`), else of
+  the campaigns' filled-cache main job.
 - Samplers: candidates per second, decoded, and the share of them that are valid molecules, for the
   shipped MOSES prior sampled with DDIM (50 steps) and DDPM (1,000 steps), for the flagship's guided
   DDIM (a 5-member surrogate with untrained weights: throughput does not depend on them), and for the
@@ -27,7 +33,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -62,6 +70,114 @@ def timed(function, repeats: int = 1):
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return (time.perf_counter() - started) / repeats, result
+
+
+# The issue's targets: seconds, GB, a ratio, valid molecules per second.
+TARGETS = {
+    "main job, empty cache": ("wall_seconds", "<=", 60.0),
+    "main job, filled cache": ("wall_seconds", "<=", 60.0),
+    "main job, peak memory": ("peak_gb", "<=", 2.0),
+    "main job beside one CPU-bound process": ("slowdown", "<=", 2.0),
+    "25,000-row sequence campaign": ("wall_seconds", "<=", 300.0),
+    "sampler (DDIM 50 steps), valid molecules": ("valid_per_second", ">=", 5000.0),
+}
+SEQUENCE_LETTERS = "ACDEFGHIKLMNPQRSTVWYBJOU"  # 24 letters
+SEQUENCE_POSITIONS = 40
+
+
+def sequence_campaign_data(path: Path, rows: int = 25_000, seed: int = 0) -> None:
+    """A CSV of `rows` distinct sequences (40 positions, 24 letters) and a score: a seeded position weight
+    matrix plus weights on the letters of 20 seeded position pairs, with Gaussian noise."""
+    generator = np.random.default_rng(seed)
+    letters = len(SEQUENCE_LETTERS)
+    tokens = np.unique(generator.integers(0, letters, (rows * 2, SEQUENCE_POSITIONS)), axis=0)
+    tokens = tokens[generator.permutation(len(tokens))[:rows]]
+    weights = generator.normal(size=(SEQUENCE_POSITIONS, letters))
+    score = weights[np.arange(SEQUENCE_POSITIONS), tokens].sum(1)
+    for first, second in generator.integers(0, SEQUENCE_POSITIONS, (20, 2)):
+        pair_weights = generator.normal(size=(letters, letters))
+        score += pair_weights[tokens[:, first], tokens[:, second]]
+    score += generator.normal(scale=0.5, size=rows)
+    sequences = ["".join(SEQUENCE_LETTERS[i] for i in row) for row in tokens]
+    with path.open("w") as handle:
+        handle.write("sequence,score\n")
+        handle.writelines(f"{text},{value:.4f}\n" for text, value in zip(sequences, score, strict=True))
+
+
+def timed_design(arguments: list[str], environment: dict[str, str]) -> dict:
+    """Run `genmbo design ARGUMENTS` in its own process: wall seconds, peak resident GB, stage timings."""
+    out = Path(arguments[arguments.index("--out") + 1])
+    command = [sys.executable, "-m", "genmbo", "design", *arguments, "--no-progress"]
+    # A wrapper process whose only child is the run, so that its children's peak is the run's.
+    wrapper = (
+        "import resource, subprocess, sys, time; started = time.perf_counter(); "
+        "code = subprocess.run(sys.argv[1:]).returncode; "
+        "print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", wrapper, *command], env=environment, capture_output=True, text=True
+    )
+    seconds, peak_kb, code = result.stdout.split()[-3:]
+    if int(code) != 0:
+        raise RuntimeError(f"genmbo design {' '.join(arguments)} failed:\n{result.stderr[-2000:]}")
+    metrics = json.loads((out / "metrics.json").read_text())
+    row = {
+        "wall_seconds": float(seconds),
+        "peak_gb": int(peak_kb) / 2**20,
+        "threads": metrics.get("threads"),
+        "timings": metrics["timings"],
+    }
+    print({key: row[key] for key in ("wall_seconds", "peak_gb", "threads")}, flush=True)
+    return row
+
+
+def campaigns(out: Path) -> dict:
+    """The main job with an empty and a filled cache, beside a busy process, and the sequence campaign."""
+    environment = {**os.environ, "GENMBO_CACHE_DIR": str(out / "cache")}
+    shutil.rmtree(out / "cache", ignore_errors=True)
+    runs = {
+        "main job, empty cache": timed_design(["--out", str(out / "main_job_cold")], environment),
+        "main job, filled cache": timed_design(["--out", str(out / "main_job")], environment),
+    }
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        runs["main job beside one CPU-bound process"] = timed_design(
+            ["--out", str(out / "main_job_shared")], environment
+        )
+    finally:
+        busy.kill()
+    data = out / "sequence_campaign.csv"
+    sequence_campaign_data(data)
+    runs["25,000-row sequence campaign"] = timed_design(
+        ["--data", str(data), "--space", "sequence", "--out", str(out / "sequence_campaign")], environment
+    )
+    return runs
+
+
+def target_rows(results: dict) -> list[dict]:
+    """Each measured figure of `TARGETS` beside its target, and whether it is met."""
+    runs = results.get("campaigns", {})
+    figures = {name: run["wall_seconds"] for name, run in runs.items()}
+    if "main job, filled cache" in runs:
+        figures["main job, peak memory"] = max(
+            runs[name]["peak_gb"] for name in ("main job, empty cache", "main job, filled cache")
+        )
+    if "main job beside one CPU-bound process" in runs:
+        figures["main job beside one CPU-bound process"] = (
+            runs["main job beside one CPU-bound process"]["wall_seconds"]
+            / runs["main job, filled cache"]["wall_seconds"]
+        )
+    ddim = [row for row in results["samplers"] if row["sampler"].startswith("latent diffusion, DDIM")]
+    if ddim:
+        figures["sampler (DDIM 50 steps), valid molecules"] = ddim[0]["valid_per_second"]
+    rows = []
+    for name, (unit, sense, target) in TARGETS.items():
+        if name in figures:
+            value = figures[name]
+            met = value <= target if sense == "<=" else value >= target
+            rows.append({"figure": name, "unit": unit, "value": value, "target": f"{sense} {target:g}",
+                         "met": met})  # fmt: skip
+    return rows
 
 
 def sampler_throughput(count: int, device: str, ddpm_count: int) -> list[dict]:
@@ -111,6 +227,7 @@ def sampler_throughput(count: int, device: str, ddpm_count: int) -> list[dict]:
                 "valid_share": valid_share(designs),
             }
         )
+        rows[-1]["valid_per_second"] = rows[-1]["candidates_per_second"] * rows[-1]["valid_share"]
         print(rows[-1], flush=True)
     return rows
 
@@ -233,14 +350,34 @@ def plot(results: dict, out: Path) -> None:
 
 def markdown(results: dict) -> str:
     lines = [f"Machine: {results['machine']}", ""]
+    targets = target_rows(results)
+    if targets:
+        lines += ["| figure | measured | target | met |", "|---|---|---|---|"]
+        units = {"wall_seconds": "s", "peak_gb": "GB", "slowdown": "x", "valid_per_second": "/s"}
+        for row in targets:
+            lines.append(
+                f"| {row['figure']} | {row['value']:.4g} {units[row['unit']]} | {row['target']} "
+                f"{units[row['unit']]} | {'yes' if row['met'] else 'no'} |"
+            )
+        lines.append("")
+    if results.get("campaigns"):
+        lines += ["| campaign | wall s | peak GB | threads |", "|---|---|---|---|"]
+        for name, run in results["campaigns"].items():
+            lines.append(f"| {name} | {run['wall_seconds']:.1f} | {run['peak_gb']:.2f} | {run['threads']} |")
+        lines.append("")
     if results.get("main_job"):
         lines += ["| main job stage | seconds |", "|---|---|"]
         lines += [f"| {stage} | {seconds:.1f} |" for stage, seconds in results["main_job"].items()]
         lines += [f"| total | {sum(results['main_job'].values()):.1f} |", ""]
-    lines += ["| sampler | candidates | decoded per second | valid |", "|---|---|---|---|"]
+    lines += [
+        "| sampler | candidates | decoded per second | valid | valid per second |",
+        "|---|---|---|---|---|",
+    ]
     for row in results["samplers"]:
-        rate = row["candidates_per_second"]
-        lines.append(f"| {row['sampler']} | {row['candidates']} | {rate:.0f} | {row['valid_share']:.1%} |")
+        rate, valid = row["candidates_per_second"], row["valid_share"]
+        lines.append(
+            f"| {row['sampler']} | {row['candidates']} | {rate:.0f} | {valid:.1%} | {rate * valid:.0f} |"
+        )
     lines += [
         "",
         "| kernel | comparisons | genmbo per s | RDKit per s | genmbo / RDKit | max difference |",
@@ -266,7 +403,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--main-job", type=Path, help="metrics.json of a `genmbo design` run")
     parser.add_argument(
-        "--run-main-job", action="store_true", help="run `genmbo design --out OUT/main_job` now"
+        "--campaigns", action="store_true", help="time the main job (3 ways) and the sequence campaign"
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes (the test suite's version)")
     parser.add_argument("--skip-100k", action="store_true", help="leave the 100k-candidate IntDiv out")
@@ -274,12 +411,9 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict = {"machine": machine(args.device), "device": args.device}
-    if args.run_main_job:
-        folder = args.out / "main_job"
-        subprocess.run(
-            [sys.executable, "-m", "genmbo", "design", "--out", str(folder), "--no-progress"], check=True
-        )
-        args.main_job = folder / "metrics.json"
+    if args.campaigns:
+        results["campaigns"] = campaigns(args.out)
+        results["main_job"] = results["campaigns"]["main job, filled cache"]["timings"]
     if args.main_job is not None:
         results["main_job"] = json.loads(args.main_job.read_text())["timings"]
     bits = unpack_bits(morgan_fingerprints(list(moses_subset_smiles()[:2000]), 2, 2048))

@@ -25,3 +25,48 @@ def test_quick_speed_suite(tmp_path):
     assert [row["offline_size"] for row in speed["scaling"]["offline"]] == [1_000, 10_000]
     assert (tmp_path / "scaling.png").stat().st_size > 0 and (tmp_path / "main_job_stages.png").is_file()
     assert "| main job stage | seconds |" in (tmp_path / "speed.md").read_text()
+
+
+def _script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_speed", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sequence_campaign_data_is_distinct_fixed_length_sequences_with_scores(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "campaign.csv"
+    _script().sequence_campaign_data(path, rows=500, seed=3)
+    frame = pd.read_csv(path)
+    assert len(frame) == 500 and frame["sequence"].is_unique
+    assert set(frame["sequence"].str.len()) == {40}
+    assert len(set("".join(frame["sequence"]))) == 24
+    assert frame["score"].std() > 0
+
+
+def test_speed_table_puts_each_figure_beside_its_target():
+    script = _script()
+    run = {"wall_seconds": 100.0, "peak_gb": 1.5, "threads": 2, "timings": {}}
+    results = {
+        "machine": "test",
+        "campaigns": {
+            "main job, empty cache": {**run, "wall_seconds": 200.0},
+            "main job, filled cache": run,
+            "main job beside one CPU-bound process": {**run, "wall_seconds": 150.0},
+            "25,000-row sequence campaign": {**run, "wall_seconds": 240.0},
+        },
+        "samplers": [{"sampler": "latent diffusion, DDIM 50 steps", "valid_per_second": 900.0}],
+    }
+    rows = {row["figure"]: (row["value"], row["met"]) for row in script.target_rows(results)}
+    assert rows == {
+        "main job, empty cache": (200.0, False),
+        "main job, filled cache": (100.0, False),
+        "main job, peak memory": (1.5, True),
+        "main job beside one CPU-bound process": (1.5, True),
+        "25,000-row sequence campaign": (240.0, True),
+        "sampler (DDIM 50 steps), valid molecules": (900.0, False),
+    }
