@@ -52,6 +52,7 @@ def measure(config: SurrogateConfig, train_x, train_y, test_x, test_y, seed: int
         start = time.perf_counter()
         model = fit_surrogate(train_x, train_y, config, Path(folder), seed).eval()
         seconds = time.perf_counter() - start
+        steps = model.trainer.global_step
     with torch.no_grad():
         mean, std = model.predict(test_x)
     error = (mean - test_y).abs()
@@ -63,6 +64,7 @@ def measure(config: SurrogateConfig, train_x, train_y, test_x, test_y, seed: int
         "held_out_spearman": model.trust["spearman"],
         "held_out_std_scale": model.trust["std_scale"],
         "seconds": seconds,
+        "steps": steps,
     }
 
 

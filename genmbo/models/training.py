@@ -19,7 +19,7 @@ import contextvars
 import random
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,10 +102,12 @@ def build_trainer(
     limit_val_batches: int | float = 1.0,
     inference_mode: bool = True,
     val_every_steps: int | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> pl.Trainer:
     """A CPU-or-accelerator trainer logging CSV (and TensorBoard, if installed) to `run_dir/logs` and
     checkpointing to `run_dir`; it draws a progress bar when asked or when the command line shows
-    progress. It validates after every epoch, or every `val_every_steps` training steps when given."""
+    progress. It validates after every epoch, or every `val_every_steps` training steps when given;
+    `callbacks` join its own."""
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_every = checkpoint_every or _CHECKPOINT_EVERY.get()
     checkpoint = ModelCheckpoint(
@@ -121,7 +123,7 @@ def build_trainer(
         # The resumable batch sampler already gives each process its own batches.
         use_distributed_sampler=False,
         logger=_loggers(run_dir),
-        callbacks=[checkpoint, RandomStateCheckpoint(), GracefulInterrupt(run_dir / "last.ckpt")],
+        callbacks=[checkpoint, RandomStateCheckpoint(), GracefulInterrupt(run_dir / "last.ckpt"), *callbacks],
         enable_progress_bar=progress_bar or progress_enabled(),
         enable_model_summary=False,
         limit_val_batches=limit_val_batches,

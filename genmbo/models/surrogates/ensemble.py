@@ -52,6 +52,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from einops import rearrange
+from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from torchmetrics import MeanSquaredError, SpearmanCorrCoef
 
 from genmbo.config import SurrogateConfig, SurrogateLoss
@@ -61,7 +62,7 @@ from genmbo.metrics.surrogate_trust import SurrogateTrust
 from genmbo.models.checkpoints import load_module, save_weights
 from genmbo.models.networks.ensemble_mlp import EnsembleMLP
 from genmbo.models.surrogates.losses import coms_penalty, gradient_ascent, listnet_loss, mse_loss
-from genmbo.models.surrogates.sizing import sized_for
+from genmbo.models.surrogates.sizing import MIN_STOPPING_ROWS, VALIDATIONS, sized_for
 from genmbo.models.training import build_trainer, resume_path
 
 # Rows that calibrate a ranking model: the training split is a seeded permutation, so its first rows are
@@ -290,14 +291,21 @@ def fit_surrogate(
         model = load_module(EnsembleSurrogate, config.checkpoint, "surrogate", latents.shape[1])
         save_weights(model, folder / "surrogate.ckpt")
         return model
+    held_out = round(validation_fraction(latents.shape[0]) * latents.shape[0])
+    stops = config.patience is not None and held_out >= MIN_STOPPING_ROWS
     # The split draws from its own seeded generator: built first, it leaves the model's draws as they were.
     data = LatentDataModule(
         latents.detach().cpu(),
         scores.detach().cpu(),
         batch_size=config.members * config.batch_size,
-        val_fraction=validation_fraction(latents.shape[0]),
+        val_fraction=validation_fraction(latents.shape[0]) * (2 if stops else 1),
         seed=seed,
     )
+    # Stopping chooses among checkpoints by the rows it validates on, so the trust figures come from rows
+    # of their own: the held-out rows' first half stops the run, the second half measures it.
+    trust_indices = data.val_indices
+    if stops:
+        data.val_indices, trust_indices = data.val_indices.tensor_split(2)
     config = sized_for(config, latents.shape[0], len(data.train_indices))
     pl.seed_everything(seed, verbose=False)
     model = EnsembleSurrogate(
@@ -314,16 +322,47 @@ def fit_surrogate(
         coms_steps=config.coms_steps,
     )
     run_dir = folder / "surrogate"
-    # Validation (logged curves only) every twentieth of the run, not every epoch: an epoch of small data
-    # is one step.
+    # Validation every twentieth of the run, not every epoch (an epoch of small data is one step); it
+    # stops the run early (`genmbo.models.surrogates.sizing`).
+    stopping = early_stopping(run_dir, config.patience) if stops else []
     trainer = build_trainer(
-        run_dir, config.max_steps, limit_val_batches=4, val_every_steps=max(1, config.max_steps // 20)
+        run_dir,
+        config.max_steps,
+        limit_val_batches=4,
+        val_every_steps=max(1, config.max_steps // VALIDATIONS),
+        callbacks=stopping,
     )
     trainer.fit(model, datamodule=data, ckpt_path=resume_path(run_dir))
+    if stopping:
+        restore_best_validation(model, stopping[0])
     save_weights(model, folder / "surrogate.ckpt")
     model.eval()
-    model.trust = held_out_trust(model, latents[data.val_indices], scores[data.val_indices])
+    model.trust = held_out_trust(model, latents[trust_indices], scores[trust_indices])
     return model
+
+
+def early_stopping(run_dir: Path, patience: int) -> list[Callback]:
+    """The callbacks that keep the weights of the best validation Spearman correlation
+    (`run_dir/best/best.ckpt`) and stop the run after `patience` validations without a better one."""
+    best = ModelCheckpoint(
+        dirpath=run_dir / "best",
+        filename="best",
+        monitor="val/spearman",
+        mode="max",
+        save_top_k=1,
+        save_weights_only=True,
+    )
+    return [
+        best,
+        EarlyStopping(monitor="val/spearman", mode="max", patience=patience, check_on_train_epoch_end=False),
+    ]
+
+
+def restore_best_validation(model: EnsembleSurrogate, best: ModelCheckpoint) -> None:
+    """Load the weights of the best validation into `model` (kept as they are when none was saved)."""
+    if best.best_model_path and Path(best.best_model_path).exists():
+        state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
+        model.load_state_dict(state)
 
 
 def held_out_trust(model: EnsembleSurrogate, latents: torch.Tensor, scores: torch.Tensor) -> dict[str, Any]:

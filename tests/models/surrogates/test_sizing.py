@@ -40,3 +40,27 @@ def test_fit_surrogate_trains_the_sized_network_for_the_sized_steps(tmp_path) ->
     model = fit_surrogate(latents, latents[:, 0], config, tmp_path, seed=0)
     assert model.hparams.hidden_dims == [64, 64]
     assert model.trainer.global_step == sized_steps(32, 2, 8) == 1000
+
+
+def test_fit_surrogate_stops_when_validation_stops_improving_keeps_the_best_and_judges_it_apart(tmp_path):
+    generator = torch.Generator().manual_seed(0)
+    latents = torch.randn(300, 8, generator=generator)
+    # Mostly noise: a [64, 64] ensemble fits the training rows' noise long before 500 passes end.
+    scores = 0.3 * latents[:, 0] + torch.randn(300, generator=generator)
+    model = fit_surrogate(latents, scores, SurrogateConfig(members=2, batch_size=32), tmp_path, seed=0)
+    data = model.trainer.datamodule
+    # 50 rows stop the run and 50 others give the trust figures; 200 train.
+    assert len(data.val_indices) == 50 and model.trust["rows"] == 50 and len(data.train_indices) == 200
+    assert model.trainer.global_step < sized_steps(200, 2, 32)
+    (best,) = [
+        callback for callback in model.trainer.callbacks if getattr(callback, "best_model_score", None)
+    ]
+    assert (tmp_path / "surrogate" / "best" / "best.ckpt").exists()
+    validated = model.trainer.validate(model, datamodule=data, verbose=False)
+    assert abs(validated[0]["val/spearman"] - float(best.best_model_score)) < 1e-5  # the best weights
+    # The same command again resumes, stops at the same validation and keeps the same weights.
+    probe = torch.randn(20, 8, generator=generator)
+    with torch.no_grad():
+        again = fit_surrogate(latents, scores, SurrogateConfig(members=2, batch_size=32), tmp_path, seed=0)
+        assert torch.equal(again.predict(probe)[0], model.predict(probe)[0])
+    assert again.trust == model.trust
