@@ -240,8 +240,9 @@ class SurrogateConfig(Section):
     penalty weight and its gradient ascent (step `coms_step_size * sqrt(latent_dim)`, standardized units).
     `members` is at least 2: the std across members is the surrogate's uncertainty. `hidden_dims` and
     `max_steps` are "auto" by default: chosen by the number of labeled rows
-    (`genmbo.models.surrogates.sizing`). Training stops after `patience` validations (each a twentieth of
-    the run) without a better held-out RMSE and keeps the best one's weights; None trains every step."""
+    (`genmbo.models.surrogates.sizing`). With `patience` set, training stops after that many validations
+    (each a twentieth of the run) without a better Spearman on rows of its own and keeps the best
+    weights; None (the default) trains every step."""
 
     checkpoint: str | None = None
     loss: SurrogateLoss = "mse"
@@ -256,7 +257,7 @@ class SurrogateConfig(Section):
     coms_alpha: float = Field(0.5, ge=0)
     coms_step_size: float = Field(0.05, gt=0)
     coms_steps: PositiveInt = 5
-    patience: PositiveInt | None = 4
+    patience: PositiveInt | None = None
 
 
 class SearchChoice(BaseModel):

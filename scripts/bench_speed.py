@@ -105,7 +105,8 @@ def sequence_campaign_data(path: Path, rows: int = 25_000, seed: int = 0) -> Non
 
 
 def timed_design(arguments: list[str], environment: dict[str, str]) -> dict:
-    """Run `genmbo design ARGUMENTS` in its own process: wall seconds, peak resident GB, stage timings."""
+    """Run `genmbo design ARGUMENTS` in its own process: wall seconds, peak resident GB, stage timings;
+    the run's summary goes to its folder's `summary.txt`."""
     out = Path(arguments[arguments.index("--out") + 1])
     command = [sys.executable, "-m", "genmbo", "design", *arguments, "--no-progress"]
     # A wrapper process whose only child is the run, so that its children's peak is the run's.
@@ -120,6 +121,8 @@ def timed_design(arguments: list[str], environment: dict[str, str]) -> dict:
     seconds, peak_kb, code = result.stdout.split()[-3:]
     if int(code) != 0:
         raise RuntimeError(f"genmbo design {' '.join(arguments)} failed:\n{result.stderr[-2000:]}")
+    # The run's own summary, less the wrapper's last line.
+    (out / "summary.txt").write_text(result.stdout.rsplit("\n", 2)[0] + "\n")
     metrics = json.loads((out / "metrics.json").read_text())
     row = {
         "wall_seconds": float(seconds),
@@ -148,8 +151,10 @@ def campaigns(out: Path) -> dict:
         busy.kill()
     data = out / "sequence_campaign.csv"
     sequence_campaign_data(data)
+    columns = ["--design-col", "sequence", "--score-col", "score"]
     runs["25,000-row sequence campaign"] = timed_design(
-        ["--data", str(data), "--space", "sequence", "--out", str(out / "sequence_campaign")], environment
+        ["--data", str(data), "--space", "sequence", *columns, "--out", str(out / "sequence_campaign")],
+        environment,
     )
     return runs
 

@@ -271,7 +271,7 @@ def test_written_out_gru_generation_matches_stepping_the_module(layers):
     from genmbo.models.networks.sequence_decoder import GRUSequenceDecoder
 
     torch.manual_seed(0)
-    decoder = GRUSequenceDecoder(vocab_size=12, latent_dim=6, embedding_dim=8, hidden_dim=16, num_layers=layers)
+    decoder = GRUSequenceDecoder(12, latent_dim=6, embedding_dim=8, hidden_dim=16, num_layers=layers)
     decoder.eval()
     allowed = generation_mask(width=14, vocab_size=12, fixed_length=None)
     latents = 3 * torch.randn(200, 6)

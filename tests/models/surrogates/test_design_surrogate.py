@@ -20,8 +20,7 @@ from genmbo.models.surrogates.design import (
 )
 from genmbo.spaces import ContinuousSpace, MoleculeSpace, SequenceSpace
 
-# Trained every step (no early stopping): these tests are about the features, not the training length.
-TINY = SurrogateConfig(members=2, hidden_dims=[32], max_steps=150, batch_size=32, patience=None)
+TINY = SurrogateConfig(members=2, hidden_dims=[32], max_steps=150, batch_size=32)
 
 
 def test_features_are_one_hot_tokens_position_by_position() -> None:

@@ -195,7 +195,7 @@ def test_gradient_ascent_climbs_and_the_penalty_compares_means() -> None:
 def test_fit_save_load_and_rerun(tmp_path) -> None:
     latents, scores = toy(300, 0)
     folder = tmp_path / "run"
-    config = tiny_config(loss="listnet", patience=None)  # every step, so that a longer run continues
+    config = tiny_config(loss="listnet")
     model = fit_surrogate(latents, scores, config, folder, seed=3)
     assert (folder / "surrogate.ckpt").is_file() and (folder / "surrogate" / "last.ckpt").is_file()
     probe = toy(50, seed=4)[0]
@@ -206,9 +206,7 @@ def test_fit_save_load_and_rerun(tmp_path) -> None:
         rerun = fit_surrogate(latents, scores, config, folder, seed=3).predict(probe)
     for values in (reloaded, rerun):
         assert torch.equal(values[0], expected[0]) and torch.equal(values[1], expected[1])
-    longer = fit_surrogate(
-        latents, scores, tiny_config(loss="listnet", max_steps=30, patience=None), folder, seed=3
-    )
+    longer = fit_surrogate(latents, scores, tiny_config(loss="listnet", max_steps=30), folder, seed=3)
     assert longer.global_step == 30
 
 

@@ -47,7 +47,8 @@ def test_fit_surrogate_stops_when_validation_stops_improving_keeps_the_best_and_
     latents = torch.randn(300, 8, generator=generator)
     # Mostly noise: a [64, 64] ensemble fits the training rows' noise long before 500 passes end.
     scores = 0.3 * latents[:, 0] + torch.randn(300, generator=generator)
-    model = fit_surrogate(latents, scores, SurrogateConfig(members=2, batch_size=32), tmp_path, seed=0)
+    config = SurrogateConfig(members=2, batch_size=32, patience=4)
+    model = fit_surrogate(latents, scores, config, tmp_path, seed=0)
     data = model.trainer.datamodule
     # 50 rows stop the run and 50 others give the trust figures; 200 train.
     assert len(data.val_indices) == 50 and model.trust["rows"] == 50 and len(data.train_indices) == 200
@@ -61,6 +62,15 @@ def test_fit_surrogate_stops_when_validation_stops_improving_keeps_the_best_and_
     # The same command again resumes, stops at the same validation and keeps the same weights.
     probe = torch.randn(20, 8, generator=generator)
     with torch.no_grad():
-        again = fit_surrogate(latents, scores, SurrogateConfig(members=2, batch_size=32), tmp_path, seed=0)
+        again = fit_surrogate(latents, scores, config, tmp_path, seed=0)
         assert torch.equal(again.predict(probe)[0], model.predict(probe)[0])
     assert again.trust == model.trust
+
+
+def test_by_default_every_step_is_trained_and_nothing_extra_is_held_out(tmp_path) -> None:
+    generator = torch.Generator().manual_seed(0)
+    latents = torch.randn(300, 4, generator=generator)
+    config = SurrogateConfig(members=2, batch_size=32, hidden_dims=[8], max_steps=40)
+    model = fit_surrogate(latents, torch.randn(300, generator=generator), config, tmp_path, seed=0)
+    assert model.trainer.global_step == 40
+    assert len(model.trainer.datamodule.val_indices) == 50 and model.trust["rows"] == 50
