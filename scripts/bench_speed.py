@@ -108,6 +108,7 @@ def timed_design(arguments: list[str], environment: dict[str, str]) -> dict:
     """Run `genmbo design ARGUMENTS` in its own process: wall seconds, peak resident GB, stage timings;
     the run's summary goes to its folder's `summary.txt`."""
     out = Path(arguments[arguments.index("--out") + 1])
+    shutil.rmtree(out, ignore_errors=True)  # a run folder left from before would resume its models
     command = [sys.executable, "-m", "genmbo", "design", *arguments, "--no-progress"]
     # A wrapper process whose only child is the run, so that its children's peak is the run's.
     wrapper = (
@@ -118,15 +119,16 @@ def timed_design(arguments: list[str], environment: dict[str, str]) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", wrapper, *command], env=environment, capture_output=True, text=True
     )
-    seconds, peak_kb, code = result.stdout.split()[-3:]
-    if int(code) != 0:
+    last_line = result.stdout.rstrip("\n").rsplit("\n", 1)[-1].split()
+    if result.returncode != 0 or len(last_line) != 3 or last_line[2] != "0":
         raise RuntimeError(f"genmbo design {' '.join(arguments)} failed:\n{result.stderr[-2000:]}")
+    seconds, peak_kb, _ = last_line
     # The run's own summary, less the wrapper's last line.
-    (out / "summary.txt").write_text(result.stdout.rsplit("\n", 2)[0] + "\n")
+    (out / "summary.txt").write_text(result.stdout.rstrip("\n").rsplit("\n", 1)[0] + "\n")
     metrics = json.loads((out / "metrics.json").read_text())
     row = {
         "wall_seconds": float(seconds),
-        "peak_gb": int(peak_kb) / 2**20,
+        "peak_gb": int(peak_kb) * 1024 / 1e9,  # ru_maxrss is in KiB on Linux
         "threads": metrics.get("threads"),
         "timings": metrics["timings"],
     }
@@ -143,12 +145,14 @@ def campaigns(out: Path) -> dict:
         "main job, filled cache": timed_design(["--out", str(out / "main_job")], environment),
     }
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    time.sleep(2)  # running before the run looks for free cores
     try:
         runs["main job beside one CPU-bound process"] = timed_design(
             ["--out", str(out / "main_job_shared")], environment
         )
     finally:
         busy.kill()
+        busy.wait()
     data = out / "sequence_campaign.csv"
     sequence_campaign_data(data)
     columns = ["--design-col", "sequence", "--score-col", "score"]
@@ -165,7 +169,7 @@ def target_rows(results: dict) -> list[dict]:
     figures = {name: run["wall_seconds"] for name, run in runs.items()}
     if "main job, filled cache" in runs:
         figures["main job, peak memory"] = max(
-            runs[name]["peak_gb"] for name in ("main job, empty cache", "main job, filled cache")
+            run["peak_gb"] for name, run in runs.items() if name.startswith("main job")
         )
     if "main job beside one CPU-bound process" in runs:
         figures["main job beside one CPU-bound process"] = (

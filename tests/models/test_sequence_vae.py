@@ -281,3 +281,20 @@ def test_written_out_gru_generation_matches_stepping_the_module(layers):
     assert torch.equal(generated, expected)
     lengths = (generated != PAD_ID).sum(1)
     assert lengths.min() < lengths.max()  # rows finish at different steps: the shrinking batch is exercised
+
+
+def test_sampled_gru_generation_keeps_the_layout_and_is_reproducible():
+    from genmbo.models.networks.sequence_decoder import GRUSequenceDecoder
+
+    torch.manual_seed(0)
+    decoder = GRUSequenceDecoder(12, latent_dim=6, embedding_dim=8, hidden_dim=16).eval()
+    allowed = generation_mask(width=14, vocab_size=12, fixed_length=None)
+    latents = torch.randn(100, 6)
+    draws = [decoder.generate(latents, allowed, 1.0, torch.Generator().manual_seed(3)) for _ in range(2)]
+    assert torch.equal(draws[0], draws[1])
+    tokens = draws[0]
+    assert (tokens[:, 0] == BOS_ID).all()
+    for row in tokens.tolist():
+        end = row.index(EOS_ID)  # every row ends: the last position allows only EOS
+        assert end >= 2 and all(token not in (PAD_ID, BOS_ID, EOS_ID) for token in row[1:end])
+        assert all(token == PAD_ID for token in row[end + 1 :])

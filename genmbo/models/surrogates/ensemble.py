@@ -332,9 +332,17 @@ def fit_surrogate(
         val_every_steps=max(1, config.max_steps // VALIDATIONS),
         callbacks=stopping,
     )
-    trainer.fit(model, datamodule=data, ckpt_path=resume_path(run_dir))
-    if stopping:
-        restore_best_validation(model, stopping[0])
+    # A stopped run's last checkpoint is not where it stopped (nor does it record the stop), so a rerun
+    # takes the finished run's best weights instead of resuming it.
+    finished = run_dir / "best" / "finished"
+    if stopping and finished.is_file():
+        restore_best_validation(model, run_dir / "best" / finished.read_text())
+    else:
+        trainer.fit(model, datamodule=data, ckpt_path=resume_path(run_dir))
+        if stopping:
+            best = Path(stopping[0].best_model_path)
+            restore_best_validation(model, best)
+            finished.write_text(best.name)
     save_weights(model, folder / "surrogate.ckpt")
     model.eval()
     model.trust = held_out_trust(model, latents[trust_indices], scores[trust_indices])
@@ -358,11 +366,14 @@ def early_stopping(run_dir: Path, patience: int) -> list[Callback]:
     ]
 
 
-def restore_best_validation(model: EnsembleSurrogate, best: ModelCheckpoint) -> None:
-    """Load the weights of the best validation into `model` (kept as they are when none was saved)."""
-    if best.best_model_path and Path(best.best_model_path).exists():
-        state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
-        model.load_state_dict(state)
+def restore_best_validation(model: EnsembleSurrogate, best: Path) -> None:
+    """Load the weights of the best validation (`best`, a checkpoint of `early_stopping`) into `model`."""
+    if not best.is_file():
+        raise GenmboError(
+            f"the surrogate's best validation checkpoint {best} is missing: delete {best.parent}"
+        )
+    state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+    model.load_state_dict(state)
 
 
 def held_out_trust(model: EnsembleSurrogate, latents: torch.Tensor, scores: torch.Tensor) -> dict[str, Any]:

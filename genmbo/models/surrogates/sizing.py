@@ -6,7 +6,7 @@ builds the ensemble, for the latent surrogate and the design surrogate alike. Th
 - ``max_steps``: at most `MAX_EPOCHS` passes over the training rows and at most `MAX_STEPS` steps, where a
   step draws ``members * batch_size`` rows. From about 3,840 training rows on an epoch is 4 or more steps
   and the cap is `MAX_STEPS` (2,000), so every full-size task of the suite (5,000 to 160,000 rows) trains as
-  before; 500 labeled rows (475 after the held-out share) train 500 steps instead of 2,000, each a full pass.
+  before; 500 labeled rows (450 after the held-out share) train 500 steps instead of 2,000, each a full pass.
 - early stopping, only when ``patience`` is set (default None: every step is trained): the run validates
   every twentieth of ``max_steps`` and stops when the Spearman correlation of its mean with the
   validation rows' scores has not improved for ``patience`` validations in a row; the weights of the best
@@ -14,7 +14,7 @@ builds the ensemble, for the latent surrogate and the design surrogate alike. Th
   and apart from them, so that the rows that chose the checkpoint do not also judge it. With fewer than
   `MIN_STOPPING_ROWS` held-out rows (under 100 labeled rows) a correlation is too noisy to stop on and the
   run trains its ``max_steps``. It is off by default because on tuning seeds it ranked unseen designs
-  better and trained 2-4 times faster, but the flagship's libraries were no better for it (TFBind8 at full
+  better and trained 1.6-6 times faster, but the flagship's libraries were no better for it (TFBind8 at full
   size lower on both seeds measured; docs/methods.md, "Early stopping").
 - ``hidden_dims``: `SMALL_HIDDEN_DIMS` (two layers of 64) below `SMALL_DATA_ROWS` rows, else
   `HIDDEN_DIMS` (two of 256).

@@ -59,7 +59,7 @@ def test_fit_surrogate_stops_when_validation_stops_improving_keeps_the_best_and_
     assert (tmp_path / "surrogate" / "best" / "best.ckpt").exists()
     validated = model.trainer.validate(model, datamodule=data, verbose=False)
     assert abs(validated[0]["val/spearman"] - float(best.best_model_score)) < 1e-5  # the best weights
-    # The same command again resumes, stops at the same validation and keeps the same weights.
+    # The same command again takes the finished run's best weights without training.
     probe = torch.randn(20, 8, generator=generator)
     with torch.no_grad():
         again = fit_surrogate(latents, scores, config, tmp_path, seed=0)
