@@ -13,9 +13,9 @@ builds the ensemble, for the latent surrogate and the design surrogate alike. Th
   validation are kept. The validation rows are as many again as the held-out rows of the trust figures
   and apart from them, so that the rows that chose the checkpoint do not also judge it. With fewer than
   `MIN_STOPPING_ROWS` held-out rows (under 100 labeled rows) a correlation is too noisy to stop on and the
-  run trains its ``max_steps``. It is off by default because on tuning seeds it ranked unseen designs
-  better and trained 1.6-6 times faster, but the flagship's libraries were no better for it (TFBind8 at full
-  size lower on both seeds measured; docs/methods.md, "Early stopping").
+  run trains its ``max_steps``. It is off by default: on tuning seeds it trained 1.6-6 times faster and
+  ranked unseen designs better on TFBind8 (worse on Ackley-32), but the flagship's libraries were no
+  better for it (TFBind8 at full size lower on both seeds measured; docs/methods.md, "Early stopping").
 - ``hidden_dims``: `SMALL_HIDDEN_DIMS` (two layers of 64) below `SMALL_DATA_ROWS` rows, else
   `HIDDEN_DIMS` (two of 256).
 
