@@ -291,14 +291,14 @@ def fit_surrogate(
         model = load_module(EnsembleSurrogate, config.checkpoint, "surrogate", latents.shape[1])
         save_weights(model, folder / "surrogate.ckpt")
         return model
-    held_out = round(validation_fraction(latents.shape[0]) * latents.shape[0])
-    stops = config.patience is not None and held_out >= MIN_STOPPING_ROWS
+    held_out_share = validation_fraction(latents.shape[0])
+    stops = config.patience is not None and round(held_out_share * latents.shape[0]) >= MIN_STOPPING_ROWS
     # The split draws from its own seeded generator: built first, it leaves the model's draws as they were.
     data = LatentDataModule(
         latents.detach().cpu(),
         scores.detach().cpu(),
         batch_size=config.members * config.batch_size,
-        val_fraction=validation_fraction(latents.shape[0]) * (2 if stops else 1),
+        val_fraction=held_out_share * (2 if stops else 1),
         seed=seed,
     )
     # Stopping chooses among checkpoints by the rows it validates on, so the trust figures come from rows
