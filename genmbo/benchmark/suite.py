@@ -219,9 +219,9 @@ def _run_task_seed(
             clock = Stopwatch(announce=False)  # one line per run below, not one per stage
             models = Models(prior, latents, surrogate, design_surrogate)
             plan = LibraryPlan.of(config, method)
-            library = make_library(
-                plan, dataset, models, method, constraints, folder / f"policy-{spec.label}", clock
-            )
+            # One policy folder for every method: trainings are kept apart by their fingerprint, and
+            # variants that train the same step-size policy (the ablation's) train it once.
+            library = make_library(plan, dataset, models, method, constraints, folder / "policy", clock)
             if library is None:  # a helper process of a distributed run
                 continue
             measures = measure_library(dataset, library)

@@ -108,8 +108,9 @@ class PolicyGuidedGradientSearch(SearchMethod):
     After a call, `selected` holds the chosen ``(percentile, checkpoint index)`` and `policy` the chosen
     `PGSPolicy` (a guided-diffusion `StepSize` through ``policy.step_size`` or ``policy.relative_step_size``).
 
-    `fit` trains in its `run_dir`, one subfolder per percentile (Lightning checkpoints and logs; a rerun
-    resumes or reuses the trained policies): `genmbo design` passes ``OUT/policy``. Without one, each
+    `fit` trains in its `run_dir`, one subfolder per percentile and, within it, per training
+    (`genmbo.models.policy.conservative_sac.training_dir`: Lightning checkpoints and logs; a rerun resumes
+    or reuses the trained policies): `genmbo design` passes ``OUT/policy``. Without one, each
     training runs in a temporary folder.
     """
 

@@ -353,3 +353,21 @@ def test_a_base_config_may_not_set_what_every_run_sets(tmp_path, capsys):
     assert not (tmp_path / "b").exists()
     with pytest.raises(ConfigError, match="name the method before the colon"):
         parse_method('x=pgs:{"method": "genetic"}')
+
+
+def test_variants_that_train_the_same_step_size_policy_train_it_once(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    flagship = {"policy": TINY_PGS, "num_steps": 5}
+    methods = [
+        "gd=guided_diffusion:" + json.dumps(flagship),
+        "gd_no_portfolio=guided_diffusion:" + json.dumps({**flagship, "stages": {"portfolio": 0}}),
+        "gd_longer=guided_diffusion:" + json.dumps({**flagship, "policy": {**TINY_PGS, "updates": 6}}),
+    ]
+    out = tmp_path / "bench"
+    argv = ["benchmark", "--tasks", "ackley-4", "--methods", *methods, "--seeds", "0", "--budget", "4"]
+    assert main([*argv, "--config", str(tmp_path / "tiny.yaml"), "--out", str(out)]) == 0
+    trainings = sorted((out / "ackley-4" / "seed-0" / "policy" / "p50").iterdir())
+    # Two trainings (5 and 6 updates), the first shared by the two variants: it ran once, never resumed.
+    assert len(trainings) == 2 and all((folder / "policies.pt").is_file() for folder in trainings)
+    assert not any(list(folder.glob("logs/resumed-*")) for folder in trainings)
+    assert len(pd.read_csv(out / "results.csv")) == 3

@@ -23,10 +23,11 @@ Its state travels in Lightning's checkpoints, so a resumed run continues the sam
 processes, process ``r > 0`` draws from its own stream, seeded by the first stream and ``r`` (rank 0's
 stream is still the single-process one); after a resume those streams restart from the step reached.
 
-Files. Checkpoints and the result file (`policies.pt`: the policy copies and the final stream state)
-carry a fingerprint of the training (settings, transitions, starting stream), so a rerun reuses or
-resumes only its own training, and rebuilds the result from a final checkpoint if it was killed
-between the two. The transitions are plain tensors, not buffers, which DDP would re-send every step.
+Files. A training lives in a folder named by its fingerprint (settings, transitions, starting stream),
+whose checkpoints and result file (`policies.pt`: the policy copies and the final stream state) carry
+the fingerprint too, so a rerun reuses or resumes only its own training (and rebuilds the result from a
+final checkpoint if it was killed between the two), and two runs that train the same policy train it
+once. The transitions are plain tensors, not buffers, which DDP would re-send every step.
 """
 
 from __future__ import annotations
@@ -269,12 +270,12 @@ def fit_conservative_sac(
     """Train a learner for `updates` updates with Lightning and return copies of its policy network every
     `checkpoint_every` updates and after the last, in eval mode.
 
-    The learner is trained in `run_dir` (checkpoints, logs, the resulting `policies.pt`), or in a
-    temporary folder when None (one process only: under a launcher that runs every process separately
-    the folders would differ). A rerun of the same training into the same folder resumes from its
-    `last.ckpt`, or reads the finished result; files of another training there (other settings, data or
-    seed) are moved aside. `generator` is left as the training stream left it, as if the caller had
-    drawn every batch and sample itself.
+    The learner is trained in its own subfolder of `run_dir` (`training_dir`: checkpoints, logs, the
+    resulting `policies.pt`), or of a temporary folder when None (one process only: under a launcher that
+    runs every process separately the folders would differ). A rerun of the same training resumes from
+    its `last.ckpt`, or reads the finished result, so runs that train the same policy under one `run_dir`
+    train it once. `generator` is left as the training stream left it, as if the caller had drawn every
+    batch and sample itself.
     """
     if run_dir is None:
         if several_processes():
@@ -283,10 +284,11 @@ def fit_conservative_sac(
             return fit_conservative_sac(
                 transitions, state_dim, action_dim, config, updates, generator, checkpoint_every, Path(folder)
             )
-    result_path = run_dir / POLICIES_FILE
     learner = ConservativeSAC(
-        state_dim, action_dim, generator, config, transitions, updates, checkpoint_every, result_path
+        state_dim, action_dim, generator, config, transitions, updates, checkpoint_every
     )
+    run_dir = training_dir(run_dir, learner.fingerprint)
+    result_path = learner.output = run_dir / POLICIES_FILE
     result = _matching_result(result_path, learner.fingerprint)
     if result is None:
         checkpoint = _own_checkpoint(run_dir / "last.ckpt", learner.fingerprint)
@@ -305,6 +307,12 @@ def fit_conservative_sac(
         network.load_state_dict(weights)
         policies.append(network.eval().requires_grad_(False))
     return policies
+
+
+def training_dir(run_dir: Path, fingerprint: str) -> Path:
+    """The folder of the training with `fingerprint` under `run_dir`, named by the fingerprint: trainings
+    of other settings, data or seeds sit beside it instead of resuming or overwriting its files."""
+    return run_dir / fingerprint[:16]
 
 
 def training_fingerprint(

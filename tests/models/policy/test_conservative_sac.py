@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import copy
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from genmbo.models.policy.conservative_sac import POLICIES_FILE, ConservativeSAC, fit_conservative_sac
+from genmbo.models.policy.conservative_sac import (
+    POLICIES_FILE,
+    ConservativeSAC,
+    fit_conservative_sac,
+    training_dir,
+)
 from genmbo.models.policy.pgs_policy import ConservativeSACConfig, Transitions
 from genmbo.models.training import build_trainer, checkpointing_every, distributed_training
 
@@ -108,7 +114,8 @@ def test_snapshots_determinism_and_reuse_of_a_finished_run(tmp_path) -> None:
         torch.testing.assert_close(one.mode(states), other.mode(states))
     assert not torch.equal(first[0].mode(states), first[1].mode(states))  # two different checkpoints
     # A rerun into a finished folder reads the result instead of training again.
-    (tmp_path / "a" / "last.ckpt").unlink()
+    (last,) = (tmp_path / "a").glob("*/last.ckpt")  # the training's own subfolder
+    last.unlink()
     again, again_state = run(tmp_path / "a")
     torch.testing.assert_close(again[1].mode(states), first[1].mode(states))
     assert torch.equal(again_state, first_state)
@@ -120,16 +127,16 @@ def test_resume_after_an_interruption_ends_like_an_uninterrupted_run(tmp_path) -
     uninterrupted = fit_conservative_sac(
         transitions, 3, 3, TINY, 20, uninterrupted_generator, 10, tmp_path / "whole"
     )
-    folder = tmp_path / "interrupted"
+    parent = tmp_path / "interrupted"
     # The first attempt stops after 12 of 20 updates, with a checkpoint every 5.
-    learner = ConservativeSAC(
-        3, 3, torch.Generator().manual_seed(5), TINY, transitions, 20, 10, folder / POLICIES_FILE
-    )
+    learner = ConservativeSAC(3, 3, torch.Generator().manual_seed(5), TINY, transitions, 20, 10)
+    folder = training_dir(parent, learner.fingerprint)
+    learner.output = folder / POLICIES_FILE
     with checkpointing_every(5):
         build_trainer(folder, max_steps=12).fit(learner)
     assert (folder / "last.ckpt").is_file() and not (folder / POLICIES_FILE).exists()
     generator = torch.Generator().manual_seed(5)
-    resumed = fit_conservative_sac(transitions, 3, 3, TINY, 20, generator, 10, folder)
+    resumed = fit_conservative_sac(transitions, 3, 3, TINY, 20, generator, 10, parent)
     assert len(resumed) == 2
     # It resumed (a fresh start would also end like the uninterrupted run): only steps after 10 logged.
     steps = pd.read_csv(folder / "logs" / "resumed-1" / "metrics.csv")["step"]
@@ -140,29 +147,49 @@ def test_resume_after_an_interruption_ends_like_an_uninterrupted_run(tmp_path) -
     assert torch.equal(generator.get_state(), uninterrupted_generator.get_state())
 
 
-def test_a_folder_of_another_training_is_set_aside_and_a_lost_result_is_rebuilt(tmp_path, capsys):
+def test_trainings_share_a_parent_folder_and_a_lost_result_is_rebuilt(tmp_path, capsys):
     transitions = toy_transitions()
 
     def run(folder, updates):
         generator = torch.Generator().manual_seed(6)
         return fit_conservative_sac(transitions, 3, 3, TINY, updates, generator, 10, folder), generator
 
+    def own_folder(parent, updates):
+        learner = ConservativeSAC(3, 3, torch.Generator().manual_seed(6), TINY, transitions, updates, 10)
+        return training_dir(parent, learner.fingerprint)
+
     states = torch.randn(4, 3)
     (reference, _) = run(tmp_path / "fresh", 10)
+    shared = tmp_path / "shared"
     with checkpointing_every(10):
-        twenty, twenty_generator = run(tmp_path / "shared", 20)
-    # Another training (10 updates) into the same folder: the 20-update files are moved aside.
-    ten, _ = run(tmp_path / "shared", 10)
-    assert len(ten) == 1 and (tmp_path / "shared" / f"{POLICIES_FILE}.other").is_file()
+        twenty, twenty_generator = run(shared, 20)
+    # Another training (10 updates) under the same folder trains in its own subfolder, beside the first.
+    ten, _ = run(shared, 10)
+    assert len(ten) == 1 and len(twenty) == 2
     torch.testing.assert_close(ten[0].mode(states), reference[0].mode(states), rtol=0, atol=0)
+    assert (own_folder(shared, 20) / POLICIES_FILE).is_file() and (
+        own_folder(shared, 10) / POLICIES_FILE
+    ).is_file()
+    # The same training again reads its result: no training runs.
+    again, again_generator = run(shared, 20)
+    assert not (own_folder(shared, 20) / "logs" / "resumed-1").exists()
+    torch.testing.assert_close(again[1].mode(states), twenty[1].mode(states), rtol=0, atol=0)
+    assert torch.equal(again_generator.get_state(), twenty_generator.get_state())
+
+    # A result file of another training found in a training's folder is moved aside, never read.
+    shutil.copy(own_folder(shared, 20) / POLICIES_FILE, own_folder(shared, 10) / POLICIES_FILE)
+    ten_again, _ = run(shared, 10)
+    torch.testing.assert_close(ten_again[0].mode(states), reference[0].mode(states), rtol=0, atol=0)
+    assert (own_folder(shared, 10) / f"{POLICIES_FILE}.other").is_file()
     assert "belongs to another training" in capsys.readouterr().err
 
     # Killed after the last checkpoint but before the result file: the checkpoint provides it.
     with checkpointing_every(10):
         run(tmp_path / "killed", 20)
-    (tmp_path / "killed" / POLICIES_FILE).unlink()
+    killed = own_folder(tmp_path / "killed", 20)
+    (killed / POLICIES_FILE).unlink()
     rebuilt, rebuilt_generator = run(tmp_path / "killed", 20)
-    assert not (tmp_path / "killed" / "logs" / "resumed-1").exists()  # no training ran
+    assert not (killed / "logs" / "resumed-1").exists()  # no training ran
     for one, other in zip(rebuilt, twenty, strict=True):
         torch.testing.assert_close(one.mode(states), other.mode(states), rtol=0, atol=0)
     assert torch.equal(rebuilt_generator.get_state(), twenty_generator.get_state())
