@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from genmbo.benchmark.suite import MethodSpec, parse_method, summary_table
+from genmbo.benchmark.suite import STANDARD_METHODS, MethodSpec, parse_method, summary_table
 from genmbo.cli import main
 from genmbo.errors import ConfigError
 from genmbo.models.surrogates.ensemble import load_surrogate
@@ -371,3 +371,29 @@ def test_variants_that_train_the_same_step_size_policy_train_it_once(tmp_path):
     assert len(trainings) == 2 and all((folder / "policies.pt").is_file() for folder in trainings)
     assert not any(list(folder.glob("logs/resumed-*")) for folder in trainings)
     assert len(pd.read_csv(out / "results.csv")) == 3
+
+
+HELD_OUT_SUITE = Path(__file__).parents[2] / "scripts" / "held_out_suite.sh"
+ABLATION = ["guided_diffusion", "gd_no_portfolio", "gd_no_polish", "gd_no_policy", "gd_unguided"]
+ABLATION += ["gradient_ascent", "ga_portfolio", "ga_polish", "ga_both"]
+
+
+def test_the_held_out_suite_merges_its_parts_into_the_suite_and_the_ablation(tmp_path):
+    parts = tmp_path / "parts"
+    for name, seed in (("t-seed3", 3), ("t-seed4", 4)):
+        (parts / name).mkdir(parents=True)
+        rows = [
+            ["t", method, seed, 0.5 + seed / 10, 0.1]
+            for method in dict.fromkeys([*STANDARD_METHODS, *ABLATION])
+        ]
+        _results_part(parts / name / "results.csv", rows + [["t", "other", seed, 0.0, 0.0]])
+    run = subprocess.run(
+        ["bash", str(HELD_OUT_SUITE), str(tmp_path), "merge"], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    suite = pd.read_csv(tmp_path / "suite" / "results.csv")
+    ablation = pd.read_csv(tmp_path / "ablation" / "results.csv")
+    assert set(suite["method"]) == set(STANDARD_METHODS) and len(suite) == 14
+    assert set(ablation["method"]) == set(ABLATION) and len(ablation) == 18
+    bad = subprocess.run(["bash", str(HELD_OUT_SUITE), str(tmp_path), "all"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unknown lane 'all'" in bad.stderr
