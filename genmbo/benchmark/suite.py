@@ -77,18 +77,20 @@ RESULT_COLUMNS = ["task", "method", "seed", "score_100th", "score_50th", "top10_
 @dataclass
 class MethodSpec:
     """A benchmark column: `label`, the registered `method`, its `options`, and overrides of the
-    config's `surrogate` and `stages` sections."""
+    config's `surrogate`, `stages` and `constraints` sections."""
 
     label: str
     method: str
     options: dict[str, Any] = field(default_factory=dict)
     surrogate: dict[str, Any] = field(default_factory=dict)
     stages: dict[str, Any] = field(default_factory=dict)
+    constraints: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_method(spec: str) -> MethodSpec:
     """``NAME``, a named variant (``coms``), or ``LABEL=METHOD:{json options}``; the options may hold
-    ``"surrogate"`` and ``"stages"`` objects of config keys (``{"stages": {"polish_rounds": 4}}``)."""
+    ``"surrogate"``, ``"stages"`` and ``"constraints"`` objects of config keys
+    (``{"stages": {"polish_rounds": 4}}``)."""
     if spec in VARIANTS:
         method, options, surrogate = VARIANTS[spec]
         return MethodSpec(spec, method, dict(options), dict(surrogate))
@@ -103,11 +105,11 @@ def parse_method(spec: str) -> MethodSpec:
         raise ConfigError(f"method {spec!r}: options must be a JSON object")
     if "method" in options:
         raise ConfigError(f"method {spec!r}: name the method before the colon, not in its options")
-    sections = {section: options.pop(section, {}) for section in ("surrogate", "stages")}
+    sections = {section: options.pop(section, {}) for section in ("surrogate", "stages", "constraints")}
     for section, keys in sections.items():
         if not isinstance(keys, dict):
             raise ConfigError(f"method {spec!r}: the {section!r} option must be an object of {section} keys")
-    return MethodSpec(label or method, method, options, sections["surrogate"], sections["stages"])
+    return MethodSpec(label or method, method, options, **sections)
 
 
 def run_benchmark(
@@ -172,6 +174,7 @@ def run_config(
     raw["search"] = {"method": spec.method, **spec.options}
     raw["surrogate"] |= spec.surrogate
     raw["stages"] |= spec.stages
+    raw["constraints"] |= spec.constraints
     return from_mapping(GenmboConfig, raw, source=f"method {spec.label!r}")
 
 
@@ -189,7 +192,9 @@ def _run_task_seed(
         started = time.perf_counter()
         dataset, task = resolve_dataset(first)
         assert task is not None
-        constraints = DesignFilter(dataset.space, first.constraints)
+        filters = {
+            label: DesignFilter(dataset.space, config.constraints) for label, config in configs.items()
+        }
         conditional = any(method.needs_condition for method in methods.values())
         prior, latents = fit_prior_and_encode(dataset, first.prior, folder / "prior", seed, conditional)
         prepare_seconds = time.perf_counter() - started
@@ -221,7 +226,9 @@ def _run_task_seed(
             plan = LibraryPlan.of(config, method)
             # One policy folder for every method: trainings are kept apart by their fingerprint, and
             # variants that train the same step-size policy (the ablation's) train it once.
-            library = make_library(plan, dataset, models, method, constraints, folder / "policy", clock)
+            library = make_library(
+                plan, dataset, models, method, filters[spec.label], folder / "policy", clock
+            )
             if library is None:  # a helper process of a distributed run
                 continue
             measures = measure_library(dataset, library)

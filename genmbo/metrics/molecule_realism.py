@@ -42,7 +42,7 @@ from torchmetrics import Metric
 
 from genmbo.metrics.fingerprints import morgan_fingerprints, tanimoto_from_bits, unpack_bits
 from genmbo.metrics.samples import _cat_or_empty, measure
-from genmbo.selection.constraints import alert_catalog
+from genmbo.selection.constraints import alert_catalog, largest_ring_size
 from genmbo.tasks.molecular_oracles import sa_score
 
 CONTINUOUS_DESCRIPTORS = ("BertzCT", "MolLogP", "MolWt", "TPSA")
@@ -279,8 +279,7 @@ class LargeRingShare(_PerMoleculeValue):
         self.min_atoms = min_atoms
 
     def value(self, molecule: Chem.Mol) -> float:
-        rings = molecule.GetRingInfo().AtomRings()
-        return float(any(len(ring) >= self.min_atoms for ring in rings))
+        return float(largest_ring_size(molecule) >= self.min_atoms)
 
 
 class StructuralAlertShare(_PerMoleculeValue):

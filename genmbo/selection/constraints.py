@@ -3,7 +3,10 @@
 Structural alerts come from RDKit's `FilterCatalog` (PAINS: Baell & Holloway, J. Med. Chem. 2010;
 BRENK: Brenk et al., ChemMedChem 2008; NIH, ZINC and ChEMBL rule sets as packaged by RDKit); property
 ranges use RDKit's descriptor functions by name (`rdkit.Chem.Descriptors.descList`, e.g. MolWt, MolLogP,
-TPSA, qed). Every name is checked when the filter is built, so a typo stops the run before any training.
+TPSA, qed) and two realism measures of `genmbo.metrics.molecule_realism`: ``SAScore`` (Ertl &
+Schuffenhauer 2009, RDKit Contrib) and ``LargestRingSize`` (atoms in the largest ring of RDKit's smallest
+set of smallest rings; 0 without rings). Every name is checked when the filter is built, so a typo stops
+the run before any training.
 The space's own checks (sanitization, alphabet, length, bounds) are not repeated here: decoded designs
 are canonical already, and `genmbo.selection.filtering` drops those that fail to decode.
 """
@@ -76,10 +79,17 @@ def alert_catalog(name: str):
     return FilterCatalog(params)
 
 
+def largest_ring_size(molecule: Any) -> int:
+    """Atoms in the largest ring of RDKit's smallest set of smallest rings of `molecule` (0 if none)."""
+    return max((len(ring) for ring in molecule.GetRingInfo().AtomRings()), default=0)
+
+
 def _descriptor(name: str) -> Callable[[Any], float]:
     from rdkit.Chem import Descriptors
 
-    functions = dict(Descriptors.descList)
+    from genmbo.tasks.molecular_oracles import sa_score
+
+    functions = {**dict(Descriptors.descList), "SAScore": sa_score, "LargestRingSize": largest_ring_size}
     if name not in functions:
         raise ConfigError(
             f"unknown RDKit descriptor {name!r} in constraints.properties{_hint(name, functions)}"

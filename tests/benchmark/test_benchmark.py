@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 import torch
 
-from genmbo.benchmark.suite import STANDARD_METHODS, MethodSpec, parse_method, summary_table
+from genmbo.benchmark.suite import STANDARD_METHODS, MethodSpec, parse_method, run_config, summary_table
 from genmbo.cli import main
+from genmbo.config import GenmboConfig
 from genmbo.errors import ConfigError
 from genmbo.models.surrogates.ensemble import load_surrogate
 from genmbo.search.base import Candidates, SearchMethod
@@ -41,6 +42,13 @@ def test_parse_method_specs():
     assert spec == MethodSpec("hot", "guided_diffusion", {"scale": 2.0}, {"loss": "listnet"})
     spec = parse_method('ga_polished=gradient_ascent:{"stages": {"polish_rounds": 4}}')
     assert spec == MethodSpec("ga_polished", "gradient_ascent", {}, {}, {"polish_rounds": 4})
+    spec = parse_method(
+        'ringed=guided_diffusion:{"constraints": {"properties": {"LargestRingSize": [null, 7]}}}'
+    )
+    assert spec.constraints == {"properties": {"LargestRingSize": [None, 7]}} and spec.options == {}
+    config = run_config(GenmboConfig(), spec, "moses-qed", 0, 16)
+    assert config.constraints.properties == {"LargestRingSize": [None, 7]}
+    assert run_config(GenmboConfig(), parse_method("pgs"), "moses-qed", 0, 16).constraints.properties == {}
     with pytest.raises(ConfigError, match="options are not JSON"):
         parse_method("pgs:{bad")
 

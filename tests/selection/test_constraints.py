@@ -1,10 +1,11 @@
 """Design constraints: RDKit structural alerts and descriptor ranges, with every name checked up front."""
 
 import pytest
+from rdkit import Chem
 
 from genmbo.config import ConstraintsConfig
 from genmbo.errors import ConfigError
-from genmbo.selection.constraints import DesignFilter
+from genmbo.selection.constraints import DesignFilter, largest_ring_size
 from genmbo.spaces import MoleculeSpace, SequenceSpace
 
 
@@ -21,6 +22,16 @@ def test_pains_alerts_and_property_ranges():
     assert design_filter.reason("CC(C)Cc1ccc(cc1)C(C)C(=O)O") is None  # ibuprofen: 206 Da, QED 0.82
     assert design_filter.reason("C" * 26) == "MolWt out of range"
     assert design_filter.reason("C") == "qed out of range"  # methane: QED 0.36
+
+
+def test_realism_properties_bound_the_largest_ring_and_the_sa_score():
+    design_filter = molecule_filter(properties={"LargestRingSize": [None, 7], "SAScore": [None, 3.5]})
+    assert largest_ring_size(Chem.MolFromSmiles("C1CCCCCCCC1")) == 9  # cyclononane
+    assert largest_ring_size(Chem.MolFromSmiles("c1ccc2ccccc2c1")) == 6  # naphthalene: two 6-rings
+    assert largest_ring_size(Chem.MolFromSmiles("CCO")) == 0
+    assert design_filter.reason("C1CCCCCCCC1") == "LargestRingSize out of range"
+    assert design_filter.reason("CC12CC3CC(C1)C(C)(C3)C2C#N") == "SAScore out of range"  # SA 5.79
+    assert design_filter.reason("c1ccccc1O") is None and design_filter.reason("CCO") is None  # SA 1.18, 1.98
 
 
 def test_no_constraints_pass_everything():
