@@ -197,6 +197,7 @@ def test_setting_one_policy_key_keeps_the_flagships_other_policy_defaults():
     config = from_mapping(GenmboConfig, with_overrides({}, ["search.policy.updates=100"]))
     policy = config.search.options()["policy"]
     assert policy["updates"] == 100 and policy["percentiles"] == [20.0]  # one pool, not PGS's four
+    assert policy["checkpoint_every"] == 100 and policy["trajectories"] == 500  # the flagship's, PGS's
 
 
 def test_model_validate_checks_the_search_section_too():

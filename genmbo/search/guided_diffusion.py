@@ -21,7 +21,8 @@ the default ``kappa = 1``, a one-std lower confidence bound, is ours.
 
 Step sizes (the link to PGS: Chemingui et al., "Offline Model-Based Optimization via Policy-Guided
 Gradient Search", AAAI 2024, Sec. 4): `fit` trains a PGS step-size policy on the same problem
-(`genmbo.search.pgs`, by default one top-20% trajectory pool, `DEFAULT_POLICY`, where the paper uses four)
+(`genmbo.search.pgs`, by default one top-20% trajectory pool, where the paper uses four, and 200 CQL
+updates: `DEFAULT_POLICY`)
 and its per-dimension steps multiply the guidance gradient. Departure: the steps enter relative to their
 mean over the dimensions (`PGSPolicy.relative_step_size`), so the policy spreads the step over the
 dimensions while ``scale`` sets its size; PGS's absolute steps were learned for 50 discrete ascent
@@ -47,8 +48,10 @@ from genmbo.search.objectives import PessimisticObjective
 from genmbo.search.pgs import PolicyGuidedGradientSearch
 from genmbo.search.sharded_sampling import sample_across_processes, sampling_across_processes
 
-# PGS options of the default step-size policy: one top-20% pool of trajectories (the paper's four cost 4x).
-DEFAULT_POLICY: dict[str, Any] = {"percentiles": [20]}
+# PGS options of the default step-size policy: one top-20% pool of trajectories (the paper's four cost 4x)
+# and 200 CQL updates with a snapshot at 100 (PGS's own 500 and 250 cost 2.5x and found no better design
+# on the Ehrlich tuning seeds: docs/BENCHMARKS.md, "Trimming the step-size policy").
+DEFAULT_POLICY: dict[str, Any] = {"percentiles": [20], "updates": 200, "checkpoint_every": 100}
 
 
 class SurrogateGuidedDiffusion(SearchMethod):

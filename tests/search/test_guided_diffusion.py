@@ -111,8 +111,9 @@ def test_a_problem_without_a_prior_is_refused(problem: SearchProblem) -> None:
         SurrogateGuidedDiffusion()(bare, 4, torch.Generator())
 
 
-def test_a_top_20_percent_pgs_policy_is_trained_by_default() -> None:
-    assert SurrogateGuidedDiffusion().pgs.percentiles == (20.0,)
+def test_a_top_20_percent_pgs_policy_of_200_updates_is_trained_by_default() -> None:
+    pgs = SurrogateGuidedDiffusion().pgs
+    assert pgs.percentiles == (20.0,) and pgs.updates == 200 and pgs.checkpoint_every == 100
     assert SurrogateGuidedDiffusion(policy=None).pgs is None
 
 
