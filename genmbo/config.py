@@ -285,11 +285,14 @@ class ConstraintsConfig(Section):
 
     `structural_alerts` names RDKit filter catalogs (PAINS, PAINS_A/B/C, BRENK, NIH, ZINC, CHEMBL, ...);
     `properties` maps RDKit descriptor names to ``[low, high]`` ranges, either end null for open, e.g.
-    ``{MolWt: [null, 500], qed: [0.5, null]}``. Both apply to molecules only.
+    ``{MolWt: [null, 500], qed: [0.5, null]}``. Both apply to molecules only. `realism_quantile`
+    (molecules; other spaces ignore it): reject candidates whose SA score is above this quantile of the
+    offline designs' or whose largest ring is larger than theirs (`genmbo.selection.constraints`); null: off.
     """
 
     structural_alerts: list[str] = Field(default_factory=list)
     properties: dict[str, list[float | None]] = Field(default_factory=dict)
+    realism_quantile: float | None = Field(0.9, gt=0, le=1)
     exclude_offline: bool = True
 
 

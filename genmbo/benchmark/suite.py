@@ -192,9 +192,7 @@ def _run_task_seed(
         started = time.perf_counter()
         dataset, task = resolve_dataset(first)
         assert task is not None
-        filters = {
-            label: DesignFilter(dataset.space, config.constraints) for label, config in configs.items()
-        }
+        filters = realism_filters(dataset, configs)
         conditional = any(method.needs_condition for method in methods.values())
         prior, latents = fit_prior_and_encode(dataset, first.prior, folder / "prior", seed, conditional)
         prepare_seconds = time.perf_counter() - started
@@ -261,6 +259,19 @@ def _run_task_seed(
                     flush=True,
                 )
     return rows
+
+
+def realism_filters(dataset: OfflineDataset, configs: dict[str, GenmboConfig]) -> dict[str, DesignFilter]:
+    """Each run's `DesignFilter`, built once per distinct constraints section (its realism bounds read
+    the offline designs)."""
+    built: dict[str, DesignFilter] = {}
+    filters = {}
+    for label, config in configs.items():
+        key = json.dumps(to_mapping(config.constraints), sort_keys=True)
+        if key not in built:
+            built[key] = DesignFilter(dataset.space, config.constraints, dataset.designs)
+        filters[label] = built[key]
+    return filters
 
 
 REALISM_KEYS = ("sa_mean", "sa_above_4", "large_ring_share", "pains_share")

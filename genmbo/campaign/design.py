@@ -74,7 +74,7 @@ def _run_design(config: GenmboConfig, out: Path, threads: int) -> DesignOutcome:
     method = build_search_method(config.search.method, **config.search.options())
     with clock.stage("load"):
         dataset, task = resolve_dataset(config)
-    constraints = DesignFilter(dataset.space, config.constraints)
+    constraints = DesignFilter(dataset.space, config.constraints, dataset.designs)
     write_yaml(out / "config.yaml", to_mapping(config))
     write_json(out / "cleaning.json", dataset.report.to_dict())
 
@@ -111,7 +111,9 @@ def _run_design(config: GenmboConfig, out: Path, threads: int) -> DesignOutcome:
     if "pareto_oracle" in task_metrics:  # a multi-objective task's oracle figures
         metrics["pareto_oracle"] = task_metrics["pareto_oracle"]
     if realism:
-        metrics["realism"] = realism
+        metrics["realism"] = (
+            realism if constraints.realism is None else {**realism, "filter": constraints.realism}
+        )
     if dataset.objectives is not None:
         metrics["objectives"] = dataset.objectives.describe()
         if dataset.objectives.constraints is not None:

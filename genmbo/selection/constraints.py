@@ -7,6 +7,15 @@ TPSA, qed) and two realism measures of `genmbo.metrics.molecule_realism`: ``SASc
 Schuffenhauer 2009, RDKit Contrib) and ``LargestRingSize`` (atoms in the largest ring of RDKit's smallest
 set of smallest rings; 0 without rings). Every name is checked when the filter is built, so a typo stops
 the run before any training.
+
+Realism (`realism_quantile`, molecules, on by default): a candidate harder to make than the offline designs
+usually are, its SA score above the `realism_quantile` quantile of theirs, or with a ring larger than any
+of theirs, is rejected. The bounds come from a seeded sample of at most `REALISM_SAMPLE` offline designs.
+A generative prior that proposes molecules the data never contain (large rings, SA scores of 4 and more)
+leads a surrogate, which has never seen such molecules, to rate them wrongly; bounding both by the
+data's own range keeps the library among molecules like the data (docs/BENCHMARKS.md, "Realism of
+molecular libraries": on the tuning seeds the libraries' true scores rose too). A campaign on macrocycles
+or unusual chemistry sets its own data's range by the same rule; `realism_quantile: null` turns it off.
 The space's own checks (sanitization, alphabet, length, bounds) are not repeated here: decoded designs
 are canonical already, and `genmbo.selection.filtering` drops those that fail to decode.
 """
@@ -15,7 +24,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from genmbo.config import ConstraintsConfig
@@ -23,11 +32,17 @@ from genmbo.errors import ConfigError
 from genmbo.spaces import MoleculeSpace
 from genmbo.spaces.base import DesignSpace
 
+REALISM_SAMPLE = 2000
+
 
 class DesignFilter:
-    """`reason(design)`: None if the design passes every constraint, else a short reason to count."""
+    """`reason(design)`: None if the design passes every constraint, else a short reason to count.
 
-    def __init__(self, space: DesignSpace, config: ConstraintsConfig):
+    `offline` (the offline designs) sets the realism bounds of molecules (`realism`); without it, or for
+    other spaces, there are none.
+    """
+
+    def __init__(self, space: DesignSpace, config: ConstraintsConfig, offline: Sequence[Any] = ()):
         self.molecules = isinstance(space, MoleculeSpace)
         if (config.structural_alerts or config.properties) and not self.molecules:
             raise ConfigError(
@@ -37,10 +52,14 @@ class DesignFilter:
         self.ranges = [
             (name, _descriptor(name), *_bounds(name, bounds)) for name, bounds in config.properties.items()
         ]
+        quantile = config.realism_quantile
+        self.realism = (
+            realism_bounds(offline, quantile) if self.molecules and quantile is not None and offline else None
+        )
 
     @property
     def active(self) -> bool:
-        return bool(self.catalogs or self.ranges)
+        return bool(self.catalogs or self.ranges or self.realism)
 
     def reason(self, design: Any) -> str | None:
         if not self.active:
@@ -64,7 +83,37 @@ class DesignFilter:
                 or (high is not None and value > high)
             ):
                 return f"{name} out of range"
+        if self.realism is not None:
+            from genmbo.tasks.molecular_oracles import sa_score
+
+            if largest_ring_size(molecule) > self.realism["largest_ring_max"]:
+                return "a ring larger than the offline designs'"
+            if sa_score(molecule) > self.realism["sa_max"]:
+                return "harder to make than the offline designs (SA score)"
         return None
+
+
+def realism_bounds(offline: Sequence[Any], quantile: float) -> dict[str, float]:
+    """The realism bounds of `DesignFilter` from offline SMILES: the `quantile` quantile of the SA scores
+    and the largest ring of a seeded sample of at most `REALISM_SAMPLE` of them (unparsable ones skipped)."""
+    import numpy as np
+    import torch
+    from rdkit import Chem
+
+    from genmbo.tasks.molecular_oracles import sa_score
+
+    order = torch.randperm(len(offline), generator=torch.Generator().manual_seed(0))[:REALISM_SAMPLE]
+    molecules = [Chem.MolFromSmiles(offline[index]) for index in order.tolist()]
+    molecules = [molecule for molecule in molecules if molecule is not None]
+    if not molecules:
+        raise ConfigError("constraints.realism_quantile: no offline design is a valid molecule")
+    scores = np.array([sa_score(molecule) for molecule in molecules])
+    return {
+        "quantile": quantile,
+        "sa_max": float(np.quantile(scores, quantile)),
+        "largest_ring_max": max(largest_ring_size(molecule) for molecule in molecules),
+        "sample": len(molecules),
+    }
 
 
 def alert_catalog(name: str):
