@@ -393,10 +393,19 @@ def realism_line(realism: dict) -> str:
             format(realism[part][key], form) for part in ("library", "offline", "offline_top_decile")
         )
 
-    return (
+    line = (
         "  realism (library / offline / offline top 10%): "
         f"SA {values('sa_mean', '.2f')}, rings > 7 atoms {values('large_ring_share', '.1%')}, "
         f"PAINS {values('pains_share', '.1%')}"
+    )
+    return line + (f"; {realism_filter_text(realism['filter'])}" if "filter" in realism else "")
+
+
+def realism_filter_text(bounds: dict) -> str:
+    """The realism filter's bounds in words (`genmbo.selection.constraints.realism_bounds`)."""
+    return (
+        f"kept SA <= {bounds['sa_max']:.2f} (the offline {bounds['quantile']:.0%} quantile) "
+        f"and rings <= {bounds['largest_ring_max']} atoms"
     )
 
 

@@ -296,6 +296,12 @@ def _realism_section(realism: dict[str, Any] | None) -> list[str]:
         note = f"FCD of the library to the offline molecules: {realism['fcd_to_offline']:.3g}"
     else:
         note = realism["fcd_note"]
+    if "filter" in realism:
+        bounds = realism["filter"]
+        note += (
+            f". Candidates were kept with an SA score at most {bounds['sa_max']:.2f} (the offline designs' "
+            f"{bounds['quantile']:.0%} quantile) and rings of at most {bounds['largest_ring_max']} atoms"
+        )
     return [
         "<h2>Realism: library against the offline data</h2>",
         f"<table><tr><th></th>{header}</tr>{''.join(rows)}</table>",

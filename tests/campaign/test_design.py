@@ -15,7 +15,9 @@ from genmbo.data.desirability import Desirability
 from genmbo.metrics.molecule_realism import molecule_property_metrics as property_metrics
 from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER, fit_design_surrogate
 from genmbo.resources import moses_subset_smiles
+from genmbo.selection.constraints import largest_ring_size, realism_bounds
 from genmbo.spaces import MoleculeSpace
+from genmbo.tasks.molecular_oracles import sa_score
 
 TINY = """
 prior:
@@ -155,7 +157,15 @@ def test_molecule_campaign_writes_library_sdf_and_report(tmp_path, capsys):
     assert realism["offline"] == pytest.approx(property_metrics(list(table["smiles"])))
     assert realism["library"] == pytest.approx(property_metrics(list(library["design"])))
     assert "fcd_to_offline" not in realism and "fewer than the 1000" in realism["fcd_note"]
+    # The realism filter: bounds from the offline molecules, and every library molecule within them.
+    assert realism["filter"] == pytest.approx(realism_bounds(list(table["smiles"]), 0.9))
+    molecules = [Chem.MolFromSmiles(smiles) for smiles in library["design"]]
+    assert max(sa_score(molecule) for molecule in molecules) <= realism["filter"]["sa_max"]
+    assert max(largest_ring_size(molecule) for molecule in molecules) <= realism["filter"]["largest_ring_max"]
     assert "realism (library / offline / offline top 10%): SA" in design_summary(metrics)  # as printed
+    assert f"kept SA <= {realism['filter']['sa_max']:.2f} (the offline 90% quantile)" in design_summary(
+        metrics
+    )
     assert "Realism: library against the offline data" in (out / "report.html").read_text()
 
 

@@ -5,7 +5,7 @@ from rdkit import Chem
 
 from genmbo.config import ConstraintsConfig
 from genmbo.errors import ConfigError
-from genmbo.selection.constraints import DesignFilter, largest_ring_size
+from genmbo.selection.constraints import DesignFilter, largest_ring_size, realism_bounds
 from genmbo.spaces import MoleculeSpace, SequenceSpace
 
 
@@ -32,6 +32,27 @@ def test_realism_properties_bound_the_largest_ring_and_the_sa_score():
     assert design_filter.reason("C1CCCCCCCC1") == "LargestRingSize out of range"
     assert design_filter.reason("CC12CC3CC(C1)C(C)(C3)C2C#N") == "SAScore out of range"  # SA 5.79
     assert design_filter.reason("c1ccccc1O") is None and design_filter.reason("CCO") is None  # SA 1.18, 1.98
+
+
+def test_realism_bounds_come_from_the_offline_molecules():
+    offline = ["c1ccccc1O", "CCO", "C1CC2CCC1CC2", "not a molecule"]  # SA 1.18, 1.98, 2.78; rings 6, 0, 6
+    bounds = realism_bounds(offline, 1.0)
+    assert bounds["sa_max"] == pytest.approx(2.784, abs=1e-3) and bounds["largest_ring_max"] == 6
+    assert bounds["sample"] == 3  # the unparsable design is skipped
+    assert realism_bounds(offline, 0.5)["sa_max"] == pytest.approx(1.98, abs=1e-3)  # the median
+    design_filter = DesignFilter(MoleculeSpace(), ConstraintsConfig(realism_quantile=1.0), offline)
+    assert design_filter.realism == bounds and design_filter.active
+    assert design_filter.reason("C1CCCCCCC1") == "a ring larger than the offline designs'"  # 8 atoms
+    assert (
+        design_filter.reason("CC12CC3CC(C1)C(C)(C3)C2C#N")
+        == "harder to make than the offline designs (SA score)"
+    )
+    assert design_filter.reason("c1ccc2ccccc2c1") is None  # naphthalene: SA 1.0, rings of 6
+    # Off, without offline designs, or on another space: no realism bounds.
+    assert DesignFilter(MoleculeSpace(), ConstraintsConfig(realism_quantile=None), offline).realism is None
+    assert DesignFilter(MoleculeSpace(), ConstraintsConfig()).realism is None
+    sequences = DesignFilter(SequenceSpace("ACGT", length=4), ConstraintsConfig(), ["ACGT"])
+    assert sequences.realism is None and not sequences.active
 
 
 def test_no_constraints_pass_everything():
