@@ -211,8 +211,9 @@ def make_library(
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
     pool_size = count * selection.pool_factor
     searched = search_surrogate(models.surrogate, selection, pool_size, plan.seed)
+    new = NewDesigns(space, dataset.designs, constraints, exclude_offline)
     problem = SearchProblem(
-        models.latents, scores, searched, models.prior, dataset.designs, space, selection.kappa
+        models.latents, scores, searched, models.prior, dataset.designs, space, selection.kappa, new.acceptable
     )
     generator = torch.Generator().manual_seed(plan.seed)
     with clock.stage("fit_method"):
@@ -223,7 +224,6 @@ def make_library(
         # Under a launcher that runs the whole command in every process (strategy ddp), the others
         # helped train and sample; one process chooses the library and writes the outputs.
         return None
-    new = NewDesigns(space, dataset.designs, constraints, exclude_offline)
     with clock.stage("portfolio"):
         reserved = portfolio_designs(problem, round(plan.portfolio * count), new, generator)
     with clock.stage("decode"):

@@ -16,7 +16,7 @@ below.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,9 @@ class SearchProblem:
     offline designs, in the rows of `latents`) and their `space` tell which decoded designs are already
     measured; without them, no decoded design counts as measured. `kappa` is the campaign's pessimism
     (the config's `selection.kappa`): the pipeline values designs by ``mean - kappa * std``, and a method
-    without a published objective of its own (the flagship) climbs the same value."""
+    without a published objective of its own (the flagship) climbs the same value. `acceptable` is the
+    campaign's test of a decoded design (the space parses it and it meets the configured constraints, new
+    or not), for methods that handle constraints; None accepts every decodable design."""
 
     latents: torch.Tensor
     scores: torch.Tensor
@@ -44,6 +46,7 @@ class SearchProblem:
     designs: Sequence[Any] | None = None
     space: DesignSpace | None = None
     kappa: float = 1.0
+    acceptable: Callable[[Any], bool] | None = None
 
     def design_key(self, design: Any) -> Hashable:
         """The identity of a design for duplicates and novelty: the space's key, or the design itself."""

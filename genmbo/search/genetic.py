@@ -12,7 +12,15 @@ per gene is the classic rate (Baeck, "Evolutionary Algorithms in Theory and Prac
 polynomial mutation default; `generations = 50` is the length of pymoo's GA usage example.
 
 Departures: the population starts from the top offline latents (not uniform samples from bounds, which
-latent spaces do not have); crossover is uniform (Syswerda 1989) or blend, BLX-alpha with alpha = 0.5
+latent spaces do not have). On a space of discrete designs (a prior that decodes latents to sequences or
+molecules), an individual is its decoded design: duplicates are eliminated on the decoded designs (pymoo's
+`ElementwiseDuplicateElimination` with a comparison of phenotypes), since many nearby latents decode to
+one design and latent-level elimination lets the population collapse onto a handful of designs; a latent
+that decodes to nothing, or to a design the campaign does not accept (`SearchProblem.acceptable`: invalid,
+or failing the configured constraints), is infeasible and ranks last (pymoo's feasibility-first
+comparison, Deb 2000); and the method returns its best individuals whose designs are not already in the offline data (they
+are measured; the pipeline drops them), the offline ones only to fill the budget. On a vector space the
+latents are their own identity. Crossover is uniform (Syswerda 1989) or blend, BLX-alpha with alpha = 0.5
 (Eshelman & Schaffer 1993), instead of SBX; mutation is Gaussian with standard deviation
 `mutation_scale = 0.1` of each latent dimension's offline standard deviation (our choice: small next to
 the spread of the data, so offspring stay near it) instead of polynomial mutation within bounds.
@@ -20,6 +28,7 @@ the spread of the data, so offspring stay near it) instead of polynomial mutatio
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Literal
 
 import torch
@@ -32,6 +41,7 @@ from genmbo.search.objectives import (
     start_points,
     top_distinct,
 )
+from genmbo.spaces import ContinuousSpace
 
 
 class GeneticAlgorithm(SearchMethod):
@@ -94,15 +104,21 @@ class GeneticAlgorithm(SearchMethod):
         size = max(self.population_size, budget)
         population = start_points(problem, size, generator)
         objective = PessimisticObjective.for_problem(problem, self.kappa)
+        identity = DecodedIdentity.of(problem)
         scale = latent_scale(problem.latents.float()).to(population)
         fitness = objective(population)
+        rows, fitness, measured = identity(population, fitness)
         for _ in range(self.generations):
             offspring = self.mutate(self.cross(population, fitness, generator), scale, generator)
+            offspring_rows, offspring_fitness, offspring_measured = identity(offspring, objective(offspring))
             merged = torch.cat([population, offspring])
-            merged_fitness = torch.cat([fitness, objective(offspring)])
-            survivors = top_distinct(merged, merged_fitness, size)
-            population, fitness = merged[survivors], merged_fitness[survivors]
-        return population[top_distinct(population, fitness, budget)]
+            merged_rows = torch.cat([rows, offspring_rows])
+            merged_fitness = torch.cat([fitness, offspring_fitness])
+            survivors = top_distinct(merged_rows, merged_fitness, size)
+            population, rows, fitness = merged[survivors], merged_rows[survivors], merged_fitness[survivors]
+            measured = torch.cat([measured, offspring_measured])[survivors]
+        new_first = torch.where(measured, -torch.inf, fitness)
+        return population[top_distinct(rows, new_first, budget)]
 
     def cross(
         self, population: torch.Tensor, fitness: torch.Tensor, generator: torch.Generator
@@ -137,6 +153,56 @@ class GeneticAlgorithm(SearchMethod):
         mutated = uniform(children.shape, generator, children) < rate
         noise = torch.randn(children.shape, generator=generator, device=generator.device).to(children)
         return children + mutated * noise * self.mutation_scale * scale
+
+
+class DecodedIdentity:
+    """What makes two individuals the same: on a space of discrete designs, the design their latents decode
+    to (each distinct design gets an integer id, remembered across generations); otherwise the latents.
+
+    Called on `n x d` latents and their `n` fitness values, returns the `n x k` identity rows that
+    `top_distinct` groups by, the fitness with infeasible individuals (undecodable, or a design the
+    problem does not accept) set to -inf, and an `n` mask of those whose design is in the offline data.
+    """
+
+    def __init__(self, problem: SearchProblem | None = None):
+        self.problem = problem
+        self.ids: dict[Hashable, int] = {}
+        self.feasible: dict[Hashable, bool] = {}
+        self.undecodable = 0
+        self.offline = set() if problem is None else problem.offline_keys()
+
+    @classmethod
+    def of(cls, problem: SearchProblem) -> DecodedIdentity:
+        """The identity for `problem`: by decoded design where its prior decodes to discrete designs."""
+        discrete = problem.prior is not None and problem.space is not None
+        discrete = discrete and not isinstance(problem.space, ContinuousSpace)
+        return cls(problem if discrete else None)
+
+    def __call__(
+        self, latents: torch.Tensor, fitness: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.problem is None:
+            return latents, fitness, torch.zeros(latents.shape[0], dtype=torch.bool, device=latents.device)
+        assert self.problem.prior is not None
+        designs = self.problem.prior.autoencoder.decode_latents(latents)
+        acceptable = self.problem.acceptable or (lambda design: True)
+        ids, measured, feasible = [], [], []
+        for design in designs:
+            if design is None:  # each undecodable latent is its own (infeasible) individual
+                self.undecodable += 1
+                ids.append(-self.undecodable)
+                measured.append(False)
+                feasible.append(False)
+                continue
+            key = self.problem.design_key(design)
+            if key not in self.feasible:
+                self.feasible[key] = acceptable(design)
+            ids.append(self.ids.setdefault(key, len(self.ids)))
+            measured.append(key in self.offline)
+            feasible.append(self.feasible[key])
+        rows = torch.tensor(ids, device=latents.device)[:, None]
+        feasible_fitness = torch.where(torch.tensor(feasible, device=fitness.device), fitness, -torch.inf)
+        return rows, feasible_fitness, torch.tensor(measured, device=latents.device)
 
 
 def uniform(

@@ -38,12 +38,9 @@ class NewDesigns:
 
     def reason(self, design: Any) -> str | None:
         """Why `design` is dropped, or None when it is admitted (and claimed)."""
-        if design is None:
-            return "undecodable"
-        try:
-            self.space.parse(design)
-        except InvalidDesign as error:
-            return f"invalid: {error.reason}"
+        invalid = self.invalid(design)
+        if invalid is not None:
+            return invalid
         key = self.space.key(design)
         if key in self.seen:
             return "repeat within the pool"
@@ -51,6 +48,20 @@ class NewDesigns:
         if key in self.offline:
             return "already in the offline data"
         return self.constraints.reason(design)
+
+    def invalid(self, design: Any) -> str | None:
+        """Why the decoder or the space rejects `design`, or None when it is a valid design."""
+        if design is None:
+            return "undecodable"
+        try:
+            self.space.parse(design)
+        except InvalidDesign as error:
+            return f"invalid: {error.reason}"
+        return None
+
+    def acceptable(self, design: Any) -> bool:
+        """Whether `design` is valid and meets the constraints, new or not (nothing is claimed)."""
+        return self.invalid(design) is None and self.constraints.reason(design) is None
 
     def admits(self, design: Any) -> bool:
         """Whether `design` is admitted (then it is claimed)."""

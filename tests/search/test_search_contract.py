@@ -216,3 +216,23 @@ def test_a_method_without_options_says_so() -> None:
 def test_invalid_option_values_are_config_errors(name: str, options: dict) -> None:
     with pytest.raises(ConfigError, match=name):
         build_search_method(name, **options)
+
+
+def test_genetic_individuals_are_new_acceptable_distinct_designs(problem: SearchProblem) -> None:
+    """On a token space the genetic algorithm's individuals are decoded designs: its candidates decode to
+    distinct designs outside the offline data, all of them accepted by the campaign's test."""
+    without_t = SearchProblem(
+        problem.latents,
+        problem.scores,
+        problem.surrogate,
+        problem.prior,
+        problem.designs,
+        SPACE,
+        acceptable=lambda design: "T" not in design,
+    )
+    method = build_search_method("genetic", population_size=32, generations=20)
+    found = method.candidates(without_t, BUDGET, torch.Generator().manual_seed(0))
+    designs = found.designs_from(problem.prior.autoencoder)
+    assert len(set(designs)) == BUDGET
+    assert not set(designs) & set(problem.designs)
+    assert all("T" not in design for design in designs)
