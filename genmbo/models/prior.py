@@ -149,6 +149,7 @@ def fit_prior_and_encode(
     with _threads(config.threads):
         autoencoder, shipped = _fit_autoencoder(dataset, config.autoencoder, folder, seed)
     latents = encode_designs_cached(autoencoder, dataset.designs)
+    check_finite_latents(latents)
     scores = torch.as_tensor(dataset.scores, dtype=torch.float32)
     diffusion_config = config.diffusion
     if diffusion_config.checkpoint == "auto":
@@ -160,6 +161,18 @@ def fit_prior_and_encode(
     prior = Prior(autoencoder, diffusion)
     prior.save(folder)
     return prior, latents[:labeled]
+
+
+def check_finite_latents(latents: torch.Tensor) -> None:
+    """Raise one line when any design encodes to a non-finite latent: every later stage (the diffusion's
+    statistics, the surrogate, the step-size policy's normalized states) would be NaN from there on."""
+    bad = int((~torch.isfinite(latents).all(1)).sum())
+    if bad:
+        raise GenmboError(
+            f"the autoencoder encodes {bad} of {len(latents)} designs to non-finite latents (its training "
+            "diverged or its checkpoint is damaged): retrain the prior, e.g. with another run.seed or a "
+            "lower prior.autoencoder.learning_rate"
+        )
 
 
 @contextlib.contextmanager

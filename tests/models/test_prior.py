@@ -8,10 +8,11 @@ import torch
 
 from genmbo.config import AutoencoderConfig, DiffusionConfig, PriorConfig
 from genmbo.data.offline import OfflineDataset
-from genmbo.errors import ConfigError
+from genmbo.errors import ConfigError, GenmboError
 from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.models.prior import (
     _diffusion_weights,
+    check_finite_latents,
     fit_prior,
     fit_prior_and_encode,
     load_prior,
@@ -203,3 +204,18 @@ def test_fine_tuning_trains_a_loaded_diffusion_further_and_only_when_asked(tmp_p
     # The loaded model's latent coordinates are kept: the fine-tuned one samples in the same space.
     assert torch.equal(tuned.diffusion.latent_mean, first.diffusion.latent_mean)
     assert tuned.diffusion.hparams.learning_rate == tuned_config.diffusion.fine_tune_learning_rate
+
+
+def test_a_non_finite_latent_stops_the_run_with_one_line(tmp_path, monkeypatch):
+    check_finite_latents(torch.zeros(3, 2))  # finite latents pass
+    broken = torch.zeros(5, 2)
+    broken[1, 0], broken[3, 1] = float("nan"), float("inf")
+    with pytest.raises(GenmboError, match="encodes 2 of 5 designs to non-finite latents"):
+        check_finite_latents(broken)
+    # fit_prior_and_encode checks the latents before any later stage sees them.
+    def nan_encoding(autoencoder, designs):
+        return torch.full((len(designs), autoencoder.latent_dim), float("nan"))
+
+    monkeypatch.setattr("genmbo.models.prior.encode_designs_cached", nan_encoding)
+    with pytest.raises(GenmboError, match="non-finite latents"):
+        fit_prior_and_encode(vector_dataset(3), tiny_config(), tmp_path / "prior", seed=0)
