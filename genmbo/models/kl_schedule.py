@@ -15,6 +15,13 @@ from dataclasses import dataclass
 import torch
 
 
+# Posterior log-variances are clamped to this range before use, as latent diffusion's first stage clamps
+# them (Rombach et al., CVPR 2022; diffusers' `DiagonalGaussianDistribution`): far outside any trained
+# posterior, so ordinary training is unchanged, but a step that blows up the encoder cannot overflow
+# `exp` into an infinite loss that turns every weight into NaN.
+LOG_VARIANCE_RANGE = (-30.0, 20.0)
+
+
 def gaussian_kl(mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
     """`KL(N(mean, exp(log_variance)) || N(0, I))` per dimension: a `batch x latent_dim` tensor in nats."""
     return 0.5 * (mean.pow(2) + log_variance.exp() - 1.0 - log_variance)

@@ -22,6 +22,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
+from genmbo.models.kl_schedule import LOG_VARIANCE_RANGE, gaussian_kl
 from genmbo.models.networks.mlp import MLP
 from genmbo.spaces import ContinuousSpace, space_from_dict
 
@@ -100,12 +101,12 @@ class VectorVAE(pl.LightningModule):
     def loss_terms(self, vectors: torch.Tensor) -> dict[str, torch.Tensor]:
         """Reconstruction NLL and KL (nats per row, batch means) of a `n x dim` standardized batch."""
         mean, log_variance = self.encode(vectors)
+        log_variance = log_variance.clamp(*LOG_VARIANCE_RANGE)
         latents = mean + torch.randn_like(mean) * torch.exp(0.5 * log_variance)
         log_scale = self.log_noise_scale.clamp(min=self.hparams.min_log_scale)
         residual = (vectors - self.decode(latents)) * torch.exp(-log_scale)
         nll = (0.5 * residual.square() + log_scale + 0.5 * math.log(2 * math.pi)).sum(-1).mean()
-        # Closed-form KL(N(mu, sigma^2) || N(0, 1)) per latent dimension, averaged over the batch.
-        kl_per_dim = 0.5 * (mean.square() + log_variance.exp() - 1.0 - log_variance).mean(0)
+        kl_per_dim = gaussian_kl(mean, log_variance).mean(0)
         penalized_kl = kl_per_dim.clamp(min=self.hparams.free_bits).sum()
         return {"reconstruction_nll": nll, "kl": kl_per_dim.sum(), "penalized_kl": penalized_kl}
 

@@ -298,3 +298,18 @@ def test_sampled_gru_generation_keeps_the_layout_and_is_reproducible():
         end = row.index(EOS_ID)  # every row ends: the last position allows only EOS
         assert end >= 2 and all(token not in (PAD_ID, BOS_ID, EOS_ID) for token in row[1:end])
         assert all(token == PAD_ID for token in row[end + 1 :])
+
+
+def test_a_blown_up_posterior_variance_gives_a_finite_loss_and_gradients():
+    # A training spike once drove an encoder's log-variances past 120, exp overflowed and the next update
+    # turned every weight into NaN; the clamp keeps the loss and its gradients finite.
+    model, _, designs = _tiny_dna_model()
+    tokens = model.space.encode(designs)
+    with torch.no_grad():
+        model.encoder.to_posterior.bias[model.hparams.latent_dim :] = 500.0  # the log-variance half
+    model._losses(tokens)["loss"].backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    # Inside the range the clamp changes nothing: the posterior mean and log-variance pass unchanged.
+    fresh, _, _ = _tiny_dna_model()
+    mean, log_variance = fresh.encoder(tokens)
+    assert log_variance.min() > -30 and log_variance.max() < 20
