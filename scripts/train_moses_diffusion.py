@@ -65,25 +65,6 @@ class ProgressLine(pl.Callback):
             )
 
 
-def training_latents(autoencoder, molecules: list[str], draws: int, seed: int) -> torch.Tensor:
-    """The diffusion's training rows: the molecules' posterior means, or `draws` draws of
-    ``z = mu + sigma * eps`` per molecule from the VAE's posterior (the aggregate posterior the decoder
-    was trained on, as latent diffusion's first stage is sampled in Rombach et al., CVPR 2022, Sec. 3)."""
-    if draws == 0:
-        return autoencoder.encode_designs(molecules)
-    generator = torch.Generator().manual_seed(seed)
-    autoencoder.eval()
-    with torch.no_grad():
-        tokens = autoencoder.space.encode(molecules)
-        means, log_variances = map(
-            torch.cat, zip(*(autoencoder.encoder(chunk)[:2] for chunk in tokens.split(1024)), strict=True)
-        )
-    std = (0.5 * log_variances).exp()
-    return torch.cat(
-        [means + std * torch.randn(means.shape, generator=generator) for _ in range(draws)]
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -102,12 +83,6 @@ def main() -> None:
         default=0.0,
         help="average the weights with this EMA decay (0: last iterate)",
     )
-    parser.add_argument(
-        "--posterior-draws",
-        type=int,
-        default=0,
-        help="train on this many draws z ~ q(z|x) per molecule instead of the posterior means (0: means)",
-    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
@@ -118,7 +93,7 @@ def main() -> None:
     smiles = moses_subset_smiles()
     kept, _ = split_indices(len(smiles), HELD_OUT, args.seed)
     training = [smiles[index] for index in kept.tolist()]
-    latents = training_latents(autoencoder, training, args.posterior_draws, args.seed)
+    latents = autoencoder.encode_designs(training)
     print(
         f"[{time.time() - start:6.0f} s] encoded {len(training)} training molecules to {tuple(latents.shape)}"
     )
