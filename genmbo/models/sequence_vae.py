@@ -59,7 +59,7 @@ import torch.nn.functional as F
 from einops import rearrange
 
 from genmbo.metrics.reconstruction import ExactMatch, MeanKL, TokenAccuracy
-from genmbo.models.kl_schedule import LOG_VARIANCE_RANGE, KLSchedule, free_bits_kl, gaussian_kl
+from genmbo.models.kl_schedule import LOG_VARIANCE_MAX, KLSchedule, free_bits_kl, gaussian_kl
 from genmbo.models.networks.sequence_decoder import (
     ConvolutionalSequenceDecoder,
     GRUSequenceDecoder,
@@ -186,7 +186,7 @@ class SequenceVAE(pl.LightningModule):
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Teacher forcing on `batch x width` ids: `batch x (width-1) x vocab` logits, mean, log-variance."""
         mean, log_variance = self.encoder(tokens)
-        log_variance = log_variance.clamp(*LOG_VARIANCE_RANGE)
+        log_variance = log_variance.clamp(max=LOG_VARIANCE_MAX)
         latents = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()
         inputs = tokens[:, :-1]
         if self.training and self.hparams.word_dropout > 0:

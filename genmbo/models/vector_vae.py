@@ -22,7 +22,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from genmbo.models.kl_schedule import LOG_VARIANCE_RANGE, gaussian_kl
+from genmbo.models.kl_schedule import LOG_VARIANCE_MAX, gaussian_kl
 from genmbo.models.networks.mlp import MLP
 from genmbo.spaces import ContinuousSpace, space_from_dict
 
@@ -101,7 +101,7 @@ class VectorVAE(pl.LightningModule):
     def loss_terms(self, vectors: torch.Tensor) -> dict[str, torch.Tensor]:
         """Reconstruction NLL and KL (nats per row, batch means) of a `n x dim` standardized batch."""
         mean, log_variance = self.encode(vectors)
-        log_variance = log_variance.clamp(*LOG_VARIANCE_RANGE)
+        log_variance = log_variance.clamp(max=LOG_VARIANCE_MAX)
         latents = mean + torch.randn_like(mean) * torch.exp(0.5 * log_variance)
         log_scale = self.log_noise_scale.clamp(min=self.hparams.min_log_scale)
         residual = (vectors - self.decode(latents)) * torch.exp(-log_scale)

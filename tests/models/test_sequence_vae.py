@@ -309,7 +309,11 @@ def test_a_blown_up_posterior_variance_gives_a_finite_loss_and_gradients():
         model.encoder.to_posterior.bias[model.hparams.latent_dim :] = 500.0  # the log-variance half
     model._losses(tokens)["loss"].backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
-    # Inside the range the clamp changes nothing: the posterior mean and log-variance pass unchanged.
+    # There is no lower bound (a very negative log-variance only costs its finite KL), so runs whose
+    # posteriors stay below the cap train exactly as without it.
     fresh, _, _ = _tiny_dna_model()
-    mean, log_variance = fresh.encoder(tokens)
-    assert log_variance.min() > -30 and log_variance.max() < 20
+    with torch.no_grad():
+        fresh.encoder.to_posterior.bias[fresh.hparams.latent_dim :] = -200.0
+        _, _, log_variance = fresh(tokens)
+        loss = fresh._losses(tokens)["loss"]
+    assert float(log_variance.max()) < -150 and torch.isfinite(loss)
