@@ -404,8 +404,8 @@ def realism_line(realism: dict) -> str:
 def realism_filter_text(bounds: dict) -> str:
     """The realism filter's bounds in words (`genmbo.selection.constraints.realism_bounds`)."""
     return (
-        f"kept SA <= {bounds['sa_max']:.2f} (the offline {bounds['quantile']:.0%} quantile) "
-        f"and rings <= {bounds['largest_ring_max']} atoms"
+        f"kept SA <= {bounds['sa_max']:.2f} (the offline {bounds['quantile']:.0%} quantile), "
+        f"rings <= {bounds['largest_ring_max']} atoms and no {bounds['alerts']} alert"
     )
 
 

@@ -300,7 +300,8 @@ def _realism_section(realism: dict[str, Any] | None) -> list[str]:
         bounds = realism["filter"]
         note += (
             f". Candidates were kept with an SA score at most {bounds['sa_max']:.2f} (the offline designs' "
-            f"{bounds['quantile']:.0%} quantile) and rings of at most {bounds['largest_ring_max']} atoms"
+            f"{bounds['quantile']:.0%} quantile), rings of at most {bounds['largest_ring_max']} atoms and no "
+            f"{bounds['alerts']} alert"
         )
     return [
         "<h2>Realism: library against the offline data</h2>",

@@ -10,11 +10,13 @@ the run before any training.
 
 Realism (`realism_quantile`, molecules, on by default): a candidate harder to make than the offline designs
 usually are, its SA score above the `realism_quantile` quantile of theirs, or with a ring larger than any
-of theirs, is rejected. The bounds come from a seeded sample of at most `REALISM_SAMPLE` offline designs.
+of theirs, or matching a PAINS alert (`REALISM_ALERTS`: the substructures that make assay hits false
+positives, which real screening libraries exclude), is rejected. The bounds come from a seeded sample of at most `REALISM_SAMPLE` offline designs.
 A generative prior that proposes molecules the data never contain (large rings, SA scores of 4 and more)
 leads a surrogate, which has never seen such molecules, to rate them wrongly; bounding both by the
 data's own range keeps the library among molecules like the data (docs/BENCHMARKS.md, "Realism of
-molecular libraries": on the tuning seeds the libraries' true scores rose too). A campaign on macrocycles
+molecular libraries": on the tuning seeds the libraries' true scores rose too, and rejecting PAINS
+left every tuning run's best design unchanged). A campaign on macrocycles
 or unusual chemistry sets its own data's range by the same rule; `realism_quantile: null` turns it off.
 The space's own checks (sanitization, alphabet, length, bounds) are not repeated here: decoded designs
 are canonical already, and `genmbo.selection.filtering` drops those that fail to decode.
@@ -33,6 +35,7 @@ from genmbo.spaces import MoleculeSpace
 from genmbo.spaces.base import DesignSpace
 
 REALISM_SAMPLE = 2000
+REALISM_ALERTS = "PAINS"
 
 
 class DesignFilter:
@@ -56,6 +59,7 @@ class DesignFilter:
         self.realism = (
             realism_bounds(offline, quantile) if self.molecules and quantile is not None and offline else None
         )
+        self.realism_alerts = alert_catalog(REALISM_ALERTS) if self.realism is not None else None
 
     @property
     def active(self) -> bool:
@@ -90,12 +94,15 @@ class DesignFilter:
                 return "a ring larger than the offline designs'"
             if sa_score(molecule) > self.realism["sa_max"]:
                 return "harder to make than the offline designs (SA score)"
+            if self.realism_alerts is not None and self.realism_alerts.HasMatch(molecule):
+                return f"{REALISM_ALERTS} structural alert"
         return None
 
 
-def realism_bounds(offline: Sequence[Any], quantile: float) -> dict[str, float]:
+def realism_bounds(offline: Sequence[Any], quantile: float) -> dict[str, Any]:
     """The realism bounds of `DesignFilter` from offline SMILES: the `quantile` quantile of the SA scores
-    and the largest ring of a seeded sample of at most `REALISM_SAMPLE` of them (unparsable ones skipped)."""
+    and the largest ring of a seeded sample of at most `REALISM_SAMPLE` of them (unparsable ones skipped),
+    and the alert catalog every candidate must pass."""
     import numpy as np
     import torch
     from rdkit import Chem
@@ -112,6 +119,7 @@ def realism_bounds(offline: Sequence[Any], quantile: float) -> dict[str, float]:
         "quantile": quantile,
         "sa_max": float(np.quantile(scores, quantile)),
         "largest_ring_max": max(largest_ring_size(molecule) for molecule in molecules),
+        "alerts": REALISM_ALERTS,
         "sample": len(molecules),
     }
 

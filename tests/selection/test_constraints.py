@@ -48,6 +48,9 @@ def test_realism_bounds_come_from_the_offline_molecules():
         == "harder to make than the offline designs (SA score)"
     )
     assert design_filter.reason("c1ccc2ccccc2c1") is None  # naphthalene: SA 1.0, rings of 6
+    # A PAINS match is rejected too: catechol is easy to make (SA 1.5) and has one 6-ring.
+    assert bounds["alerts"] == "PAINS"
+    assert design_filter.reason("Oc1ccccc1O") == "PAINS structural alert"
     # Off, without offline designs, or on another space: no realism bounds.
     assert DesignFilter(MoleculeSpace(), ConstraintsConfig(realism_quantile=None), offline).realism is None
     assert DesignFilter(MoleculeSpace(), ConstraintsConfig()).realism is None
