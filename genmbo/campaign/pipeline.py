@@ -213,7 +213,14 @@ def make_library(
     searched = search_surrogate(models.surrogate, selection, pool_size, plan.seed)
     new = NewDesigns(space, dataset.designs, constraints, exclude_offline)
     problem = SearchProblem(
-        models.latents, scores, searched, models.prior, dataset.designs, space, selection.kappa, new.acceptable
+        models.latents,
+        scores,
+        searched,
+        models.prior,
+        dataset.designs,
+        space,
+        selection.kappa,
+        new.acceptable,
     )
     generator = torch.Generator().manual_seed(plan.seed)
     with clock.stage("fit_method"):

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import torch
 
-
 # Posterior log-variances are capped at this value before use, as latent diffusion's first stage caps them
 # (Rombach et al., CVPR 2022; diffusers' `DiagonalGaussianDistribution` clamps to [-30, 20]). Only the upper
 # end overflows: `exp` of a log-variance above 88 is infinite in float32, and one such step turns every

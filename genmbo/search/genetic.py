@@ -18,10 +18,10 @@ molecules), an individual is its decoded design: duplicates are eliminated on th
 one design and latent-level elimination lets the population collapse onto a handful of designs; a latent
 that decodes to nothing, or to a design the campaign does not accept (`SearchProblem.acceptable`: invalid,
 or failing the configured constraints), is infeasible and ranks last (pymoo's feasibility-first
-comparison, Deb 2000); and the method returns its best individuals whose designs are not already in the offline data (they
-are measured; the pipeline drops them), the offline ones only to fill the budget. On a vector space the
-latents are their own identity. Crossover is uniform (Syswerda 1989) or blend, BLX-alpha with alpha = 0.5
-(Eshelman & Schaffer 1993), instead of SBX; mutation is Gaussian with standard deviation
+comparison, Deb 2000); and the method returns its best individuals whose designs are not already in the
+offline data (they are measured; the pipeline drops them), the offline ones only to fill the budget. On a
+vector space the latents are their own identity. Crossover is uniform (Syswerda 1989) or blend, BLX-alpha
+with alpha = 0.5 (Eshelman & Schaffer 1993), instead of SBX; mutation is Gaussian with standard deviation
 `mutation_scale = 0.1` of each latent dimension's offline standard deviation (our choice: small next to
 the spread of the data, so offspring stay near it) instead of polynomial mutation within bounds.
 """

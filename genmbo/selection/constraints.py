@@ -11,13 +11,14 @@ the run before any training.
 Realism (`realism_quantile`, molecules, on by default): a candidate harder to make than the offline designs
 usually are, its SA score above the `realism_quantile` quantile of theirs, or with a ring larger than any
 of theirs, or matching a PAINS alert (`REALISM_ALERTS`: the substructures that make assay hits false
-positives, which real screening libraries exclude), is rejected. The bounds come from a seeded sample of at most `REALISM_SAMPLE` offline designs.
+positives, which real screening libraries exclude), is rejected. The bounds come from a seeded sample of at
+most `REALISM_SAMPLE` offline designs.
 A generative prior that proposes molecules the data never contain (large rings, SA scores of 4 and more)
 leads a surrogate, which has never seen such molecules, to rate them wrongly; bounding both by the
 data's own range keeps the library among molecules like the data (docs/BENCHMARKS.md, "Realism of
 molecular libraries": on the tuning seeds the libraries' true scores rose too, and rejecting PAINS
-left every tuning run's best design unchanged). A campaign on macrocycles
-or unusual chemistry sets its own data's range by the same rule; `realism_quantile: null` turns it off.
+left every tuning run's best design unchanged). A campaign on macrocycles or unusual chemistry sets its
+own data's range by the same rule; `realism_quantile: null` turns it off.
 The space's own checks (sanitization, alphabet, length, bounds) are not repeated here: decoded designs
 are canonical already, and `genmbo.selection.filtering` drops those that fail to decode.
 """
@@ -94,7 +95,7 @@ class DesignFilter:
                 return "a ring larger than the offline designs'"
             if sa_score(molecule) > self.realism["sa_max"]:
                 return "harder to make than the offline designs (SA score)"
-            if self.realism_alerts is not None and self.realism_alerts.HasMatch(molecule):
+            if self.realism_alerts.HasMatch(molecule):
                 return f"{REALISM_ALERTS} structural alert"
         return None
 

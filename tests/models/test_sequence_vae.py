@@ -301,8 +301,8 @@ def test_sampled_gru_generation_keeps_the_layout_and_is_reproducible():
 
 
 def test_a_blown_up_posterior_variance_gives_a_finite_loss_and_gradients():
-    # A training spike once drove an encoder's log-variances past 120, exp overflowed and the next update
-    # turned every weight into NaN; the clamp keeps the loss and its gradients finite.
+    # A training spike can drive an encoder's log-variances past 88, where exp overflows and the next update
+    # turns every weight into NaN; the cap keeps the loss and its gradients finite.
     model, _, designs = _tiny_dna_model()
     tokens = model.space.encode(designs)
     with torch.no_grad():
