@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 
 from genmbo.data.resumable import EpochBatchSampler, ResumableDataLoader, evaluation_loader
+from genmbo.data.tensor_rows import TensorRows
 
 
 class LatentDataModule(pl.LightningDataModule):
@@ -67,20 +68,30 @@ class LatentDataModule(pl.LightningDataModule):
         """The `n_train` training scores, or None."""
         return None if self.scores is None else self.scores[self.train_indices]
 
-    def _dataset(self, indices: torch.Tensor) -> TensorDataset:
+    def _dataset(self, indices: torch.Tensor) -> TensorRows:
         tensors = [self.latents[indices]]
         if self.scores is not None:
             tensors.append(self.scores[indices])
-        return TensorDataset(*tensors)
+        return TensorRows(*tensors)
+
+    def _training_loader(self, sampler: EpochBatchSampler) -> DataLoader:
+        return ResumableDataLoader(
+            self._dataset(self.train_indices),
+            sampler,
+            collate_fn=TensorRows.collate,
+            num_workers=self.num_workers,
+        )
 
     def train_dataloader(self) -> DataLoader:
-        sampler = EpochBatchSampler(len(self.train_indices), self.batch_size, self.seed)
-        return ResumableDataLoader(self._dataset(self.train_indices), sampler, num_workers=self.num_workers)
+        return self._training_loader(EpochBatchSampler(len(self.train_indices), self.batch_size, self.seed))
 
     def val_dataloader(self) -> DataLoader | list:
         # An empty list tells Lightning there is nothing to validate on.
         if len(self.val_indices) == 0:
             return []
         return evaluation_loader(
-            self._dataset(self.val_indices), self.batch_size, num_workers=self.num_workers
+            self._dataset(self.val_indices),
+            self.batch_size,
+            collate_fn=TensorRows.collate,
+            num_workers=self.num_workers,
         )

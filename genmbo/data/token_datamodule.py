@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 
 from genmbo.data.resumable import EpochBatchSampler, ResumableDataLoader, evaluation_loader
+from genmbo.data.tensor_rows import TensorRows
 from genmbo.spaces.vocabulary import PAD_ID
 
 
@@ -25,9 +26,10 @@ def split_indices(num_rows: int, held_out: int | float, seed: int) -> tuple[torc
     return permutation[count:].sort().values, permutation[:count].sort().values
 
 
-def trim_padding(rows: list[tuple[torch.Tensor]]) -> torch.Tensor:
-    """Collate token rows into a `batch x width` tensor cut after the last column holding a token."""
-    tokens = torch.stack([row[0] for row in rows])
+def trim_padding(batch: list[torch.Tensor]) -> torch.Tensor:
+    """Collate a `TensorRows` batch of token rows (``[tokens]``) into a `batch x width` tensor cut after
+    the last column holding a token."""
+    tokens = batch[0]
     width = int((tokens != PAD_ID).sum(dim=1).max())
     return tokens[:, :width]
 
@@ -54,8 +56,8 @@ class TokenDataModule(pl.LightningDataModule):
         self.seed = seed
         self.num_workers = num_workers
         train_indices, val_indices = split_indices(len(tokens), val_size, seed)
-        self.train_set = TensorDataset(tokens[train_indices])
-        self.val_set = TensorDataset(tokens[val_indices])
+        self.train_set = TensorRows(tokens[train_indices])
+        self.val_set = TensorRows(tokens[val_indices])
 
     def train_dataloader(self) -> DataLoader:
         # Every epoch's order comes from the seed alone, and a resumed run skips the batches it trained on.

@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from genmbo.data.latent_datamodule import LatentDataModule
-from genmbo.data.resumable import EpochBatchSampler, ResumableDataLoader
+from genmbo.data.resumable import EpochBatchSampler
 
 
 class WeightedLatentDataModule(LatentDataModule):
@@ -75,4 +75,4 @@ class WeightedLatentDataModule(LatentDataModule):
             weights=train_weights,
             samples_per_epoch=self.samples_per_epoch,
         )
-        return ResumableDataLoader(self._dataset(self.train_indices), sampler, num_workers=self.num_workers)
+        return self._training_loader(sampler)

@@ -28,9 +28,8 @@ def test_split_rejects_impossible_sizes():
 
 def test_trim_padding_cuts_after_the_longest_row():
     tokens = _tokens()
-    short_rows = [(tokens[0],), (tokens[1],)]  # 1 and 2 letters: BOS, letters, EOS
-    assert trim_padding(short_rows).shape == (2, 4)
-    assert trim_padding([(row,) for row in tokens]).shape == tokens.shape
+    assert trim_padding([tokens[:2]]).shape == (2, 4)  # 1 and 2 letters: BOS, letters, EOS
+    assert trim_padding([tokens]).shape == tokens.shape
 
 
 def test_loaders_split_and_shuffle_reproducibly():
