@@ -27,14 +27,12 @@ from pathlib import Path
 
 import torch
 
-from genmbo.data.token_datamodule import split_indices
+from genmbo.data.moses_training import subset_split
 from genmbo.metrics.realism import realism_metrics
 from genmbo.metrics.samples import Novelty, Uniqueness, Validity
 from genmbo.models.kl_schedule import gaussian_kl
 from genmbo.models.prior import load_prior
-from genmbo.resources import moses_subset_smiles
 
-HELD_OUT = 10_000
 NEIGHBOR_REFERENCE = 50_000
 
 
@@ -61,10 +59,7 @@ def main() -> None:
 
     prior = load_prior(args.prior)
     vae = prior.autoencoder
-    smiles = moses_subset_smiles()
-    kept, held_out = split_indices(len(smiles), HELD_OUT, 0)
-    training = [smiles[index] for index in kept.tolist()]
-    held = [smiles[index] for index in held_out.tolist()]
+    training, held = subset_split()
     count = min(args.samples, len(held) // 2)
     held_a, reference = held[:count], held[count : 2 * count]
 

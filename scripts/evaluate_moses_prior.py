@@ -16,12 +16,9 @@ from pathlib import Path
 
 import torch
 
-from genmbo.data.token_datamodule import split_indices
+from genmbo.data.moses_training import subset_split
 from genmbo.metrics.reconstruction import ExactMatch, TokenAccuracy
 from genmbo.models.sequence_vae import SequenceVAE
-from genmbo.resources import moses_subset_smiles
-
-HELD_OUT = 10_000
 
 
 def main() -> None:
@@ -40,9 +37,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     model = SequenceVAE.load_from_checkpoint(args.checkpoint, map_location="cpu").eval()
-    smiles = moses_subset_smiles()
-    _, held_out = split_indices(len(smiles), HELD_OUT, args.seed)
-    molecules = [smiles[index] for index in held_out.tolist()][: args.limit]
+    molecules = subset_split(args.seed)[1][: args.limit]
     targets = model.space.encode(molecules)
 
     token_accuracy, exact_match = TokenAccuracy(), ExactMatch()

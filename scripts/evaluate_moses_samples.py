@@ -3,7 +3,8 @@
 Draws `--samples` latents from the latent diffusion prior (DDIM, 50 steps, seeded), decodes them greedily
 with the SELFIES VAE, and prints JSON: validity (decodes that are molecules), uniqueness (distinct among
 valid), novelty (distinct valid molecules not in the VAE's training molecules: the shipped subset minus
-the 10,000 held out), IntDiv1 and IntDiv2 (Morgan radius 2, 1024 bits, as MOSES), and the distribution
+the 10,000 held out, or with `--moses-wheel` the whole MOSES training set minus them), IntDiv1 and
+IntDiv2 (Morgan radius 2, 1024 bits, as MOSES), and the distribution
 metrics of `genmbo.metrics.realism` against the 10,000 held-out molecules (`realism_*`: FCD, GuacaMol KL
 score, SA, ring and alert shares) beside the same metrics for as many training molecules drawn at random
 (`realism_*_floor`).
@@ -20,12 +21,9 @@ from pathlib import Path
 
 import torch
 
-from genmbo.data.token_datamodule import split_indices
+from genmbo.data.moses_training import full_moses_training_smiles, subset_split
 from genmbo.models.prior import load_prior
 from genmbo.models.prior_evaluation import sample_metrics
-from genmbo.resources import moses_subset_smiles
-
-HELD_OUT = 10_000
 
 
 def main() -> None:
@@ -34,16 +32,22 @@ def main() -> None:
     )
     parser.add_argument("--prior", type=Path, default=Path("checkpoints/moses"))
     parser.add_argument("--samples", type=int, default=10_000)
+    parser.add_argument(
+        "--moses-wheel",
+        type=Path,
+        help="the prior trained on the full MOSES training set of this molsets wheel: novelty and the "
+        "floor against that set",
+    )
+    parser.add_argument("--cache-dir", type=Path, default=Path("runs/moses_full"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     start = time.time()
     prior = load_prior(args.prior)
-    smiles = moses_subset_smiles()
-    kept, held_out = split_indices(len(smiles), HELD_OUT, 0)
-    training = [smiles[index] for index in kept.tolist()]
-    reference = [smiles[index] for index in held_out.tolist()]
+    training, reference = subset_split()
+    if args.moses_wheel is not None:
+        training = full_moses_training_smiles(args.moses_wheel, args.cache_dir)
     generator = torch.Generator().manual_seed(args.seed)
     metrics = sample_metrics(prior, training, args.samples, generator, reference=reference)
     report = {

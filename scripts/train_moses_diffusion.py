@@ -19,13 +19,10 @@ import pytorch_lightning as pl
 import torch
 
 from genmbo.data.latent_datamodule import LatentDataModule
-from genmbo.data.token_datamodule import split_indices
+from genmbo.data.moses_training import full_moses_training_smiles, subset_split
 from genmbo.models.checkpoints import save_weights
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.prior import Prior, load_autoencoder
-from genmbo.resources import moses_subset_smiles
-
-HELD_OUT = 10_000
 
 
 class WeightAverage(pl.Callback):
@@ -72,6 +69,13 @@ def main() -> None:
     parser.add_argument("--autoencoder", type=Path, default=Path("checkpoints/moses_vae.ckpt"))
     parser.add_argument("--out", type=Path, default=Path("checkpoints/moses"))
     parser.add_argument("--seed", type=int, default=0, help="the seed the VAE's held-out split used")
+    parser.add_argument(
+        "--moses-wheel",
+        type=Path,
+        help="train on the latents of the full MOSES training set of this molsets wheel (minus the held-out "
+        "molecules) instead of the shipped subset's",
+    )
+    parser.add_argument("--cache-dir", type=Path, default=Path("runs/moses_full"))
     parser.add_argument("--max-steps", type=int, default=7_000)
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--hidden-dim", type=int, default=384)
@@ -90,9 +94,9 @@ def main() -> None:
     start = time.time()
 
     autoencoder = load_autoencoder("sequence_vae", args.autoencoder)
-    smiles = moses_subset_smiles()
-    kept, _ = split_indices(len(smiles), HELD_OUT, args.seed)
-    training = [smiles[index] for index in kept.tolist()]
+    training = subset_split(args.seed)[0]
+    if args.moses_wheel is not None:
+        training = full_moses_training_smiles(args.moses_wheel, args.cache_dir, args.seed)
     latents = autoencoder.encode_designs(training)
     print(
         f"[{time.time() - start:6.0f} s] encoded {len(training)} training molecules to {tuple(latents.shape)}"

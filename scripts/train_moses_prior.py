@@ -24,12 +24,10 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 
-from genmbo.data.token_datamodule import TokenDataModule, split_indices
+from genmbo.data.moses_training import full_moses_training_smiles, subset_split
+from genmbo.data.token_datamodule import TokenDataModule
 from genmbo.models.sequence_vae import SequenceVAE
-from genmbo.resources import moses_subset_smiles
 from genmbo.spaces import MoleculeSpace
-
-HELD_OUT = 10_000
 
 
 class ProgressPrinter(Callback):
@@ -79,6 +77,15 @@ def parse_args() -> argparse.Namespace:
         type=Path,
         help="start from this VAE checkpoint's weights (same architecture), with this run's settings",
     )
+    parser.add_argument(
+        "--moses-wheel",
+        type=Path,
+        help="train on the full MOSES training set read from this molsets wheel (minus the held-out "
+        "molecules of the shipped subset) instead of the shipped subset",
+    )
+    parser.add_argument(
+        "--cache-dir", type=Path, default=Path("runs/moses_full"), help="where the parsed MOSES set is kept"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="1 is fastest when the 2 cores are shared")
     parser.add_argument("--max-steps", type=int, default=12000)
@@ -91,10 +98,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--embedding-dim", type=int, default=64)
     parser.add_argument("--hidden-dim", type=int, default=256)
     parser.add_argument("--encoder-hidden-dim", type=int, default=128)
+    parser.add_argument("--num-layers", type=int, default=1)
     parser.add_argument("--kl-weight", type=float, default=0.05)
     parser.add_argument("--kl-warmup-steps", type=int, default=2000)
     parser.add_argument("--free-bits", type=float, default=0.0)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument(
+        "--precision",
+        default="32-true",
+        choices=["32-true", "bf16-mixed"],
+        help="bf16-mixed trains ~2x faster on CPUs with bfloat16 matrix units (weights stay float32)",
+    )
     return parser.parse_args()
 
 
@@ -105,17 +119,16 @@ def main() -> None:
     pl.seed_everything(args.seed, workers=True)
 
     space = MoleculeSpace()
-    smiles = moses_subset_smiles()
-    tokens = space.encode(list(smiles))
-    kept, held_out = split_indices(len(tokens), HELD_OUT, args.seed)
+    training, held_out = subset_split(args.seed)
+    if args.moses_wheel is not None:
+        training = full_moses_training_smiles(args.moses_wheel, args.cache_dir, args.seed)
+    tokens = space.encode(training)
     print(
-        f"[{(time.time() - start) / 60:6.1f} min] encoded {len(tokens)} molecules; "
-        f"{len(held_out)} held out, {len(kept) - args.val_size} train, {args.val_size} validation",
+        f"[{(time.time() - start) / 60:6.1f} min] encoded {len(tokens)} training molecules "
+        f"({len(held_out)} held out); {len(tokens) - args.val_size} train, {args.val_size} validation",
         flush=True,
     )
-    datamodule = TokenDataModule(
-        tokens[kept], val_size=args.val_size, batch_size=args.batch_size, seed=args.seed
-    )
+    datamodule = TokenDataModule(tokens, val_size=args.val_size, batch_size=args.batch_size, seed=args.seed)
 
     model = SequenceVAE(
         space,
@@ -123,6 +136,7 @@ def main() -> None:
         embedding_dim=args.embedding_dim,
         hidden_dim=args.hidden_dim,
         encoder_hidden_dim=args.encoder_hidden_dim,
+        num_layers=args.num_layers,
         kl_weight=args.kl_weight,
         kl_warmup_steps=args.kl_warmup_steps,
         free_bits=args.free_bits,
@@ -135,6 +149,7 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     trainer = pl.Trainer(
         accelerator="cpu",
+        precision=args.precision,
         max_steps=args.max_steps,
         max_time={"minutes": args.max_minutes},
         val_check_interval=args.val_every,
