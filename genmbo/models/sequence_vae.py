@@ -321,12 +321,18 @@ class SequenceVAE(pl.LightningModule):
     # --- LatentAutoencoder ----------------------------------------------------------------------------
     @torch.no_grad()
     def encode_designs(self, designs: Sequence[Any], batch_size: int = 1024) -> torch.Tensor:
-        """Posterior means of canonical designs: a `n x latent_dim` tensor."""
+        """Posterior means of canonical designs: a `n x latent_dim` tensor.
+
+        Designs are tokenized one batch at a time, so memory holds one batch's token lists, not all of
+        them (the full MOSES training set's lists alone are several GB)."""
         was_training = self.training
         self.eval()
-        tokens = self.space.encode(list(designs)).to(self.device)
-        chunks = tokens.split(batch_size)
-        means = [self.encoder(chunk)[0] for chunk in track(chunks, "encoding designs")]
+        designs = list(designs)
+        starts = range(0, len(designs), batch_size)
+        means = [
+            self.encoder(self.space.encode(designs[start : start + batch_size]).to(self.device))[0]
+            for start in track(starts, "encoding designs")
+        ]
         self.train(was_training)
         return torch.cat(means) if means else torch.empty(0, self.latent_dim, device=self.device)
 

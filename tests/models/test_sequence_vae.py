@@ -317,3 +317,12 @@ def test_a_blown_up_posterior_variance_gives_a_finite_loss_and_gradients():
         _, _, log_variance = fresh(tokens)
         loss = fresh._losses(tokens)["loss"]
     assert float(log_variance.max()) < -150 and torch.isfinite(loss)
+
+
+def test_encoding_in_batches_gives_the_same_latents():
+    space = SequenceSpace("dna", max_length=6)
+    model = SequenceVAE(space, latent_dim=4, embedding_dim=8, hidden_dim=16).eval()
+    designs = ["ACGT", "A", "GGCC", "TTTTT", "CA", "ACGTAC", "G"]
+    whole = model.encode_designs(designs)
+    assert whole.shape == (7, 4)
+    assert torch.allclose(model.encode_designs(designs, batch_size=2), whole, atol=1e-6)
