@@ -326,3 +326,16 @@ def test_encoding_in_batches_gives_the_same_latents():
     whole = model.encode_designs(designs)
     assert whole.shape == (7, 4)
     assert torch.allclose(model.encode_designs(designs, batch_size=2), whole, atol=1e-6)
+
+
+def test_gru_posterior_does_not_depend_on_trailing_padding():
+    space = SequenceSpace("dna", max_length=8)
+    model = SequenceVAE(space, latent_dim=4, embedding_dim=8, hidden_dim=16).eval()
+    tokens = space.encode(["ACG", "TTTTGG", "A"])  # full width, as `encode_designs` pads
+    trimmed = tokens[:, :8]  # as a training batch is trimmed to its longest row
+    padded = torch.nn.functional.pad(tokens, (0, 5))  # more padding than the space needs
+    with torch.no_grad():
+        means = [model.encoder(rows)[0] for rows in (tokens, trimmed, padded, tokens[2:, :3])]
+    for other in means[1:3]:
+        assert torch.allclose(other, means[0], atol=1e-6)
+    assert torch.allclose(means[3], means[0][2:], atol=1e-6)  # a row alone, without any padding

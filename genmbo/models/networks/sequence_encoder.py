@@ -1,10 +1,12 @@
 """Encoder of a sequence VAE: token ids to the mean and log-variance of a diagonal Gaussian posterior.
 
-A bidirectional GRU reads the whole encoded row (``[BOS] tokens [EOS] [PAD]...``) and its two final
-states are mapped to the posterior parameters, as in the recurrent encoder of Bowman et al. (CoNLL 2016,
-"Generating sentences from a continuous space", sec. 2.1; arXiv 1511.06349). Departure: the GRU reads the
-trailing padding too (no packing), because packing costs more on CPU than the few padded steps it saves,
-and `TokenDataModule` already trims columns that are padding in the whole batch.
+A bidirectional GRU reads each encoded row up to its end (``[BOS] tokens [EOS]``, not the padding after
+it) and its two final states are mapped to the posterior parameters, as in the recurrent encoder of
+Bowman et al. (CoNLL 2016, "Generating sentences from a continuous space", sec. 2.1; arXiv 1511.06349).
+The rows are packed (`pack_padded_sequence`), so a design's posterior does not depend on how much
+padding its batch carries: training batches are trimmed to their longest row while `encode_designs`
+pads to the space's full width, and a GRU that reads the padding encodes the same design differently in
+the two (it reconstructs worse at inference than in training). Packing also skips the padded steps.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import torch
 from einops import rearrange
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
 
 from genmbo.spaces.vocabulary import PAD_ID
 
@@ -33,7 +36,10 @@ class GRUSequenceEncoder(nn.Module):
         self.to_posterior = nn.Linear(2 * hidden_dim, 2 * latent_dim)
 
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        _, final_states = self.gru(self.embedding(tokens))
+        # Rows are BOS, tokens, EOS, then padding only: a row's length is its count of non-padding ids.
+        lengths = (tokens != PAD_ID).sum(dim=1).clamp(min=1).cpu()
+        packed = pack_padded_sequence(self.embedding(tokens), lengths, batch_first=True, enforce_sorted=False)
+        _, final_states = self.gru(packed)
         # final_states is `(layers * 2) x batch x hidden`; the last layer's two directions summarize the row.
         last_layer = rearrange(final_states[-2:], "direction batch hidden -> batch (direction hidden)")
         mean, log_variance = self.to_posterior(last_layer).chunk(2, dim=-1)
