@@ -4,7 +4,8 @@ Encoding the shipped MOSES subset's 160,001 molecules takes most of a molecular 
 stage, and every run on the same data with the same autoencoder computes the same posterior means. They
 are filed in the content-addressed cache (`genmbo.runtime.cache`) under the SHA-256 of the autoencoder's
 class and every tensor of its state (weights and buffers: a retrained or fine-tuned autoencoder, or a
-changed decoding restriction, misses) and of the designs themselves. Sets smaller than
+changed decoding restriction, misses), of the designs themselves and of `ENCODING_VERSION`, which changes
+whenever the same weights start encoding differently. Sets smaller than
 `CACHE_MIN_DESIGNS` and the identity autoencoder (a standardization) are cheap and always computed.
 """
 
@@ -21,6 +22,8 @@ from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.runtime.cache import cached_array, content_key, design_texts
 
 CACHE_MIN_DESIGNS = 10_000
+# 2: the GRU encoder reads each row without its padding (`genmbo.models.networks.sequence_encoder`).
+ENCODING_VERSION = 2
 
 
 def weights_digest(module: torch.nn.Module) -> str:
@@ -40,7 +43,11 @@ def encode_designs_cached(autoencoder: Any, designs: Sequence[Any]) -> torch.Ten
         with torch.no_grad():
             return autoencoder.encode_designs(designs).cpu()
     key = content_key(
-        "posterior_means", type(autoencoder).__name__, weights_digest(autoencoder), design_texts(designs)
+        "posterior_means",
+        ENCODING_VERSION,
+        type(autoencoder).__name__,
+        weights_digest(autoencoder),
+        design_texts(designs),
     )
 
     def compute() -> np.ndarray:

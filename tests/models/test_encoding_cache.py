@@ -34,7 +34,7 @@ def tiny_vae(seed=0):
     return SequenceVAE(space, latent_dim=3, hidden_dim=8, embedding_dim=4).eval()
 
 
-def test_second_call_reads_the_cache_and_changes_miss(cache):
+def test_second_call_reads_the_cache_and_changes_miss(cache, monkeypatch):
     model = tiny_vae()
     calls = counted(model)
     designs = ["ACGTAC", "GGGTTT", "ACACAC"]
@@ -51,6 +51,9 @@ def test_second_call_reads_the_cache_and_changes_miss(cache):
     assert weights_digest(model) != before
     changed = encode_designs_cached(model, designs)
     assert calls == [3, 2, 3] and not torch.equal(changed, first)
+    monkeypatch.setattr(encoding_cache, "ENCODING_VERSION", encoding_cache.ENCODING_VERSION + 1)
+    encode_designs_cached(model, designs)  # the same weights encoding another way: computed
+    assert calls == [3, 2, 3, 3]
 
 
 def test_small_sets_and_a_disabled_cache_always_compute(tmp_path, monkeypatch):
