@@ -1,7 +1,7 @@
 """Evaluate the shipped MOSES prior on the 10,000 molecules `train_moses_prior.py` held out.
 
 Reconstruction is greedy decoding of the posterior mean. Printed as JSON: exact match of the whole token
-row (target >= 0.70), token accuracy over non-padding positions including EOS (target >= 0.95), the
+row (target >= 0.85, the realism issue's), token accuracy over non-padding positions including EOS (target >= 0.95), the
 fraction of decoded SMILES equal to the input molecule, and the fraction of decodes that are molecules.
 
     python scripts/evaluate_moses_prior.py --checkpoint checkpoints/moses/autoencoder.ckpt
@@ -58,7 +58,7 @@ def main() -> None:
         "token_accuracy": round(float(token_accuracy.compute()), 4),
         "same_molecule": round(same / len(molecules), 4),
         "decoded_valid": round(sum(s is not None for s in decoded_smiles) / len(molecules), 4),
-        "targets_met": bool(exact_match.compute() >= 0.70 and token_accuracy.compute() >= 0.95),
+        "targets_met": bool(exact_match.compute() >= 0.85 and token_accuracy.compute() >= 0.95),
         "seconds": round(time.time() - start, 1),
     }
     print(json.dumps(report, indent=2))
