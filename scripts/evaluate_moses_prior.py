@@ -1,8 +1,9 @@
 """Evaluate the shipped MOSES prior on the 10,000 molecules `train_moses_prior.py` held out.
 
 Reconstruction is greedy decoding of the posterior mean. Printed as JSON: exact match of the whole token
-row (target >= 0.85, the realism issue's), token accuracy over non-padding positions including EOS (target >= 0.95), the
-fraction of decoded SMILES equal to the input molecule, and the fraction of decodes that are molecules.
+row (target >= 0.85, the realism issue's), token accuracy over non-padding positions including EOS
+(target >= 0.95), the fraction of decoded SMILES equal to the input molecule, and the fraction of decodes
+that are molecules.
 
     python scripts/evaluate_moses_prior.py --checkpoint checkpoints/moses/autoencoder.ckpt
 """
