@@ -8,8 +8,8 @@ seed 0, split in two halves A and B; B is the reference every set is measured ag
 - N(0, I): greedy decoding of standard normal latents (what the VAE's KL term aims at);
 - Gaussian fit: greedy decoding of a diagonal Gaussian fitted to the training molecules' posterior means;
 - diffusion: the latent diffusion prior's samples (DDIM, 50 steps), decoded greedily;
-- held-out + noise s: held-out A's posterior means moved by isotropic Gaussian noise of s standard
-  deviations of the training means in every dimension (s = 0.1, 0.2, 0.4): how far from a real molecule's
+- held-out + noise s: held-out A's posterior means moved by Gaussian noise of s standard deviations
+  of the training means in each dimension (s = 0.1, 0.2, 0.4): how far from a real molecule's
   latent a decode stays realistic.
 Each row has validity, uniqueness, novelty and `genmbo.metrics.realism` against held-out B; the latent
 statistics say what the diffusion model has to learn: active units (Burda et al., ICLR 2016, Sec. 5.2:
@@ -68,7 +68,7 @@ def decode_with_repairs(vae, latents: torch.Tensor) -> tuple[list[str | None], l
     try:
         relaxed = [smiles_from_tokens(row) for row in vae.space.vocabulary.decode(tokens)]
     finally:
-        selfies.set_semantic_constraints("default")
+        selfies.set_semantic_constraints(default_constraints)
     return designs, [loose is None or loose != design for loose, design in zip(relaxed, designs, strict=True)]
 
 

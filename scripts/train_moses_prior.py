@@ -122,7 +122,8 @@ def main() -> None:
     training, held_out = subset_split(args.seed)
     if args.moses_wheel is not None:
         training = full_moses_training_smiles(args.moses_wheel, args.cache_dir, args.seed)
-    tokens = space.encode(training)
+    # Tokenized a chunk at a time: the token lists of 1.58 million molecules at once take gigabytes.
+    tokens = torch.cat([space.encode(training[i : i + 65_536]) for i in range(0, len(training), 65_536)])
     print(
         f"[{(time.time() - start) / 60:6.1f} min] encoded {len(tokens)} training molecules "
         f"({len(held_out)} held out); {len(tokens) - args.val_size} train, {args.val_size} validation",

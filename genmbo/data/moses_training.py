@@ -17,10 +17,12 @@ import zipfile
 from multiprocessing import Pool
 from pathlib import Path
 
+import rdkit
+
 from genmbo.data.token_datamodule import split_indices
 from genmbo.errors import InvalidDesign
 from genmbo.resources import moses_subset_smiles
-from genmbo.spaces.molecules import MoleculeSpace
+from genmbo.spaces.molecules import MoleculeSpace, canonical_smiles
 
 HELD_OUT_MOLECULES = 10_000
 MOSES_TRAIN_MEMBER = "moses/dataset/data/train.csv.gz"
@@ -59,10 +61,12 @@ def full_moses_training_smiles(wheel: Path, cache_dir: Path, seed: int = 0, proc
     SELFIES round trip, within the shipped vocabulary and length), without duplicates and without the
     held-out molecules of `subset_split(seed)`.
 
-    Parsing 1.58 million SMILES takes ~16 minutes on two cores, so the accepted molecules are cached in
-    `cache_dir`, named by the wheel's SHA-256 (another wheel never reads this one's molecules)."""
+    Parsing 1.58 million SMILES takes 15-35 minutes on one core (docs/BENCHMARKS.md, "Loading the full
+    MOSES training set"), so the accepted molecules are cached in `cache_dir`, named by the wheel's
+    SHA-256 and the RDKit version (another wheel or another canonical form never reads this one's
+    molecules). The held-out molecules are canonicalized by the running RDKit before they are removed."""
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:16]
-    cache = cache_dir / f"moses_train_accepted_{digest}.txt.gz"
+    cache = cache_dir / f"moses_train_accepted_{digest}_rdkit{rdkit.__version__}.txt.gz"
     if cache.is_file():
         with gzip.open(cache, "rt") as handle:
             accepted = handle.read().splitlines()
@@ -75,7 +79,9 @@ def full_moses_training_smiles(wheel: Path, cache_dir: Path, seed: int = 0, proc
             parsed = [_accepted(smiles) for smiles in rows]
         accepted = list(dict.fromkeys(smiles for smiles in parsed if smiles is not None))
         cache_dir.mkdir(parents=True, exist_ok=True)
-        with gzip.open(cache, "wt") as handle:
+        partial = cache.with_suffix(".partial")
+        with gzip.open(partial, "wt") as handle:
             handle.write("\n".join(accepted) + "\n")
-    held_out = set(subset_split(seed)[1])
+        partial.replace(cache)  # a parse stopped while writing leaves no truncated cache behind
+    held_out = {canonical_smiles(smiles) for smiles in subset_split(seed)[1]}
     return [smiles for smiles in accepted if smiles not in held_out]

@@ -24,7 +24,7 @@ accuracy was still near the by-position baseline of 0.36 for both at that point:
 Threads: a GRU forward+backward at batch 128 x 50 tokens took 0.09 s on 1 thread but 6.0 s on 2 while
 the other core was busy (OpenMP threads spinning on a shared core), so scripts default to one thread.
 The shipped prior (encoder hidden 128 per direction, decoder 256, latent 64; 506k parameters) trains at
-0.24 s/step with the machine otherwise idle.
+0.33 s/step on one thread with the machine otherwise idle (0.25 s with an encoder that reads the padding).
 
 Fixed-length spaces use `architecture="positionwise"` instead (MLP encoder over all token embeddings,
 MLP decoder predicting every position from z at once; `genmbo.models.prior` picks it automatically).

@@ -50,3 +50,11 @@ def test_a_wheel_without_the_moses_header_is_refused(tmp_path):
         archive.writestr(MOSES_TRAIN_MEMBER, gzip.compress(b"smiles,score\nCCO,1\n"))
     with pytest.raises(ValueError, match="unexpected header"):
         read_moses_wheel(wheel)
+
+
+def test_held_out_molecules_are_removed_whatever_their_stored_spelling(tmp_path, monkeypatch):
+    # A held-out list written by another RDKit may spell a molecule differently from the running one.
+    monkeypatch.setattr(moses_training, "subset_split", lambda seed: ([], ["OCC"]))
+    wheel = _wheel(tmp_path / "molsets.whl", ["CCO", "c1ccccc1"])
+    assert full_moses_training_smiles(wheel, tmp_path / "cache", processes=1) == ["c1ccccc1"]
+    assert [path.name.endswith(".txt.gz") for path in (tmp_path / "cache").iterdir()] == [True]
