@@ -10,7 +10,10 @@ seed 0, split in two halves A and B; B is the reference every set is measured ag
 - diffusion: the latent diffusion prior's samples (DDIM, 50 steps), decoded greedily;
 - held-out + noise s: held-out A's posterior means moved by Gaussian noise of s standard deviations
   of the training means in each dimension (s = 0.1, 0.2, 0.4): how far from a real molecule's
-  latent a decode stays realistic.
+  latent a decode stays realistic;
+- training + noise s: the posterior means of training molecules moved the same way (s = 0.2, 0.3), a
+  prior that memorizes its data, kernel density on its codes: what realism a sampler of this latent space
+  can reach at a given novelty.
 Each row has validity, uniqueness, novelty and `genmbo.metrics.realism` against held-out B; the latent
 statistics say what the diffusion model has to learn: active units (Burda et al., ICLR 2016, Sec. 5.2:
 dimensions whose posterior mean varies across molecules by more than 0.01), the mean KL to N(0, I) per
@@ -48,6 +51,7 @@ from genmbo.tasks.molecular_oracles import sa_score
 
 NEIGHBOR_REFERENCE = 50_000
 NOISE_SCALES = (0.1, 0.2, 0.4)
+MEMORIZING_SCALES = (0.2, 0.3)
 # Bonds any atom may take when a decode is checked for SELFIES' valence repairs.
 PERMISSIVE_VALENCE = 8
 
@@ -111,6 +115,11 @@ def main() -> None:
         for scale in NOISE_SCALES:
             noise = scale * std * torch.randn(posterior_means.shape, generator=generator)
             latent_sets[f"held-out + noise {scale}"] = posterior_means + noise
+        # Their own generator, so that the rows above and the floor do not depend on these.
+        memorizing = torch.Generator().manual_seed(args.seed + 1)
+        for scale in MEMORIZING_SCALES:
+            noise = scale * std * torch.randn(count, vae.latent_dim, generator=memorizing)
+            latent_sets[f"training + noise {scale}"] = training_means[:count] + noise
     from_held_out = {"reconstruction", "posterior draw", *(f"held-out + noise {s}" for s in NOISE_SCALES)}
     floor_rows = torch.randperm(len(training), generator=generator)[:count].tolist()
     rows = [
