@@ -6,10 +6,10 @@ Bowman et al. (CoNLL 2016, "Generating sentences from a continuous space", sec. 
 The rows are packed (`pack_padded_sequence`), so a design's posterior does not depend on how much
 padding its batch carries: training batches are trimmed to their longest row while `encode_designs`
 pads to the space's full width, and a GRU that reads the padding encodes the same design differently in
-the two (it reconstructs worse at inference than in training). Packing skips the padded steps, which halves
-encoding at the space's full width, but costs time in training, where batches are already trimmed: a
-training step of the shipped MOSES VAE (batch 128, one thread) takes 0.33 s, 0.25 s with an encoder that
-reads the padding.
+the two (it reconstructs worse at inference than in training). Packing skips the padded steps, which
+nearly halves encoding at the space's full width, but costs time in training, where batches are already
+trimmed: a training step of the shipped MOSES VAE (batch 128, one thread) takes 0.33 s, 0.25 s with an
+encoder that reads the padding.
 """
 
 from __future__ import annotations
