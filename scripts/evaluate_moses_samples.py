@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from genmbo.data.moses_training import full_moses_training_smiles, subset_split
+from genmbo.data.moses_training import subset_split, training_molecules
 from genmbo.models.prior import load_prior
 from genmbo.models.prior_evaluation import sample_metrics
 
@@ -45,9 +45,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     start = time.time()
     prior = load_prior(args.prior)
-    training, reference = subset_split()
-    if args.moses_wheel is not None:
-        training = full_moses_training_smiles(args.moses_wheel, args.cache_dir)
+    reference = subset_split()[1]
+    training = training_molecules(wheel=args.moses_wheel, cache_dir=args.cache_dir)
     generator = torch.Generator().manual_seed(args.seed)
     metrics = sample_metrics(prior, training, args.samples, generator, reference=reference)
     report = {

@@ -19,7 +19,7 @@ import pytorch_lightning as pl
 import torch
 
 from genmbo.data.latent_datamodule import LatentDataModule
-from genmbo.data.moses_training import full_moses_training_smiles, subset_split
+from genmbo.data.moses_training import training_molecules
 from genmbo.models.checkpoints import save_weights
 from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.prior import Prior, load_autoencoder
@@ -94,9 +94,7 @@ def main() -> None:
     start = time.time()
 
     autoencoder = load_autoencoder("sequence_vae", args.autoencoder)
-    training = subset_split(args.seed)[0]
-    if args.moses_wheel is not None:
-        training = full_moses_training_smiles(args.moses_wheel, args.cache_dir, args.seed)
+    training = training_molecules(args.seed, args.moses_wheel, args.cache_dir)
     latents = autoencoder.encode_designs(training)
     print(
         f"[{time.time() - start:6.0f} s] encoded {len(training)} training molecules to {tuple(latents.shape)}"

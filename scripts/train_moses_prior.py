@@ -24,7 +24,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 
-from genmbo.data.moses_training import full_moses_training_smiles, subset_split
+from genmbo.data.moses_training import subset_split, training_molecules
 from genmbo.data.token_datamodule import TokenDataModule
 from genmbo.models.sequence_vae import SequenceVAE
 from genmbo.spaces import MoleculeSpace
@@ -119,9 +119,8 @@ def main() -> None:
     pl.seed_everything(args.seed, workers=True)
 
     space = MoleculeSpace()
-    training, held_out = subset_split(args.seed)
-    if args.moses_wheel is not None:
-        training = full_moses_training_smiles(args.moses_wheel, args.cache_dir, args.seed)
+    held_out = subset_split(args.seed)[1]
+    training = training_molecules(args.seed, args.moses_wheel, args.cache_dir)
     # Tokenized a chunk at a time: the token lists of 1.58 million molecules at once take gigabytes.
     tokens = torch.cat([space.encode(training[i : i + 65_536]) for i in range(0, len(training), 65_536)])
     print(

@@ -85,3 +85,13 @@ def full_moses_training_smiles(wheel: Path, cache_dir: Path, seed: int = 0, proc
         partial.replace(cache)  # a parse stopped while writing leaves no truncated cache behind
     held_out = {canonical_smiles(smiles) for smiles in subset_split(seed)[1]}
     return [smiles for smiles in accepted if smiles not in held_out]
+
+
+def training_molecules(seed: int = 0, wheel: Path | None = None, cache_dir: Path | None = None) -> list[str]:
+    """The molecules a MOSES prior trains on: the shipped subset's training part, or with `wheel` the
+    whole MOSES training set (`full_moses_training_smiles`, cached in `cache_dir`); never the held-out."""
+    if wheel is None:
+        return subset_split(seed)[0]
+    if cache_dir is None:
+        raise ValueError("the full MOSES training set needs a cache_dir")
+    return full_moses_training_smiles(wheel, cache_dir, seed)

@@ -10,6 +10,7 @@ from genmbo.data.moses_training import (
     full_moses_training_smiles,
     read_moses_wheel,
     subset_split,
+    training_molecules,
 )
 from genmbo.resources import moses_subset_smiles
 
@@ -58,3 +59,11 @@ def test_held_out_molecules_are_removed_whatever_their_stored_spelling(tmp_path,
     wheel = _wheel(tmp_path / "molsets.whl", ["CCO", "c1ccccc1"])
     assert full_moses_training_smiles(wheel, tmp_path / "cache", processes=1) == ["c1ccccc1"]
     assert [path.name.endswith(".txt.gz") for path in (tmp_path / "cache").iterdir()] == [True]
+
+
+def test_training_molecules_are_the_subset_or_the_wheel(tmp_path):
+    assert training_molecules(1) == subset_split(1)[0]
+    wheel = _wheel(tmp_path / "molsets.whl", ["CCO"])
+    assert training_molecules(0, wheel, tmp_path / "cache") == ["CCO"]
+    with pytest.raises(ValueError, match="cache_dir"):
+        training_molecules(0, wheel)
