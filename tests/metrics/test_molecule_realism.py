@@ -3,10 +3,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from rdkit import RDConfig
+from rdkit import Chem, RDConfig
 
 from genmbo.metrics.fingerprints import morgan_fingerprints
 from genmbo.metrics.molecule_realism import (
+    ALERT_CATALOGS,
     FrechetChemNetDistance,
     KLDivergenceScore,
     LargeRingShare,
@@ -18,6 +19,8 @@ from genmbo.metrics.molecule_realism import (
     molecule_property_metrics,
 )
 from genmbo.resources import moses_subset_smiles
+from genmbo.runtime.threads import computing_threads
+from genmbo.selection.constraints import alert_catalog
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +122,24 @@ def test_structural_alert_share_on_hand_made_sets():
     brenk = StructuralAlertShare("brenk")
     brenk.update(["CC(=O)Oc1ccccc1C(=O)O", "c1ccccc1"])  # aspirin's ester is a BRENK alert
     assert float(brenk.compute()) == 0.5
+
+
+def test_structural_alert_share_agrees_with_matching_one_molecule_at_a_time(moses):
+    smiles = [*moses, "S=C1SC(=Cc2ccccc2)C(=O)N1", "O=C1C=CC(=O)C=C1"]
+    for name in ALERT_CATALOGS:
+        catalog = alert_catalog(name)
+        expected = [float(catalog.HasMatch(Chem.MolFromSmiles(text))) for text in smiles]
+        assert sum(expected) > 0  # the comparison sees matches, not only misses
+        share = StructuralAlertShare(name)
+        with computing_threads(2):  # RDKit's threads split the batch
+            share.update(smiles[:100])
+            share.update([None, *smiles[100:]])
+        assert share.all_values().tolist() == expected
+
+
+def test_structural_alert_share_refuses_an_unparseable_smiles():
+    with pytest.raises(ValueError, match="cannot parse SMILES 'C1CC'"):
+        StructuralAlertShare("pains").update(["c1ccccc1", "C1CC"])
 
 
 def test_property_metrics_of_an_empty_set_are_nan():
