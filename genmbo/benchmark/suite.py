@@ -274,7 +274,7 @@ def realism_filters(dataset: OfflineDataset, configs: dict[str, GenmboConfig]) -
     return filters
 
 
-REALISM_KEYS = ("sa_mean", "sa_above_4", "large_ring_share", "pains_share")
+REALISM_KEYS = ("sa_mean", "sa_above_4", "large_ring_share", "pains_share", "brenk_share", "nih_share")
 # Multi-objective tasks' columns (`genmbo.benchmark.evaluation.pareto_oracle_metrics`).
 PARETO_KEYS = ("hypervolume_normalized", "offline_hypervolume_normalized", "undominated_share")
 
@@ -290,7 +290,8 @@ def top_decile_realism(dataset: OfflineDataset) -> dict[str, float]:
 
 def realism_columns(designs: Sequence[Any], reference: dict[str, float]) -> dict[str, float]:
     """For molecules (a non-empty `reference`), the library's SA score, share with SA above 4, and shares
-    with a ring of more than 7 atoms and with a PAINS alert, beside `reference`; {} for other spaces."""
+    with a ring of more than 7 atoms and with a PAINS, BRENK and NIH alert, beside `reference`; {} for
+    other spaces."""
     if not reference:
         return {}
     measured = molecule_property_metrics([design for design in designs if design is not None])
@@ -400,7 +401,10 @@ def hypervolume_table(results: pd.DataFrame, labels: Sequence[str]) -> str:
 def realism_table(results: pd.DataFrame, labels: Sequence[str]) -> str:
     """Markdown: for each molecular task, each method's mean `REALISM_KEYS`, and the top decile's."""
     molecular = results[results["sa_mean"].notna()]
-    lines = ["| task | method | SA | SA > 4 | ring > 7 atoms | PAINS |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| task | method | SA | SA > 4 | ring > 7 atoms | PAINS | BRENK | NIH |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for task, runs in molecular.groupby("task", sort=False):
         for label in [*labels, "offline top decile"]:
             if label == "offline top decile":
@@ -410,7 +414,6 @@ def realism_table(results: pd.DataFrame, labels: Sequence[str]) -> str:
                 if mine.empty:
                     continue
                 means = mine[list(REALISM_KEYS)].mean().to_numpy()
-            lines.append(
-                f"| {task} | {label} | {means[0]:.2f} | {means[1]:.1%} | {means[2]:.1%} | {means[3]:.1%} |"
-            )
+            shares = " | ".join(f"{value:.1%}" for value in means[1:])
+            lines.append(f"| {task} | {label} | {means[0]:.2f} | {shares} |")
     return "\n".join(lines)

@@ -344,8 +344,9 @@ def test_molecular_rows_carry_the_librarys_realism_beside_the_top_decile():
         for seed, value in ((0, 0.2), (1, 0.4))
     ]
     table = realism_table(pd.DataFrame(rows), ["a", "absent"]).splitlines()
-    assert table[2] == "| m | a | 0.30 | 30.0% | 30.0% | 30.0% |"
-    assert table[3] == "| m | offline top decile | 0.50 | 50.0% | 50.0% | 50.0% |" and len(table) == 4
+    assert table[2] == "| m | a | 0.30 | 30.0% | 30.0% | 30.0% | 30.0% | 30.0% |"
+    assert table[3] == "| m | offline top decile | 0.50 | 50.0% | 50.0% | 50.0% | 50.0% | 50.0% |"
+    assert len(table) == 4
 
 
 def test_a_base_config_may_not_set_what_every_run_sets(tmp_path, capsys):
