@@ -386,7 +386,7 @@ def trust_lines(trust: dict, column: str = "predicted_score") -> list[str]:
 
 
 def realism_line(realism: dict) -> str:
-    """Library against offline data and its top decile: SA, large rings and PAINS, on one line."""
+    """Library against offline data and its top decile: SA, large rings and alerts, on one line."""
 
     def values(key: str, form: str) -> str:
         return " / ".join(
@@ -396,7 +396,8 @@ def realism_line(realism: dict) -> str:
     line = (
         "  realism (library / offline / offline top 10%): "
         f"SA {values('sa_mean', '.2f')}, rings > 7 atoms {values('large_ring_share', '.1%')}, "
-        f"PAINS {values('pains_share', '.1%')}"
+        f"PAINS {values('pains_share', '.1%')}, BRENK {values('brenk_share', '.1%')}, "
+        f"NIH {values('nih_share', '.1%')}"
     )
     return line + (f"; {realism_filter_text(realism['filter'])}" if "filter" in realism else "")
 
@@ -405,7 +406,9 @@ def realism_filter_text(bounds: dict) -> str:
     """The realism filter's bounds in words (`genmbo.selection.constraints.realism_bounds`)."""
     return (
         f"kept SA <= {bounds['sa_max']:.2f} (the offline {bounds['quantile']:.0%} quantile), "
-        f"rings <= {bounds['largest_ring_max']} atoms and no {bounds['alerts']} alert"
+        f"rings <= {bounds['largest_ring_max']} atoms, no {bounds['alerts']} alert and no "
+        f"{' or '.join(bounds['allowed_alerts'])} alert that under {bounds['rare_alert_share']:.0%} of the "
+        "offline designs carry"
     )
 
 

@@ -11,8 +11,12 @@ the run before any training.
 Realism (`realism_quantile`, molecules, on by default): a candidate harder to make than the offline designs
 usually are, its SA score above the `realism_quantile` quantile of theirs, or with a ring larger than any
 of theirs, or matching a PAINS alert (`REALISM_ALERTS`: the substructures that make assay hits false
-positives, which real screening libraries exclude), is rejected. The bounds come from a seeded sample of at
-most `REALISM_SAMPLE` offline designs.
+positives, which real screening libraries exclude), or matching a BRENK or NIH alert (`RARE_ALERT_CATALOGS`:
+reactive and unstable groups) that fewer than `RARE_ALERT_SHARE` of the offline designs carry, is
+rejected. The alert rule is relative to the data, as the SA bound is: aldehydes, imines, enol ethers and
+acetals, which the prior proposes and MOSES-like data lack, are rejected, while an alert that is common in
+a campaign's own data (an aniline, a long aliphatic chain) stays allowed. The bounds come from a seeded
+sample of at most `REALISM_SAMPLE` offline designs.
 A generative prior that proposes molecules the data never contain (large rings, SA scores of 4 and more)
 leads a surrogate, which has never seen such molecules, to rate them wrongly; bounding both by the
 data's own range keeps the library among molecules like the data (docs/BENCHMARKS.md, "Realism of
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,6 +42,8 @@ from genmbo.spaces.base import DesignSpace
 
 REALISM_SAMPLE = 2000
 REALISM_ALERTS = "PAINS"
+RARE_ALERT_CATALOGS = ("BRENK", "NIH")
+RARE_ALERT_SHARE = 0.01
 
 
 class DesignFilter:
@@ -61,6 +68,14 @@ class DesignFilter:
             realism_bounds(offline, quantile) if self.molecules and quantile is not None and offline else None
         )
         self.realism_alerts = alert_catalog(REALISM_ALERTS) if self.realism is not None else None
+        self.allowed_alerts = (
+            [
+                (name, alert_catalog(name), set(allowed))
+                for name, allowed in self.realism["allowed_alerts"].items()
+            ]
+            if self.realism is not None
+            else []
+        )
 
     @property
     def active(self) -> bool:
@@ -97,13 +112,17 @@ class DesignFilter:
                 return "harder to make than the offline designs (SA score)"
             if self.realism_alerts.HasMatch(molecule):
                 return f"{REALISM_ALERTS} structural alert"
+            for name, catalog, allowed in self.allowed_alerts:
+                if any(entry.GetDescription() not in allowed for entry in catalog.GetMatches(molecule)):
+                    return f"a {name} alert rare in the offline designs"
         return None
 
 
 def realism_bounds(offline: Sequence[Any], quantile: float) -> dict[str, Any]:
     """The realism bounds of `DesignFilter` from offline SMILES: the `quantile` quantile of the SA scores
     and the largest ring of a seeded sample of at most `REALISM_SAMPLE` of them (unparsable ones skipped),
-    and the alert catalog every candidate must pass."""
+    the alert catalog every candidate must pass, and for each of `RARE_ALERT_CATALOGS` the alerts (by
+    description) that at least `RARE_ALERT_SHARE` of the sample carry, the only ones a candidate may."""
     import numpy as np
     import torch
     from rdkit import Chem
@@ -111,8 +130,9 @@ def realism_bounds(offline: Sequence[Any], quantile: float) -> dict[str, Any]:
     from genmbo.tasks.molecular_oracles import sa_score
 
     order = torch.randperm(len(offline), generator=torch.Generator().manual_seed(0))[:REALISM_SAMPLE]
-    molecules = [Chem.MolFromSmiles(offline[index]) for index in order.tolist()]
-    molecules = [molecule for molecule in molecules if molecule is not None]
+    parsed = [(offline[index], Chem.MolFromSmiles(offline[index])) for index in order.tolist()]
+    smiles = [text for text, molecule in parsed if molecule is not None]
+    molecules = [molecule for _, molecule in parsed if molecule is not None]
     if not molecules:
         raise ConfigError("constraints.realism_quantile: no offline design is a valid molecule")
     scores = np.array([sa_score(molecule) for molecule in molecules])
@@ -121,8 +141,23 @@ def realism_bounds(offline: Sequence[Any], quantile: float) -> dict[str, Any]:
         "sa_max": float(np.quantile(scores, quantile)),
         "largest_ring_max": max(largest_ring_size(molecule) for molecule in molecules),
         "alerts": REALISM_ALERTS,
+        "rare_alert_share": RARE_ALERT_SHARE,
+        "allowed_alerts": {name: common_alerts(name, smiles) for name in RARE_ALERT_CATALOGS},
         "sample": len(molecules),
     }
+
+
+def common_alerts(catalog_name: str, smiles: Sequence[str]) -> list[str]:
+    """The alerts of `catalog_name` (descriptions, sorted) that at least `RARE_ALERT_SHARE` of the
+    molecules `smiles` (parseable) carry, matched by RDKit in C++ on torch's thread count."""
+    import torch
+    from rdkit.Chem.FilterCatalog import RunFilterCatalog
+
+    matches = RunFilterCatalog(alert_catalog(catalog_name), list(smiles), numThreads=torch.get_num_threads())
+    carriers = Counter(
+        description for entries in matches for description in {entry.GetDescription() for entry in entries}
+    )
+    return sorted(name for name, count in carriers.items() if count >= RARE_ALERT_SHARE * len(smiles))
 
 
 def alert_catalog(name: str):

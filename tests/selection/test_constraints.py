@@ -51,11 +51,26 @@ def test_realism_bounds_come_from_the_offline_molecules():
     # A PAINS match is rejected too: catechol is easy to make (SA 1.5) and has one 6-ring.
     assert bounds["alerts"] == "PAINS"
     assert design_filter.reason("Oc1ccccc1O") == "PAINS structural alert"
+    # BRENK and NIH alerts that the offline molecules never carry are rejected: an aldehyde (SA 1.3).
+    assert bounds["allowed_alerts"] == {"BRENK": [], "NIH": []}
+    assert design_filter.reason("O=Cc1ccccc1") == "a BRENK alert rare in the offline designs"
     # Off, without offline designs, or on another space: no realism bounds.
     assert DesignFilter(MoleculeSpace(), ConstraintsConfig(realism_quantile=None), offline).realism is None
     assert DesignFilter(MoleculeSpace(), ConstraintsConfig()).realism is None
     sequences = DesignFilter(SequenceSpace("ACGT", length=4), ConstraintsConfig(), ["ACGT"])
     assert sequences.realism is None and not sequences.active
+
+
+def test_alerts_common_in_the_offline_molecules_stay_allowed():
+    # Half of these carry an aldehyde (BRENK and NIH "aldehyde"), one in 200 an isolated alkene (BRENK).
+    offline = ["O=Cc1ccccc1", "CCc1ccccc1"] * 100 + ["C=CCc1ccccc1"]
+    bounds = realism_bounds(offline, 1.0)
+    assert bounds["rare_alert_share"] == 0.01
+    assert bounds["allowed_alerts"] == {"BRENK": ["aldehyde"], "NIH": ["aldehyde"]}
+    design_filter = DesignFilter(MoleculeSpace(), ConstraintsConfig(realism_quantile=1.0), offline)
+    assert design_filter.reason("O=Cc1ccccc1") is None  # an aldehyde, as half the data has
+    # Rare in the data even though one offline molecule carries it.
+    assert design_filter.reason("C=CCc1ccccc1") == "a BRENK alert rare in the offline designs"
 
 
 def test_no_constraints_pass_everything():
