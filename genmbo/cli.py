@@ -308,6 +308,8 @@ def design_summary(metrics: dict) -> str:
         f"  pool of {pool['size']}: validity {metrics['validity']:.3f}, "
         f"uniqueness {metrics['uniqueness']:.3f}, novelty {metrics['novelty']:.3f}"
     )
+    if metrics["n_candidates"] < metrics.get("n_requested", 0):
+        lines.append(shortfall_line(metrics))
     nearest = next((key for key in metrics if key.startswith("nearest_offline_")), None)
     detail = f", {nearest.replace('_', ' ')} {metrics[nearest]:.3f}" if nearest else ""
     lines.append(f"  library: diversity {metrics['diversity']:.3f}{detail}")
@@ -331,6 +333,18 @@ def design_summary(metrics: dict) -> str:
     on = f" on {metrics['threads']} threads" if "threads" in metrics else ""
     lines.append(f"  time: {sum(timings.values()):.0f} s{on} ({stages})")
     return "\n".join(lines)
+
+
+def shortfall_line(metrics: dict) -> str:
+    """Why the library holds fewer designs than asked for: the filters' largest drops from the pool."""
+    pool = metrics["pool"]
+    dropped = sorted(pool.get("dropped", {}).items(), key=lambda item: -item[1])
+    reasons = "; ".join(f"{count} {reason}" for reason, count in dropped[:3])
+    return (
+        f"  warning: {metrics['n_candidates']} of the {metrics['n_requested']} candidates asked for; the "
+        f"filters dropped {sum(count for _, count in dropped)} of the pool of {pool['size']} ({reasons}); "
+        "a larger selection.pool_factor gives them more to choose from"
+    )
 
 
 def pareto_lines(pareto: dict, objectives: list[dict]) -> list[str]:

@@ -203,6 +203,13 @@ def test_sequence_campaign_respects_alphabet_and_length(tmp_path, capsys):
     assert trust["std_scale"] > 0  # the conformal widening (exact values: tests/metrics)
     assert f"mean ± {trust['std_scale']:.2g} x predicted_std" in summary
     assert f"on {metrics['threads']} threads" in summary and metrics["threads"] == 1  # OMP_NUM_THREADS=1
+    assert "candidates asked for" not in summary  # a full library: no shortfall line
+    short = {**metrics, "n_candidates": 5, "n_requested": 8}
+    short["pool"] = {**metrics["pool"], "size": 32, "dropped": {"PAINS structural alert": 3, "too long": 20}}
+    assert (
+        "warning: 5 of the 8 candidates asked for; the filters dropped 23 of the pool of 32 (20 too long; 3 "
+        "PAINS structural alert); a larger selection.pool_factor" in design_summary(short)
+    )
     report = (out / "report.html").read_text()
     assert "Surrogate trust" in report and "std widening for a 68% interval" in report
 
