@@ -287,8 +287,8 @@ class ConstraintsConfig(Section):
     `properties` maps RDKit descriptor names to ``[low, high]`` ranges, either end null for open, e.g.
     ``{MolWt: [null, 500], qed: [0.5, null]}``. Both apply to molecules only. `realism_quantile`
     (molecules; other spaces ignore it): reject candidates whose SA score is above this quantile of the
-    offline designs', whose largest ring is larger than theirs, or that match a PAINS alert
-    (`genmbo.selection.constraints`); null: off.
+    offline designs', whose largest ring is larger than theirs, that match a PAINS alert, or that match
+    a BRENK or NIH alert that fewer than 1% of them carry (`genmbo.selection.constraints`); null: off.
     """
 
     structural_alerts: list[str] = Field(default_factory=list)
