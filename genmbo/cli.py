@@ -340,10 +340,11 @@ def shortfall_line(metrics: dict) -> str:
     pool = metrics["pool"]
     dropped = sorted(pool.get("dropped", {}).items(), key=lambda item: -item[1])
     reasons = "; ".join(f"{count} {reason}" for reason, count in dropped[:3])
+    detail = f" ({reasons})" if dropped else ""
     return (
         f"  warning: {metrics['n_candidates']} of the {metrics['n_requested']} candidates asked for; the "
-        f"filters dropped {sum(count for _, count in dropped)} of the pool of {pool['size']} ({reasons}); "
-        "a larger selection.pool_factor gives them more to choose from"
+        f"filters dropped {sum(count for _, count in dropped)} of the pool of {pool['size']}{detail}; a "
+        "larger selection.pool_factor gives the selection more to choose from"
     )
 
 
@@ -418,11 +419,15 @@ def realism_line(realism: dict) -> str:
 
 def realism_filter_text(bounds: dict) -> str:
     """The realism filter's bounds in words (`genmbo.selection.constraints.realism_bounds`)."""
-    return (
+    text = (
         f"kept SA <= {bounds['sa_max']:.2f} (the offline {bounds['quantile']:.0%} quantile), "
-        f"rings <= {bounds['largest_ring_max']} atoms, no {bounds['alerts']} alert and no "
-        f"{' or '.join(bounds['allowed_alerts'])} alert that under {bounds['rare_alert_share']:.0%} of the "
-        "offline designs carry"
+        f"rings <= {bounds['largest_ring_max']} atoms"
+    )
+    if "allowed_alerts" not in bounds:  # constraints.rare_alert_share: null
+        return f"{text} and no {bounds['alerts']} alert"
+    return (
+        f"{text}, no {bounds['alerts']} alert and no {' or '.join(bounds['allowed_alerts'])} alert that "
+        f"under {bounds['rare_alert_share']:.0%} of the offline designs carry"
     )
 
 

@@ -288,12 +288,14 @@ class ConstraintsConfig(Section):
     ``{MolWt: [null, 500], qed: [0.5, null]}``. Both apply to molecules only. `realism_quantile`
     (molecules; other spaces ignore it): reject candidates whose SA score is above this quantile of the
     offline designs', whose largest ring is larger than theirs, that match a PAINS alert, or that match
-    a BRENK or NIH alert that fewer than 1% of them carry (`genmbo.selection.constraints`); null: off.
+    a BRENK or NIH alert that fewer than `rare_alert_share` of them carry (`genmbo.selection.constraints`);
+    null: off. `rare_alert_share` null keeps the other realism bounds and allows every BRENK and NIH alert.
     """
 
     structural_alerts: list[str] = Field(default_factory=list)
     properties: dict[str, list[float | None]] = Field(default_factory=dict)
     realism_quantile: float | None = Field(0.9, gt=0, le=1)
+    rare_alert_share: float | None = Field(0.01, gt=0, le=1)
     exclude_offline: bool = True
 
 

@@ -356,7 +356,8 @@ def write_results(results: pd.DataFrame, out: Path, labels: Sequence[str], budge
     if "sa_mean" in results and results["sa_mean"].notna().any():
         realism = (
             "\n\nRealism of the molecular libraries, mean over seeds: SA score, share with SA > 4, with a "
-            "ring of more than 7 atoms, with a PAINS alert (the offline data's top decile last):\n\n"
+            "ring of more than 7 atoms, with a PAINS, a BRENK and an NIH alert (the offline data's top "
+            "decile last):\n\n"
             + realism_table(results, labels)
         )
     pareto = ""
@@ -407,13 +408,15 @@ def realism_table(results: pd.DataFrame, labels: Sequence[str]) -> str:
     ]
     for task, runs in molecular.groupby("task", sort=False):
         for label in [*labels, "offline top decile"]:
+            # Rows written before a column existed (BRENK and NIH came after PAINS) have none: "–".
             if label == "offline top decile":
-                means = runs[[f"top_decile_{key}" for key in REALISM_KEYS]].mean().to_numpy()
+                columns = [f"top_decile_{key}" for key in REALISM_KEYS]
+                means = runs.reindex(columns=columns).mean().to_numpy()
             else:
                 mine = runs[runs["method"] == label]
                 if mine.empty:
                     continue
-                means = mine[list(REALISM_KEYS)].mean().to_numpy()
-            shares = " | ".join(f"{value:.1%}" for value in means[1:])
+                means = mine.reindex(columns=list(REALISM_KEYS)).mean().to_numpy()
+            shares = " | ".join("–" if np.isnan(value) else f"{value:.1%}" for value in means[1:])
             lines.append(f"| {task} | {label} | {means[0]:.2f} | {shares} |")
     return "\n".join(lines)

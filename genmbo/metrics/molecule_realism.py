@@ -37,13 +37,12 @@ import numpy as np
 import torch
 from rdkit import Chem
 from rdkit.Chem import Descriptors
-from rdkit.Chem.FilterCatalog import RunFilterCatalog
 from scipy.stats import entropy, gaussian_kde
 from torchmetrics import Metric
 
 from genmbo.metrics.fingerprints import morgan_fingerprints, tanimoto_from_bits, unpack_bits
 from genmbo.metrics.samples import _cat_or_empty, measure
-from genmbo.selection.constraints import alert_catalog, largest_ring_size
+from genmbo.selection.constraints import alert_catalog, alert_matches, largest_ring_size
 from genmbo.tasks.molecular_oracles import sa_score
 
 CONTINUOUS_DESCRIPTORS = ("BertzCT", "MolLogP", "MolWt", "TPSA")
@@ -56,8 +55,6 @@ DISCRETE_DESCRIPTORS = (
 )
 ALERT_CATALOGS = ("pains", "brenk", "nih")
 LARGE_RING_ATOMS = 8
-# What `RunFilterCatalog` returns, as a match, for a SMILES string it cannot parse.
-UNPARSEABLE_ENTRY = "no valid RDKit molecule"
 HIGH_SA = 4.0
 # ChemNet's penultimate layer.
 CHEMNET_WIDTH = 512
@@ -302,14 +299,8 @@ class StructuralAlertShare(_PerMoleculeValue):
     def update(self, smiles: Sequence[str | None]) -> None:
         """Add a batch of SMILES (None entries are skipped); raises `ValueError` on one RDKit cannot
         parse."""
-        valid = _valid(smiles)
-        matches = RunFilterCatalog(self.catalog, valid, numThreads=torch.get_num_threads())
-        values = []
-        for text, entries in zip(valid, matches, strict=True):
-            # An unparseable SMILES comes back as one entry of this description, not as an error.
-            if any(entry.GetDescription() == UNPARSEABLE_ENTRY for entry in entries):
-                raise ValueError(f"RDKit cannot parse SMILES {text!r}")
-            values.append(float(len(entries) > 0))
+        found = alert_matches(self.catalog, _valid(smiles))
+        values = [float(bool(descriptions)) for descriptions in found]
         self.values.append(torch.tensor(values, dtype=torch.float64, device=self.device))
 
 

@@ -9,20 +9,21 @@ set of smallest rings; 0 without rings). Every name is checked when the filter i
 the run before any training.
 
 Realism (`realism_quantile`, molecules, on by default): a candidate harder to make than the offline designs
-usually are, its SA score above the `realism_quantile` quantile of theirs, or with a ring larger than any
-of theirs, or matching a PAINS alert (`REALISM_ALERTS`: the substructures that make assay hits false
-positives, which real screening libraries exclude), or matching a BRENK or NIH alert (`RARE_ALERT_CATALOGS`:
-reactive and unstable groups) that fewer than `RARE_ALERT_SHARE` of the offline designs carry, is
-rejected. The alert rule is relative to the data, as the SA bound is: aldehydes, imines, enol ethers and
-acetals, which the prior proposes and MOSES-like data lack, are rejected, while an alert that is common in
-a campaign's own data (an aniline, a long aliphatic chain) stays allowed. The bounds come from a seeded
-sample of at most `REALISM_SAMPLE` offline designs.
-A generative prior that proposes molecules the data never contain (large rings, SA scores of 4 and more)
-leads a surrogate, which has never seen such molecules, to rate them wrongly; bounding both by the
-data's own range keeps the library among molecules like the data (docs/BENCHMARKS.md, "Realism of
-molecular libraries": on the tuning seeds the libraries' true scores rose too, and rejecting PAINS
-left every tuning run's best design unchanged). A campaign on macrocycles or unusual chemistry sets its
-own data's range by the same rule; `realism_quantile: null` turns it off.
+usually are, its SA score above the `realism_quantile` quantile of theirs, or with a ring larger than any of
+theirs, or matching a PAINS alert (`REALISM_ALERTS`: the substructures that make assay hits false positives,
+which real screening libraries exclude), or matching a BRENK or NIH alert (`RARE_ALERT_CATALOGS`: reactive and
+unstable groups) that fewer than `rare_alert_share` (1% by default) of the offline designs carry, is rejected.
+The alert rule is relative to the data, as the SA bound is: aldehydes, imines, enol ethers and acetals, which
+the prior proposes and MOSES-like data lack, are rejected, while an alert that is common in a campaign's own
+data (an aniline, a long aliphatic chain) stays allowed. The bounds come from a seeded sample of at most
+`REALISM_SAMPLE` offline designs. A generative prior that proposes molecules the data never contain (large
+rings, SA scores of 4 and more) leads a surrogate, which has never seen such molecules, to rate them wrongly;
+bounding both by the data's own range keeps the library among molecules like the data (docs/BENCHMARKS.md,
+"Realism of molecular libraries": on the tuning seeds the libraries' true scores rose too, and rejecting PAINS
+left every tuning run's best design unchanged; rejecting rare BRENK and NIH alerts lowered the 100th
+percentile of fexofenadine MPO, whose best designs carried them, and raised that of penalized logP). A
+campaign on macrocycles or unusual chemistry sets its own data's range by the same rule; `realism_quantile:
+null` turns it off, `rare_alert_share: null` the alert rule alone.
 The space's own checks (sanitization, alphabet, length, bounds) are not repeated here: decoded designs
 are canonical already, and `genmbo.selection.filtering` drops those that fail to decode.
 """
@@ -43,7 +44,8 @@ from genmbo.spaces.base import DesignSpace
 REALISM_SAMPLE = 2000
 REALISM_ALERTS = "PAINS"
 RARE_ALERT_CATALOGS = ("BRENK", "NIH")
-RARE_ALERT_SHARE = 0.01
+# What `RunFilterCatalog` returns, as a match, for a SMILES string it cannot parse.
+UNPARSEABLE_ENTRY = "no valid RDKit molecule"
 
 
 class DesignFilter:
@@ -65,17 +67,13 @@ class DesignFilter:
         ]
         quantile = config.realism_quantile
         self.realism = (
-            realism_bounds(offline, quantile) if self.molecules and quantile is not None and offline else None
+            realism_bounds(offline, quantile, config.rare_alert_share)
+            if self.molecules and quantile is not None and offline
+            else None
         )
         self.realism_alerts = alert_catalog(REALISM_ALERTS) if self.realism is not None else None
-        self.allowed_alerts = (
-            [
-                (name, alert_catalog(name), set(allowed))
-                for name, allowed in self.realism["allowed_alerts"].items()
-            ]
-            if self.realism is not None
-            else []
-        )
+        allowed = (self.realism or {}).get("allowed_alerts", {})
+        self.rare_alert_checks = [(name, alert_catalog(name), set(kept)) for name, kept in allowed.items()]
 
     @property
     def active(self) -> bool:
@@ -112,17 +110,18 @@ class DesignFilter:
                 return "harder to make than the offline designs (SA score)"
             if self.realism_alerts.HasMatch(molecule):
                 return f"{REALISM_ALERTS} structural alert"
-            for name, catalog, allowed in self.allowed_alerts:
+            for name, catalog, allowed in self.rare_alert_checks:
                 if any(entry.GetDescription() not in allowed for entry in catalog.GetMatches(molecule)):
                     return f"a {name} alert rare in the offline designs"
         return None
 
 
-def realism_bounds(offline: Sequence[Any], quantile: float) -> dict[str, Any]:
+def realism_bounds(offline: Sequence[Any], quantile: float, rare_alert_share: float | None) -> dict[str, Any]:
     """The realism bounds of `DesignFilter` from offline SMILES: the `quantile` quantile of the SA scores
     and the largest ring of a seeded sample of at most `REALISM_SAMPLE` of them (unparsable ones skipped),
-    the alert catalog every candidate must pass, and for each of `RARE_ALERT_CATALOGS` the alerts (by
-    description) that at least `RARE_ALERT_SHARE` of the sample carry, the only ones a candidate may."""
+    the alert catalog every candidate must pass, and unless `rare_alert_share` is None, for each of
+    `RARE_ALERT_CATALOGS` the alerts (by description) that at least that share of the sample carry, the
+    only ones of the catalog a candidate may carry."""
     import numpy as np
     import torch
     from rdkit import Chem
@@ -136,28 +135,44 @@ def realism_bounds(offline: Sequence[Any], quantile: float) -> dict[str, Any]:
     if not molecules:
         raise ConfigError("constraints.realism_quantile: no offline design is a valid molecule")
     scores = np.array([sa_score(molecule) for molecule in molecules])
-    return {
+    bounds = {
         "quantile": quantile,
         "sa_max": float(np.quantile(scores, quantile)),
         "largest_ring_max": max(largest_ring_size(molecule) for molecule in molecules),
         "alerts": REALISM_ALERTS,
-        "rare_alert_share": RARE_ALERT_SHARE,
-        "allowed_alerts": {name: common_alerts(name, smiles) for name in RARE_ALERT_CATALOGS},
         "sample": len(molecules),
     }
+    if rare_alert_share is not None:
+        bounds["rare_alert_share"] = rare_alert_share
+        bounds["allowed_alerts"] = {
+            name: common_alerts(alert_catalog(name), smiles, rare_alert_share) for name in RARE_ALERT_CATALOGS
+        }
+    return bounds
 
 
-def common_alerts(catalog_name: str, smiles: Sequence[str]) -> list[str]:
-    """The alerts of `catalog_name` (descriptions, sorted) that at least `RARE_ALERT_SHARE` of the
-    molecules `smiles` (parseable) carry, matched by RDKit in C++ on torch's thread count."""
+def common_alerts(catalog: Any, smiles: Sequence[str], share: float) -> list[str]:
+    """The alerts of `catalog` (descriptions, sorted) that at least `share` of the molecules `smiles`
+    carry."""
+    carriers = Counter(description for found in alert_matches(catalog, smiles) for description in found)
+    return sorted(name for name, count in carriers.items() if count >= share * len(smiles))
+
+
+def alert_matches(catalog: Any, smiles: Sequence[str]) -> list[set[str]]:
+    """The descriptions of the `catalog` alerts each of `smiles` matches, matched by RDKit's
+    `RunFilterCatalog` (parsing and matching in C++, on torch's thread count: the caller's budget);
+    raises `ValueError` on a SMILES string RDKit cannot parse."""
     import torch
     from rdkit.Chem.FilterCatalog import RunFilterCatalog
 
-    matches = RunFilterCatalog(alert_catalog(catalog_name), list(smiles), numThreads=torch.get_num_threads())
-    carriers = Counter(
-        description for entries in matches for description in {entry.GetDescription() for entry in entries}
-    )
-    return sorted(name for name, count in carriers.items() if count >= RARE_ALERT_SHARE * len(smiles))
+    found = []
+    matches = RunFilterCatalog(catalog, list(smiles), numThreads=torch.get_num_threads())
+    for text, entries in zip(smiles, matches, strict=True):
+        descriptions = {entry.GetDescription() for entry in entries}
+        # An unparseable SMILES comes back as one entry of this description, not as an error.
+        if UNPARSEABLE_ENTRY in descriptions:
+            raise ValueError(f"RDKit cannot parse SMILES {text!r}")
+        found.append(descriptions)
+    return found
 
 
 def alert_catalog(name: str):

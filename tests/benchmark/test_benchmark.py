@@ -347,6 +347,11 @@ def test_molecular_rows_carry_the_librarys_realism_beside_the_top_decile():
     assert table[2] == "| m | a | 0.30 | 30.0% | 30.0% | 30.0% | 30.0% | 30.0% |"
     assert table[3] == "| m | offline top decile | 0.50 | 50.0% | 50.0% | 50.0% | 50.0% | 50.0% |"
     assert len(table) == 4
+    # Rows written before the BRENK and NIH columns existed: their cells read "–", the rest as before.
+    older = pd.DataFrame(rows).drop(columns=["brenk_share", "nih_share", "top_decile_brenk_share"])
+    table = realism_table(older, ["a"]).splitlines()
+    assert table[2] == "| m | a | 0.30 | 30.0% | 30.0% | 30.0% | – | – |"
+    assert table[3] == "| m | offline top decile | 0.50 | 50.0% | 50.0% | 50.0% | – | 50.0% |"
 
 
 def test_a_base_config_may_not_set_what_every_run_sets(tmp_path, capsys):

@@ -10,12 +10,12 @@ from rdkit import Chem
 
 from genmbo.campaign.inputs import resolve_dataset
 from genmbo.cli import design_summary, main
-from genmbo.config import load_config
+from genmbo.config import ConstraintsConfig, load_config
 from genmbo.data.desirability import Desirability
 from genmbo.metrics.molecule_realism import molecule_property_metrics as property_metrics
 from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER, fit_design_surrogate
 from genmbo.resources import moses_subset_smiles
-from genmbo.selection.constraints import largest_ring_size, realism_bounds
+from genmbo.selection.constraints import DesignFilter, largest_ring_size, realism_bounds
 from genmbo.spaces import MoleculeSpace
 from genmbo.tasks.molecular_oracles import sa_score
 
@@ -158,13 +158,18 @@ def test_molecule_campaign_writes_library_sdf_and_report(tmp_path, capsys):
     assert realism["library"] == pytest.approx(property_metrics(list(library["design"])))
     assert "fcd_to_offline" not in realism and "fewer than the 1000" in realism["fcd_note"]
     # The realism filter: bounds from the offline molecules, and every library molecule within them.
-    bounds = realism_bounds(list(table["smiles"]), 0.9)
+    bounds = realism_bounds(list(table["smiles"]), 0.9, 0.01)
     assert realism["filter"]["allowed_alerts"] == bounds.pop("allowed_alerts")
     assert {key: realism["filter"][key] for key in bounds} == pytest.approx(bounds)
+    realism_filter = DesignFilter(MoleculeSpace(), ConstraintsConfig(), list(table["smiles"]))
+    assert all(realism_filter.reason(design) is None for design in library["design"])  # alerts too
     molecules = [Chem.MolFromSmiles(smiles) for smiles in library["design"]]
     assert max(sa_score(molecule) for molecule in molecules) <= realism["filter"]["sa_max"]
     assert max(largest_ring_size(molecule) for molecule in molecules) <= realism["filter"]["largest_ring_max"]
     assert "realism (library / offline / offline top 10%): SA" in design_summary(metrics)  # as printed
+    assert "no PAINS alert and no BRENK or NIH alert that under 1% of the offline designs carry" in (
+        design_summary(metrics)
+    )
     assert f"kept SA <= {realism['filter']['sa_max']:.2f} (the offline 90% quantile)" in design_summary(
         metrics
     )
@@ -210,6 +215,8 @@ def test_sequence_campaign_respects_alphabet_and_length(tmp_path, capsys):
         "warning: 5 of the 8 candidates asked for; the filters dropped 23 of the pool of 32 (20 too long; 3 "
         "PAINS structural alert); a larger selection.pool_factor" in design_summary(short)
     )
+    short["pool"] = {**metrics["pool"], "size": 32, "dropped": {}}
+    assert "the filters dropped 0 of the pool of 32; a larger" in design_summary(short)
     report = (out / "report.html").read_text()
     assert "Surrogate trust" in report and "std widening for a 68% interval" in report
 

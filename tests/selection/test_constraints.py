@@ -5,7 +5,13 @@ from rdkit import Chem
 
 from genmbo.config import ConstraintsConfig
 from genmbo.errors import ConfigError
-from genmbo.selection.constraints import DesignFilter, largest_ring_size, realism_bounds
+from genmbo.selection.constraints import (
+    DesignFilter,
+    alert_catalog,
+    alert_matches,
+    largest_ring_size,
+    realism_bounds,
+)
 from genmbo.spaces import MoleculeSpace, SequenceSpace
 
 
@@ -36,10 +42,10 @@ def test_realism_properties_bound_the_largest_ring_and_the_sa_score():
 
 def test_realism_bounds_come_from_the_offline_molecules():
     offline = ["c1ccccc1O", "CCO", "C1CC2CCC1CC2", "not a molecule"]  # SA 1.18, 1.98, 2.78; rings 6, 0, 6
-    bounds = realism_bounds(offline, 1.0)
+    bounds = realism_bounds(offline, 1.0, 0.01)
     assert bounds["sa_max"] == pytest.approx(2.784, abs=1e-3) and bounds["largest_ring_max"] == 6
     assert bounds["sample"] == 3  # the unparsable design is skipped
-    assert realism_bounds(offline, 0.5)["sa_max"] == pytest.approx(1.98, abs=1e-3)  # the median
+    assert realism_bounds(offline, 0.5, 0.01)["sa_max"] == pytest.approx(1.98, abs=1e-3)  # the median
     design_filter = DesignFilter(MoleculeSpace(), ConstraintsConfig(realism_quantile=1.0), offline)
     assert design_filter.realism == bounds and design_filter.active
     assert design_filter.reason("C1CCCCCCC1") == "a ring larger than the offline designs'"  # 8 atoms
@@ -62,15 +68,45 @@ def test_realism_bounds_come_from_the_offline_molecules():
 
 
 def test_alerts_common_in_the_offline_molecules_stay_allowed():
-    # Half of these carry an aldehyde (BRENK and NIH "aldehyde"), one in 200 an isolated alkene (BRENK).
-    offline = ["O=Cc1ccccc1", "CCc1ccccc1"] * 100 + ["C=CCc1ccccc1"]
-    bounds = realism_bounds(offline, 1.0)
+    # Half of these carry an aldehyde (BRENK and NIH "aldehyde"), two in 202 an isolated alkene (BRENK).
+    offline = ["O=Cc1ccccc1", "CCc1ccccc1"] * 100 + ["C=CCc1ccccc1", "C=CCc1ccccc1C=O"]
+    bounds = realism_bounds(offline, 1.0, 0.01)
     assert bounds["rare_alert_share"] == 0.01
     assert bounds["allowed_alerts"] == {"BRENK": ["aldehyde"], "NIH": ["aldehyde"]}
     design_filter = DesignFilter(MoleculeSpace(), ConstraintsConfig(realism_quantile=1.0), offline)
     assert design_filter.reason("O=Cc1ccccc1") is None  # an aldehyde, as half the data has
-    # Rare in the data even though one offline molecule carries it.
+    # Rare in the data even though two offline molecules carry it.
     assert design_filter.reason("C=CCc1ccccc1") == "a BRENK alert rare in the offline designs"
+    # One allowed alert does not excuse a rare one: the aldehyde of the data beside the rare alkene.
+    assert design_filter.reason("C=CCc1ccccc1C=O") == "a BRENK alert rare in the offline designs"
+    # At 0.5% the alkene is common enough; off, every BRENK and NIH alert passes.
+    assert realism_bounds(offline, 1.0, 0.004)["allowed_alerts"]["BRENK"] == ["aldehyde", "isolated_alkene"]
+    off = DesignFilter(
+        MoleculeSpace(), ConstraintsConfig(realism_quantile=1.0, rare_alert_share=None), offline
+    )
+    assert "allowed_alerts" not in off.realism and off.reason("C=CCc1ccccc1") is None
+
+
+def test_an_nih_alert_rare_in_the_offline_molecules_is_rejected():
+    # An acyl pyrazole is an NIH alert and no BRENK one; five in 1,000 offline molecules carry it.
+    acyl_pyrazole = "O=C(c1ccccc1)n1cccn1"
+    assert alert_matches(alert_catalog("NIH"), [acyl_pyrazole]) == [{"acyl_pyrazole"}]
+    assert alert_matches(alert_catalog("BRENK"), [acyl_pyrazole]) == [set()]
+    offline = [acyl_pyrazole] * 5 + ["CCc1ccccc1"] * 995
+    design_filter = DesignFilter(MoleculeSpace(), ConstraintsConfig(realism_quantile=1.0), offline)
+    assert design_filter.realism["allowed_alerts"]["NIH"] == []
+    assert design_filter.reason(acyl_pyrazole) == "a NIH alert rare in the offline designs"
+
+
+def test_alert_descriptions_name_one_alert_each():
+    # The rare-alert rule allows alerts by description: two alerts of one description would let a rare
+    # one through on a common one's name.
+    for name in ("BRENK", "NIH", "PAINS"):
+        catalog = alert_catalog(name)
+        descriptions = [
+            catalog.GetEntryWithIdx(index).GetDescription() for index in range(catalog.GetNumEntries())
+        ]
+        assert len(set(descriptions)) == len(descriptions)
 
 
 def test_no_constraints_pass_everything():
