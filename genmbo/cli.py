@@ -414,21 +414,11 @@ def realism_line(realism: dict) -> str:
         f"PAINS {values('pains_share', '.1%')}, BRENK {values('brenk_share', '.1%')}, "
         f"NIH {values('nih_share', '.1%')}"
     )
-    return line + (f"; {realism_filter_text(realism['filter'])}" if "filter" in realism else "")
+    if "filter" not in realism:
+        return line
+    from genmbo.selection.constraints import describe_realism_bounds
 
-
-def realism_filter_text(bounds: dict) -> str:
-    """The realism filter's bounds in words (`genmbo.selection.constraints.realism_bounds`)."""
-    text = (
-        f"kept SA <= {bounds['sa_max']:.2f} (the offline {bounds['quantile']:.0%} quantile), "
-        f"rings <= {bounds['largest_ring_max']} atoms"
-    )
-    if "allowed_alerts" not in bounds:  # constraints.rare_alert_share: null
-        return f"{text} and no {bounds['alerts']} alert"
-    return (
-        f"{text}, no {bounds['alerts']} alert and no {' or '.join(bounds['allowed_alerts'])} alert that "
-        f"under {bounds['rare_alert_share']:.0%} of the offline designs carry"
-    )
+    return f"{line}; kept {describe_realism_bounds(realism['filter'])}"
 
 
 def run_tasks(args: argparse.Namespace) -> int:

@@ -290,12 +290,15 @@ class ConstraintsConfig(Section):
     offline designs', whose largest ring is larger than theirs, that match a PAINS alert, or that match
     a BRENK or NIH alert that fewer than `rare_alert_share` of them carry (`genmbo.selection.constraints`);
     null: off. `rare_alert_share` null keeps the other realism bounds and allows every BRENK and NIH alert.
+    `cap_alert_shares` (with the realism filter): the library's designs carrying a BRENK (or an NIH) alert
+    are at most the offline designs' share of them (`genmbo.selection.alert_quota`); false: no cap.
     """
 
     structural_alerts: list[str] = Field(default_factory=list)
     properties: dict[str, list[float | None]] = Field(default_factory=dict)
     realism_quantile: float | None = Field(0.9, gt=0, le=1)
     rare_alert_share: float | None = Field(0.01, gt=0, le=1)
+    cap_alert_shares: bool = True
     exclude_offline: bool = True
 
 

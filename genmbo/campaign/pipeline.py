@@ -20,7 +20,9 @@ Stages (each timed under its name):
    failing the configured constraints, each counted by reason (`genmbo.selection.filtering`);
 9. ``select``: the rest of the library by predicted score, uncertainty and diversity
    (`genmbo.selection.diverse`), each design valued by the one model that values designs
-   (`genmbo.selection.valuing`; with several objectives, by non-dominated front first);
+   (`genmbo.selection.valuing`; with several objectives, by non-dominated front first); for molecules,
+   the portfolio and the selection together give no larger share of the library to designs carrying a
+   BRENK (or NIH) alert than the offline designs have (`genmbo.selection.alert_quota`);
 10. ``polish``: single-edit hill climbing of the chosen designs (`genmbo.selection.polishing`; off unless the
     method or the config asks);
 11. ``rank``: the library in its final order, by the same values and diversity;
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,8 +56,9 @@ from genmbo.models.surrogates.ensemble import EnsembleSurrogate, fit_surrogate
 from genmbo.models.surrogates.objectives import ObjectiveSurrogates, fit_objective_surrogates
 from genmbo.runtime.progress import progress_enabled
 from genmbo.search.base import SearchMethod, SearchProblem
+from genmbo.selection.alert_quota import AlertQuota
 from genmbo.selection.constraints import DesignFilter
-from genmbo.selection.diverse import select_diverse
+from genmbo.selection.diverse import Quota, select_diverse
 from genmbo.selection.filtering import NewDesigns
 from genmbo.selection.pareto_ranking import front_ranks
 from genmbo.selection.polishing import polish
@@ -231,8 +234,9 @@ def make_library(
         # Under a launcher that runs the whole command in every process (strategy ddp), the others
         # helped train and sample; one process chooses the library and writes the outputs.
         return None
+    quota = AlertQuota.of(constraints, count)
     with clock.stage("portfolio"):
-        reserved = portfolio_designs(problem, round(plan.portfolio * count), new, generator)
+        reserved = portfolio_designs(problem, round(plan.portfolio * count), new, generator, quota.claim)
     with clock.stage("decode"):
         pool_designs = found.designs_from(models.prior.autoencoder)
     with clock.stage("filter"):
@@ -251,8 +255,11 @@ def make_library(
     )
     with clock.stage("select"):
         kept_designs = [pool_designs[index] for index in kept]
-        chosen = _diverse(selection, values, kept_designs, count - len(reserved), selection.shortlist_factor)
-        designs = reserved + [kept_designs[index] for index in chosen]
+        wanted = min(count - len(reserved), len(kept_designs))
+        quotas = quota.quotas(kept_designs, len(reserved) + wanted)
+        chosen = _diverse(selection, values, kept_designs, wanted, selection.shortlist_factor, quotas)
+        designs = quota.trim(reserved + [kept_designs[index] for index in chosen])
+        dropped = dict(sorted({**dropped, **quota.left_out(kept_designs, designs)}.items()))
     with clock.stage("polish"):
         neighbors = NewDesigns(space, dataset.designs, constraints, exclude_offline)
         for design in designs:  # the library's designs are taken: polishing moves to other ones
@@ -280,7 +287,12 @@ def search_surrogate(
 
 
 def _diverse(
-    selection: SelectionConfig, values: DesignValues, designs: list[Any], count: int, shortlist_factor: float
+    selection: SelectionConfig,
+    values: DesignValues,
+    designs: list[Any],
+    count: int,
+    shortlist_factor: float,
+    quotas: Sequence[Quota] = (),
 ) -> list[int]:
     """Indices of `count` of `designs` in selection order (`select_diverse`), by their acquisition."""
     if not designs or count <= 0:
@@ -288,7 +300,9 @@ def _diverse(
     ranking = values.ranking(designs)
     features = design_features(values.space, designs)
     kind = distance_kind(values.space)
-    return select_diverse(ranking, features, kind, count, selection.diversity_weight, shortlist_factor)
+    return select_diverse(
+        ranking, features, kind, count, selection.diversity_weight, shortlist_factor, quotas
+    )
 
 
 def _measured_rows(dataset: OfflineDataset) -> dict[Any, int]:

@@ -11,12 +11,13 @@ from the best offline latents.
 
 An ascent's end point can decode to a design already measured (on TFBind8, 14 to 45% of them did), so
 each ascent contributes its latest iterate, of `PATH_SNAPSHOTS` evenly spaced ones, whose design the
-library's `NewDesigns` admits; ascents claim designs in order (ascent 0 first), and an ascent whose every
-iterate is refused contributes nothing.
+library's `NewDesigns` admits and its alert quota accepts (`genmbo.selection.alert_quota`); ascents claim
+designs in order (ascent 0 first), and an ascent whose every iterate is refused contributes nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -32,10 +33,16 @@ PATH_SNAPSHOTS = 20
 
 
 def portfolio_designs(
-    problem: SearchProblem, count: int, new: NewDesigns, generator: torch.Generator
+    problem: SearchProblem,
+    count: int,
+    new: NewDesigns,
+    generator: torch.Generator,
+    claim: Callable[[Any], bool] = lambda design: True,
 ) -> list[Any]:
     """Up to `count` new designs from `count` ascents started at the best offline latents, in ascent
-    order (`generator` only jitters repeated start points when the offline data are fewer)."""
+    order (`generator` only jitters repeated start points when the offline data are fewer). An admitted
+    design must also be accepted by `claim` (the library's `AlertQuota.claim`), else the ascent falls back
+    to an earlier iterate."""
     if count <= 0:
         return []
     assert problem.prior is not None
@@ -50,7 +57,7 @@ def portfolio_designs(
             designs = problem.prior.autoencoder.decode_latents(path[step, pending])
         still_pending = []
         for ascent, design in zip(pending, designs, strict=True):
-            if new.admits(design):
+            if new.admits(design) and claim(design):
                 chosen[ascent] = design
             else:
                 still_pending.append(ascent)

@@ -297,17 +297,9 @@ def _realism_section(realism: dict[str, Any] | None) -> list[str]:
     else:
         note = realism["fcd_note"]
     if "filter" in realism:
-        bounds = realism["filter"]
-        note += (
-            f". Candidates were kept with an SA score at most {bounds['sa_max']:.2f} (the offline designs' "
-            f"{bounds['quantile']:.0%} quantile), rings of at most {bounds['largest_ring_max']} atoms and no "
-            f"{bounds['alerts']} alert"
-        )
-        if "allowed_alerts" in bounds:
-            note += (
-                f", nor a {' or '.join(bounds['allowed_alerts'])} alert that fewer than "
-                f"{bounds['rare_alert_share']:.0%} of the offline designs carry"
-            )
+        from genmbo.selection.constraints import describe_realism_bounds
+
+        note += f". Candidates were kept with {describe_realism_bounds(realism['filter'])}"
     return [
         "<h2>Realism: library against the offline data</h2>",
         f"<table><tr><th></th>{header}</tr>{''.join(rows)}</table>",

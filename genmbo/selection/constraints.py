@@ -67,7 +67,7 @@ class DesignFilter:
         ]
         quantile = config.realism_quantile
         self.realism = (
-            realism_bounds(offline, quantile, config.rare_alert_share)
+            realism_bounds(offline, quantile, config.rare_alert_share, config.cap_alert_shares)
             if self.molecules and quantile is not None and offline
             else None
         )
@@ -116,12 +116,16 @@ class DesignFilter:
         return None
 
 
-def realism_bounds(offline: Sequence[Any], quantile: float, rare_alert_share: float | None) -> dict[str, Any]:
+def realism_bounds(
+    offline: Sequence[Any], quantile: float, rare_alert_share: float | None, cap_alert_shares: bool = True
+) -> dict[str, Any]:
     """The realism bounds of `DesignFilter` from offline SMILES: the `quantile` quantile of the SA scores
     and the largest ring of a seeded sample of at most `REALISM_SAMPLE` of them (unparsable ones skipped),
-    the alert catalog every candidate must pass, and unless `rare_alert_share` is None, for each of
-    `RARE_ALERT_CATALOGS` the alerts (by description) that at least that share of the sample carry, the
-    only ones of the catalog a candidate may carry."""
+    the alert catalog every candidate must pass, for each of `RARE_ALERT_CATALOGS` the share of the sample
+    carrying any of its alerts (`alert_shares`; `cap_alert_shares` records whether a library is held to
+    them, `genmbo.selection.alert_quota`), and unless `rare_alert_share` is None, for each of them
+    the alerts (by description) that at least that share of the sample carry, the only ones of the catalog
+    a candidate may carry."""
     import numpy as np
     import torch
     from rdkit import Chem
@@ -142,19 +146,40 @@ def realism_bounds(offline: Sequence[Any], quantile: float, rare_alert_share: fl
         "alerts": REALISM_ALERTS,
         "sample": len(molecules),
     }
+    matches = {name: alert_matches(alert_catalog(name), smiles) for name in RARE_ALERT_CATALOGS}
+    # The share of the sample carrying any alert of each catalog: the cap of `alert_quota.AlertQuota`.
+    bounds["alert_shares"] = {name: sum(map(bool, found)) / len(smiles) for name, found in matches.items()}
+    bounds["cap_alert_shares"] = cap_alert_shares
     if rare_alert_share is not None:
         bounds["rare_alert_share"] = rare_alert_share
         bounds["allowed_alerts"] = {
-            name: common_alerts(alert_catalog(name), smiles, rare_alert_share) for name in RARE_ALERT_CATALOGS
+            name: common_alerts(found, rare_alert_share) for name, found in matches.items()
         }
     return bounds
 
 
-def common_alerts(catalog: Any, smiles: Sequence[str], share: float) -> list[str]:
-    """The alerts of `catalog` (descriptions, sorted) that at least `share` of the molecules `smiles`
-    carry."""
-    carriers = Counter(description for found in alert_matches(catalog, smiles) for description in found)
-    return sorted(name for name, count in carriers.items() if count >= share * len(smiles))
+def describe_realism_bounds(bounds: dict[str, Any]) -> str:
+    """The realism bounds in words, as the summary and the report print them after "kept"."""
+    text = (
+        f"SA <= {bounds['sa_max']:.2f} (the offline {bounds['quantile']:.0%} quantile), "
+        f"rings <= {bounds['largest_ring_max']} atoms, no {bounds['alerts']} alert"
+    )
+    if "allowed_alerts" in bounds:  # constraints.rare_alert_share is set
+        text += (
+            f", no {' or '.join(bounds['allowed_alerts'])} alert that under {bounds['rare_alert_share']:.0%} "
+            "of the offline designs carry"
+        )
+    if bounds.get("cap_alert_shares"):
+        shares = " and ".join(f"{name} {share:.1%}" for name, share in bounds["alert_shares"].items())
+        text += f", designs with an alert at most the offline designs' share ({shares})"
+    return text
+
+
+def common_alerts(matches: Sequence[set[str]], share: float) -> list[str]:
+    """The alerts (descriptions, sorted) that at least `share` of the molecules carry, from each molecule's
+    matches (`alert_matches`)."""
+    carriers = Counter(description for found in matches for description in found)
+    return sorted(name for name, count in carriers.items() if count >= share * len(matches))
 
 
 def alert_matches(catalog: Any, smiles: Sequence[str]) -> list[set[str]]:

@@ -15,7 +15,13 @@ from genmbo.data.desirability import Desirability
 from genmbo.metrics.molecule_realism import molecule_property_metrics as property_metrics
 from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER, fit_design_surrogate
 from genmbo.resources import moses_subset_smiles
-from genmbo.selection.constraints import DesignFilter, largest_ring_size, realism_bounds
+from genmbo.selection.constraints import (
+    DesignFilter,
+    alert_catalog,
+    alert_matches,
+    largest_ring_size,
+    realism_bounds,
+)
 from genmbo.spaces import MoleculeSpace
 from genmbo.tasks.molecular_oracles import sa_score
 
@@ -160,16 +166,23 @@ def test_molecule_campaign_writes_library_sdf_and_report(tmp_path, capsys):
     # The realism filter: bounds from the offline molecules, and every library molecule within them.
     bounds = realism_bounds(list(table["smiles"]), 0.9, 0.01)
     assert realism["filter"]["allowed_alerts"] == bounds.pop("allowed_alerts")
+    assert realism["filter"]["alert_shares"] == pytest.approx(bounds.pop("alert_shares"))
+    assert realism["filter"]["cap_alert_shares"] is True
     assert {key: realism["filter"][key] for key in bounds} == pytest.approx(bounds)
     realism_filter = DesignFilter(MoleculeSpace(), ConstraintsConfig(), list(table["smiles"]))
     assert all(realism_filter.reason(design) is None for design in library["design"])  # alerts too
+    # The alert quota: no catalog's alerts in a larger share of the library than of the offline molecules.
+    for name, share in realism["filter"]["alert_shares"].items():
+        carriers = sum(map(bool, alert_matches(alert_catalog(name), list(library["design"]))))
+        assert carriers <= share * len(library)
     molecules = [Chem.MolFromSmiles(smiles) for smiles in library["design"]]
     assert max(sa_score(molecule) for molecule in molecules) <= realism["filter"]["sa_max"]
     assert max(largest_ring_size(molecule) for molecule in molecules) <= realism["filter"]["largest_ring_max"]
     assert "realism (library / offline / offline top 10%): SA" in design_summary(metrics)  # as printed
-    assert "no PAINS alert and no BRENK or NIH alert that under 1% of the offline designs carry" in (
+    assert "no PAINS alert, no BRENK or NIH alert that under 1% of the offline designs carry" in (
         design_summary(metrics)
     )
+    assert "designs with an alert at most the offline designs' share (BRENK " in design_summary(metrics)
     assert f"kept SA <= {realism['filter']['sa_max']:.2f} (the offline 90% quantile)" in design_summary(
         metrics
     )

@@ -2,7 +2,7 @@
 
 import torch
 
-from genmbo.selection.diverse import select_diverse
+from genmbo.selection.diverse import Quota, select_diverse
 
 
 def line_points():
@@ -48,3 +48,29 @@ def test_small_pool_and_non_finite_scores():
     # NaN and +inf (a surrogate that overflowed) rank last, not first.
     assert select_diverse(scores, positions, "euclidean", 5, diversity_weight=0.0) == [2, 0, 1, 3]
     assert select_diverse(torch.zeros(0), torch.zeros(0, 1), "euclidean", 3) == []
+
+
+def test_a_quota_caps_its_group_and_the_others_fill_the_library():
+    positions, scores = line_points()
+    crowd = torch.tensor([True, True, True] + [False] * 7)  # positions 0, 0.1, 0.2
+    chosen = select_diverse(scores, positions, "euclidean", 4, 0.0, quotas=[Quota(crowd, 1)])
+    assert chosen == [0, 3, 7, 4]  # one of the crowd, then the best of the rest in score order
+    assert select_diverse(scores, positions, "euclidean", 4, 0.0, quotas=[Quota(crowd, 0)]) == [3, 7, 4, 5]
+
+
+def test_a_full_quota_ends_the_selection_early():
+    positions, scores = line_points()
+    everyone = torch.ones(10, dtype=torch.bool)
+    assert select_diverse(scores, positions, "euclidean", 5, 0.0, quotas=[Quota(everyone, 2)]) == [0, 1]
+    assert select_diverse(scores, positions, "euclidean", 5, 0.0, quotas=[Quota(everyone, 0)]) == []
+
+
+def test_the_shortlist_holds_a_capped_group_in_proportion():
+    positions, scores = line_points()
+    crowd = torch.tensor([True, True, True, True] + [False] * 6)  # the top four, positions 0 to 0.3
+    # Without the quota the shortlist of 4 is the crowd (test above: [0, 3]); with a cap of 1, it holds
+    # ceil(2 * 1) = 2 of the crowd (0 and 0.1) and the next best others (2.0 and 5.0), farthest 5.0.
+    chosen = select_diverse(
+        scores, positions, "euclidean", 2, 1.0, shortlist_factor=2, quotas=[Quota(crowd, 1)]
+    )
+    assert chosen == [0, 4]
