@@ -304,8 +304,10 @@ def design_summary(metrics: dict) -> str:
             f"{metrics['best_offline_normalized']:.3f}"
         )
     pool = metrics["pool"]
+    rounds = pool.get("rounds", 1)
+    searched = f" ({rounds} rounds of search)" if rounds > 1 else ""
     lines.append(
-        f"  pool of {pool['size']}: validity {metrics['validity']:.3f}, "
+        f"  pool of {pool['size']}{searched}: validity {metrics['validity']:.3f}, "
         f"uniqueness {metrics['uniqueness']:.3f}, novelty {metrics['novelty']:.3f}"
     )
     if metrics["n_candidates"] < metrics.get("n_requested", 0):
@@ -344,7 +346,7 @@ def shortfall_line(metrics: dict) -> str:
     return (
         f"  warning: {metrics['n_candidates']} of the {metrics['n_requested']} candidates asked for; the "
         f"filters dropped {sum(count for _, count in dropped)} of the pool of {pool['size']}{detail}; a "
-        "larger selection.pool_factor gives the selection more to choose from"
+        "larger selection.pool_factor or pool_rounds gives the selection more to choose from"
     )
 
 

@@ -308,9 +308,12 @@ class SelectionConfig(Section):
     polished and ranked, and the flagship's guidance and the portfolio's ascents climb that value.
     `scalarizations` (several objectives only): how many Chebyshev weight vectors the search spreads its
     pool over (ParEGO, `genmbo.models.surrogates.objectives`); 1 searches the scalarization with the
-    objectives' own weights alone, a single weighted desirability."""
+    objectives' own weights alone, a single weighted desirability. `pool_rounds`: while the filtered pool
+    cannot fill the library, the search proposes another `pool_factor * n_candidates`, up to this many
+    rounds in all (`genmbo.campaign.pipeline`); 1: one pool, a library that may fall short."""
 
     pool_factor: PositiveInt = 4
+    pool_rounds: PositiveInt = 8
     shortlist_factor: float = Field(3.0, ge=1)
     diversity_weight: float = Field(0.3, ge=0, le=1)
     kappa: float = Field(1.0, ge=0)

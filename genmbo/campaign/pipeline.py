@@ -11,7 +11,10 @@ Stages (each timed under its name):
    which the search sees through ParEGO's random scalarizations: pool sample i climbs weight vector
    i mod `selection.scalarizations`;
 4. ``fit_method``: what the search method learns first (`SearchMethod.fit`: PGS's step-size policies);
-5. ``search``: ``pool_factor * n_candidates`` candidates from the method;
+5. ``search``: ``pool_factor * n_candidates`` candidates from the method; while the filtered pool cannot
+   fill the library (stage 8, the alert quota counted), the method searches again, decoding and filtering
+   each new pool, up to `selection.pool_rounds` rounds in all or until a round admits nothing new (a
+   distributed run searches once: its helper processes have returned);
 6. ``portfolio``: gradient ascents from the best offline designs, for a reserved share of the library
    (`genmbo.campaign.portfolio`; off unless the method or the config asks);
 7. ``decode``: the method's own designs, else greedy decoding of its latents;
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,10 +242,27 @@ def make_library(
     with clock.stage("portfolio"):
         reserved = portfolio_designs(problem, round(plan.portfolio * count), new, generator, quota.claim)
     with clock.stage("decode"):
-        pool_designs = found.designs_from(models.prior.autoencoder)
+        pool_designs = list(found.designs_from(models.prior.autoencoder))
     with clock.stage("filter"):
-        pool = pool_metrics(dataset, pool_designs)
         kept, dropped = new.filter(pool_designs)
+    rounds = 1
+    while rounds < selection.pool_rounds and not _several_processes():
+        if quota.admissible([pool_designs[index] for index in kept], count) >= count - len(reserved):
+            break
+        rounds += 1
+        with clock.stage("search"):
+            found = method.candidates(problem, pool_size, generator)
+        with clock.stage("decode"):
+            more = found.designs_from(models.prior.autoencoder)
+        with clock.stage("filter"):
+            more_kept, more_dropped = new.filter(more)
+        kept += [len(pool_designs) + index for index in more_kept]
+        pool_designs += more
+        dropped = dict(sorted((Counter(dropped) + Counter(more_dropped)).items()))
+        if not more_kept:  # the method proposes nothing new (a deterministic search): stop
+            break
+    with clock.stage("filter"):
+        pool = {**pool_metrics(dataset, pool_designs), "rounds": rounds}
     measured = {} if exclude_offline else _measured_scores(dataset)
     measured_rows = {} if exclude_offline or dataset.objectives is None else _measured_rows(dataset)
     values = DesignValues(
@@ -320,6 +341,13 @@ def _measured_scores(dataset: OfflineDataset) -> dict[Any, float]:
         dataset.space.key(design): float(score)
         for design, score in zip(dataset.designs, dataset.scores, strict=True)
     }
+
+
+def _several_processes() -> bool:
+    """Whether this process is one of several of a distributed run (its helpers have returned by the time
+    the library is chosen, so the search cannot run again)."""
+    distributed = torch.distributed
+    return distributed.is_available() and distributed.is_initialized() and distributed.get_world_size() > 1
 
 
 def _is_main_process() -> bool:

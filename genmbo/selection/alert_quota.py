@@ -10,7 +10,8 @@ of `RARE_ALERT_CATALOGS` (BRENK, NIH), the designs carrying any of the catalog's
 checks that MOSES and GuacaMol apply to a whole set rather than to each molecule.
 
 Each stage that adds designs to the library honours it: the portfolio's ascents (`claim`, one design at a
-time; an ascent whose design is refused falls back to an earlier iterate), the diverse selection (`quotas`:
+time; an ascent whose design is refused falls back to an earlier iterate), the search's further rounds
+(`admissible`: the pool is topped up until the cap leaves enough designs), the diverse selection (`quotas`:
 `genmbo.selection.diverse.Quota`), and finally `trim`, which drops the lowest-ranked carriers if the
 library ended shorter than planned and the cap, a share of its size, shrank with it. Polishing has no moves
 for molecules, so it cannot add a carrier.
@@ -70,6 +71,22 @@ class AlertQuota:
         for name in carried:
             self.claimed[name] += 1
         return True
+
+    def admissible(self, designs: Sequence[Any], size: int) -> int:
+        """How many of `designs` a library of `size` designs could take beside the designs claimed, taken
+        in order: every design without a capped alert, and carriers while their caps have room."""
+        if not self.shares:
+            return len(designs)
+        carriers = self.carriers(designs)
+        room = {name: self.limit(name, size) - self.claimed[name] for name in carriers}
+        taken = 0
+        for row in range(len(designs)):
+            names = [name for name, rows in carriers.items() if bool(rows[row])]
+            if all(room[name] > 0 for name in names):
+                taken += 1
+                for name in names:
+                    room[name] -= 1
+        return taken
 
     def quotas(self, designs: Sequence[Any], size: int) -> list[Quota]:
         """The selection's caps on `designs` (its candidates) for a library of `size` designs, the designs

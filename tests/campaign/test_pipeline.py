@@ -156,3 +156,48 @@ def test_the_pipeline_keeps_the_designs_a_method_chose_itself(prepared):
     # Without the portfolio's designs (a quarter of the library), the rest are the method's own.
     own = [design for design in library.designs if tuple(design) in shifted]
     assert len(own) >= config.run.n_candidates - 2
+
+
+class TwoNewDesigns(SearchMethod):
+    """Each call proposes the two best offline designs shifted in the first coordinate, repeated to fill
+    the pool: two new designs a round, by a shift drawn from the generator (`fixed`: the same shift every
+    round, so a second round proposes nothing new)."""
+
+    name = "two_new_designs"
+
+    def __init__(self, fixed: bool = False):
+        self.fixed = fixed
+
+    def __call__(self, problem, budget, generator):
+        return self.candidates(problem, budget, generator).latents
+
+    def candidates(self, problem, budget, generator):
+        shift = 0.05 if self.fixed else 0.01 + 0.1 * float(torch.rand(1, generator=generator))
+        order = torch.argsort(problem.scores, descending=True)[:2]
+        designs = [(problem.designs[row][0] + shift, *problem.designs[row][1:]) for row in order.tolist()]
+        return Candidates(problem.latents[order].repeat(budget // 2, 1), designs * (budget // 2))
+
+
+def test_the_search_runs_again_until_the_library_can_be_filled(prepared):
+    config, dataset, models, folder = prepared
+
+    def library(method, rounds):
+        changed = config.model_copy(
+            update={
+                "selection": config.selection.model_copy(update={"pool_rounds": rounds}),
+                "stages": config.stages.model_copy(update={"portfolio": 0.0}),
+            }
+        )
+        plan = LibraryPlan.of(changed, method)
+        constraints = DesignFilter(dataset.space, changed.constraints)
+        return make_library(plan, dataset, models, method, constraints, folder / "rounds", Stopwatch())
+
+    # 8 designs asked for, 2 new ones a round of 16: four rounds fill the library, and no more are run.
+    filled = library(TwoNewDesigns(), rounds=8)
+    assert len(filled.designs) == 8 and filled.pool["rounds"] == 4 and filled.pool["size"] == 64
+    assert filled.dropped == {"repeat within the pool": 56}
+    one = library(TwoNewDesigns(), rounds=1)  # one pool: the library falls short
+    assert len(one.designs) == 2 and one.pool["rounds"] == 1 and one.pool["size"] == 16
+    # A round that admits nothing new ends the search.
+    stuck = library(TwoNewDesigns(fixed=True), rounds=8)
+    assert len(stuck.designs) == 2 and stuck.pool["rounds"] == 2

@@ -64,3 +64,11 @@ def test_left_out_counts_the_carriers_a_full_cap_kept_out():
         "a BRENK alert, the library holding the offline designs' share of them": 2  # ANILINE, ALDEHYDE
     }  # NIH: the aldehyde stayed out, but the NIH cap (2) was not full, so the cap did not keep it out
     assert quota.left_out(candidates, CLEAN) == {}  # 0 carriers: a cap of 1 is not full
+
+
+def test_admissible_counts_what_a_library_could_take():
+    quota = AlertQuota({"BRENK": 0.25, "NIH": 0.5}, count=8)  # caps: 2 BRENK carriers, 4 NIH ones
+    assert quota.admissible([CHAIN, ANILINE, ALDEHYDE, *CLEAN], 8) == 6  # the third BRENK carrier no
+    assert quota.claim(CHAIN)
+    assert quota.admissible([ANILINE, ALDEHYDE, *CLEAN], 8) == 5  # one BRENK place left
+    assert AlertQuota({}, count=8).admissible([CHAIN, ANILINE, ALDEHYDE], 8) == 3
