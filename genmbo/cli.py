@@ -338,15 +338,22 @@ def design_summary(metrics: dict) -> str:
 
 
 def shortfall_line(metrics: dict) -> str:
-    """Why the library holds fewer designs than asked for: the filters' largest drops from the pool."""
+    """Why the library holds fewer designs than asked for: the filters' largest drops from the pool, and
+    the alert caps that are full (`genmbo.selection.alert_quota`)."""
     pool = metrics["pool"]
     dropped = sorted(pool.get("dropped", {}).items(), key=lambda item: -item[1])
     reasons = "; ".join(f"{count} {reason}" for reason, count in dropped[:3])
     detail = f" ({reasons})" if dropped else ""
+    full = [
+        f"{name} ({cap['carriers']}, the offline share {cap['offline_share']:.1%})"
+        for name, cap in pool.get("alert_caps", {}).items()
+        if cap["full"] and cap["carriers"]
+    ]
+    caps = f"; the library holds as many alert carriers as the cap allows: {', '.join(full)}" if full else ""
     return (
         f"  warning: {metrics['n_candidates']} of the {metrics['n_requested']} candidates asked for; the "
-        f"filters dropped {sum(count for _, count in dropped)} of the pool of {pool['size']}{detail}; a "
-        "larger selection.pool_factor or pool_rounds gives the selection more to choose from"
+        f"filters dropped {sum(count for _, count in dropped)} of the pool of {pool['size']}{detail}{caps}; "
+        "a larger selection.pool_factor or pool_rounds gives the selection more to choose from"
     )
 
 

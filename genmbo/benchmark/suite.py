@@ -6,8 +6,9 @@ normalized by the full dataset's min and max; results are the mean and standard 
 Each run is `genmbo.campaign.pipeline`'s, so the candidates are the library `genmbo design` writes for the
 same task, seed and config with ``n_candidates = budget`` (filtered, selected, and through the design stages
 the method or its options ask for); it is saved as ``OUT/TASK/seed-S/LABEL/library.csv``. Added here: the
-share of valid designs and their novelty (distinct valid designs absent from the visible data) in the method's
-pool, the library's diversity, wall time per run and, for molecules, the library's realism beside the
+library's size (below the budget where the filters left too few designs), the share of valid designs and
+their novelty (distinct valid designs absent from the visible data) in the method's pool, the library's
+diversity, wall time per run and, for molecules, the library's realism beside the
 offline top decile's (`realism_columns`). A base config may not set what every run sets itself
 (`check_base`).
 
@@ -242,6 +243,7 @@ def _run_task_seed(
                 "method": spec.label,
                 "seed": seed,
                 **{key: metrics.get(key, np.nan) for key in ("score_100th", "score_50th", "top10_mean")},
+                "library_size": len(library.designs),
                 "validity": library.pool["validity"],
                 "novelty": library.pool["novelty"],
                 "diversity": measures.metrics["diversity"],

@@ -13,8 +13,8 @@ Stages (each timed under its name):
 4. ``fit_method``: what the search method learns first (`SearchMethod.fit`: PGS's step-size policies);
 5. ``search``: ``pool_factor * n_candidates`` candidates from the method; while the filtered pool cannot
    fill the library (stage 8, the alert quota counted), the method searches again, decoding and filtering
-   each new pool, up to `selection.pool_rounds` rounds in all or until a round admits nothing new (a
-   distributed run searches once: its helper processes have returned);
+   each new pool, up to `selection.pool_rounds` rounds in all or until a round admits nothing new (a run
+   that samples across processes searches once: its helper processes have returned);
 6. ``portfolio``: gradient ascents from the best offline designs, for a reserved share of the library
    (`genmbo.campaign.portfolio`; off unless the method or the config asks);
 7. ``decode``: the method's own designs, else greedy decoding of its latents;
@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +47,7 @@ from typing import Any
 import torch
 from torchmetrics import Metric
 
+from genmbo.campaign.pool_rounds import fill_pool
 from genmbo.campaign.portfolio import portfolio_designs
 from genmbo.config import GenmboConfig, SelectionConfig, StagesConfig, SurrogateConfig
 from genmbo.data.offline import OfflineDataset
@@ -240,27 +240,21 @@ def make_library(
         return None
     quota = AlertQuota.of(constraints, count)
     with clock.stage("portfolio"):
-        reserved = portfolio_designs(problem, round(plan.portfolio * count), new, generator, quota.claim)
+        reserved = portfolio_designs(problem, round(plan.portfolio * count), new, generator, quota)
     with clock.stage("decode"):
         pool_designs = list(found.designs_from(models.prior.autoencoder))
     with clock.stage("filter"):
         kept, dropped = new.filter(pool_designs)
-    rounds = 1
-    while rounds < selection.pool_rounds and not _several_processes():
-        if quota.admissible([pool_designs[index] for index in kept], count) >= count - len(reserved):
-            break
-        rounds += 1
-        with clock.stage("search"):
-            found = method.candidates(problem, pool_size, generator)
-        with clock.stage("decode"):
-            more = found.designs_from(models.prior.autoencoder)
-        with clock.stage("filter"):
-            more_kept, more_dropped = new.filter(more)
-        kept += [len(pool_designs) + index for index in more_kept]
-        pool_designs += more
-        dropped = dict(sorted((Counter(dropped) + Counter(more_dropped)).items()))
-        if not more_kept:  # the method proposes nothing new (a deterministic search): stop
-            break
+    rounds = fill_pool(
+        lambda: method.candidates(problem, pool_size, generator).designs_from(models.prior.autoencoder),
+        new,
+        quota,
+        (pool_designs, kept, dropped),
+        count,
+        count - len(reserved),
+        selection.pool_rounds,
+        clock,
+    )
     with clock.stage("filter"):
         pool = {**pool_metrics(dataset, pool_designs), "rounds": rounds}
     measured = {} if exclude_offline else _measured_scores(dataset)
@@ -280,7 +274,8 @@ def make_library(
         quotas = quota.quotas(kept_designs, len(reserved) + wanted)
         chosen = _diverse(selection, values, kept_designs, wanted, selection.shortlist_factor, quotas)
         designs = quota.trim(reserved + [kept_designs[index] for index in chosen])
-        dropped = dict(sorted({**dropped, **quota.left_out(kept_designs, designs)}.items()))
+        if quota.shares:
+            pool["alert_caps"] = quota.usage(designs)
     with clock.stage("polish"):
         neighbors = NewDesigns(space, dataset.designs, constraints, exclude_offline)
         for design in designs:  # the library's designs are taken: polishing moves to other ones
@@ -341,13 +336,6 @@ def _measured_scores(dataset: OfflineDataset) -> dict[Any, float]:
         dataset.space.key(design): float(score)
         for design, score in zip(dataset.designs, dataset.scores, strict=True)
     }
-
-
-def _several_processes() -> bool:
-    """Whether this process is one of several of a distributed run (its helpers have returned by the time
-    the library is chosen, so the search cannot run again)."""
-    distributed = torch.distributed
-    return distributed.is_available() and distributed.is_initialized() and distributed.get_world_size() > 1
 
 
 def _is_main_process() -> bool:

@@ -17,7 +17,6 @@ designs in order (ascent 0 first), and an ascent whose every iterate is refused 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -26,6 +25,7 @@ from genmbo.runtime.progress import showing_progress
 from genmbo.search.base import SearchProblem
 from genmbo.search.gradient_ascent import GradientAscent
 from genmbo.search.objectives import start_points
+from genmbo.selection.alert_quota import AlertQuota
 from genmbo.selection.filtering import NewDesigns
 
 # Iterates of each ascent looked at, evenly spaced: every 10th of 200 steps.
@@ -37,12 +37,12 @@ def portfolio_designs(
     count: int,
     new: NewDesigns,
     generator: torch.Generator,
-    claim: Callable[[Any], bool] = lambda design: True,
+    quota: AlertQuota | None = None,
 ) -> list[Any]:
     """Up to `count` new designs from `count` ascents started at the best offline latents, in ascent
-    order (`generator` only jitters repeated start points when the offline data are fewer). An admitted
-    design must also be accepted by `claim` (the library's `AlertQuota.claim`), else the ascent falls back
-    to an earlier iterate."""
+    order (`generator` only jitters repeated start points when the offline data are fewer). With the
+    library's `quota`, a design must fit its caps (and is then counted), else the ascent falls back to an
+    earlier iterate."""
     if count <= 0:
         return []
     assert problem.prior is not None
@@ -55,10 +55,15 @@ def portfolio_designs(
             break
         with showing_progress(False):
             designs = problem.prior.autoencoder.decode_latents(path[step, pending])
+        if quota is not None:  # match the step's valid designs against the alert catalogs in one batch
+            quota.carried([design for design in designs if new.invalid(design) is None])
         still_pending = []
         for ascent, design in zip(pending, designs, strict=True):
-            if new.admits(design) and claim(design):
+            fits = quota is None or (new.invalid(design) is None and quota.fits(design))
+            if fits and new.admits(design):
                 chosen[ascent] = design
+                if quota is not None:
+                    quota.take(design)
             else:
                 still_pending.append(ascent)
         pending = still_pending

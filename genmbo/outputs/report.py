@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from genmbo.selection.constraints import describe_realism_bounds
+
 # Offline latents drawn in the projection (a random subset beyond this: a million points draw slowly).
 _PROJECTED_OFFLINE = 5000
 _GRID_SIZE = 24
@@ -297,8 +299,6 @@ def _realism_section(realism: dict[str, Any] | None) -> list[str]:
     else:
         note = realism["fcd_note"]
     if "filter" in realism:
-        from genmbo.selection.constraints import describe_realism_bounds
-
         note += f". Candidates were kept with {describe_realism_bounds(realism['filter'])}"
     return [
         "<h2>Realism: library against the offline data</h2>",

@@ -1,20 +1,21 @@
 """A library carries each alert catalog no more often than the offline designs do.
 
 The realism filter (`genmbo.selection.constraints`) judges one candidate at a time, so it can reject an
-alert the data lack but cannot bound how often the library carries the alerts the data do have: a search
-for a high logP or a matching molecular formula favours a long aliphatic chain, a BRENK alert that a sixth
-of MOSES-like data carry, and left alone fills a third of the library with it. `AlertQuota` caps, for each
-of `RARE_ALERT_CATALOGS` (BRENK, NIH), the designs carrying any of the catalog's alerts at
+alert the data lack but cannot bound how often the library carries the alerts the data do have: the
+searches favour some of them (a long aliphatic chain raises logP), and uncapped, the flagship's libraries
+on the MPO tasks carried a BRENK alert in 23-39% of their molecules against 13-16% of the offline data
+(`docs/BENCHMARKS.md`, "The flagship's molecular libraries"). `AlertQuota` caps, for each of
+`RARE_ALERT_CATALOGS` (BRENK, NIH), the designs carrying any of the catalog's alerts at
 ``floor(share * size)`` of a library of `size` designs, `share` being the offline sample's share
-(`realism_bounds`' ``alert_shares``). Our construction, a quota in the spirit of the property-distribution
-checks that MOSES and GuacaMol apply to a whole set rather than to each molecule.
+(`realism_bounds`' ``alert_shares``). Our construction: a set-level check, like the property
+distributions that MOSES and GuacaMol compare, made a constraint.
 
-Each stage that adds designs to the library honours it: the portfolio's ascents (`claim`, one design at a
-time; an ascent whose design is refused falls back to an earlier iterate), the search's further rounds
-(`admissible`: the pool is topped up until the cap leaves enough designs), the diverse selection (`quotas`:
-`genmbo.selection.diverse.Quota`), and finally `trim`, which drops the lowest-ranked carriers if the
-library ended shorter than planned and the cap, a share of its size, shrank with it. Polishing has no moves
-for molecules, so it cannot add a carrier.
+Each stage that adds designs to the library honours it, for every method: the portfolio's ascents (`fits`
+before a design is admitted, `take` after; an ascent whose design does not fit falls back to an earlier
+iterate), the search's further rounds (`admissible`: the pool is searched again until the caps leave
+enough designs), the diverse selection (`quotas`: `genmbo.selection.diverse.Quota`), and finally `trim`,
+which drops the lowest-ranked carriers if the library ended shorter than planned and the cap, a share of
+its size, shrank with it. Polishing has no moves for molecules, so it cannot add a carrier.
 """
 
 from __future__ import annotations
@@ -35,14 +36,15 @@ class AlertQuota:
     Args:
         shares: the largest share of the library per catalog name (e.g. ``{"BRENK": 0.16}``); empty: no
             cap, every method a no-op.
-        count: the library size the portfolio's claims are counted against.
+        count: the library size the portfolio's designs are counted against.
     """
 
     def __init__(self, shares: dict[str, float], count: int):
         self.shares = dict(shares)
         self.count = count
         self.catalogs = {name: alert_catalog(name) for name in self.shares}
-        self.claimed = dict.fromkeys(self.shares, 0)
+        self.taken = dict.fromkeys(self.shares, 0)
+        self._carried: dict[Any, frozenset[str]] = {}  # design -> the catalogs whose alerts it carries
 
     @classmethod
     def of(cls, constraints: DesignFilter, count: int) -> AlertQuota:
@@ -55,62 +57,63 @@ class AlertQuota:
         """Most designs of a `size`-design library that may carry a `name` alert."""
         return math.floor(self.shares[name] * size + 1e-9)
 
+    def carried(self, designs: Sequence[Any]) -> list[frozenset[str]]:
+        """For each of `designs` (valid SMILES), the catalogs whose alerts it carries; each design is
+        matched once (RDKit's `RunFilterCatalog`, `alert_matches`) and remembered."""
+        new = list(dict.fromkeys(design for design in designs if design not in self._carried))
+        if new:
+            found = {name: alert_matches(catalog, new) for name, catalog in self.catalogs.items()}
+            for row, design in enumerate(new):
+                self._carried[design] = frozenset(name for name in found if found[name][row])
+        return [self._carried[design] for design in designs]
+
     def carriers(self, designs: Sequence[Any]) -> dict[str, torch.Tensor]:
-        """Per catalog, a bool tensor: which of `designs` (valid SMILES) carry one of its alerts."""
+        """Per catalog, a bool tensor: which of `designs` carry one of its alerts."""
+        carried = self.carried(designs)
         return {
-            name: torch.tensor([bool(found) for found in alert_matches(catalog, designs)], dtype=torch.bool)
-            for name, catalog in self.catalogs.items()
+            name: torch.tensor([name in names for names in carried], dtype=torch.bool) for name in self.shares
         }
 
-    def claim(self, design: Any) -> bool:
-        """Whether `design` fits beside the designs claimed before (then it is claimed too), against the
-        caps of a library of `count` designs."""
-        carried = [name for name, found in self.carriers([design]).items() if bool(found[0])]
-        if any(self.claimed[name] >= self.limit(name, self.count) for name in carried):
-            return False
-        for name in carried:
-            self.claimed[name] += 1
-        return True
+    def fits(self, design: Any) -> bool:
+        """Whether `design` fits beside the designs taken so far, against the caps of a library of `count`
+        designs (nothing is taken)."""
+        (names,) = self.carried([design])
+        return all(self.taken[name] < self.limit(name, self.count) for name in names)
+
+    def take(self, design: Any) -> None:
+        """Count `design` among the library's designs."""
+        for name in self.carried([design])[0]:
+            self.taken[name] += 1
 
     def admissible(self, designs: Sequence[Any], size: int) -> int:
-        """How many of `designs` a library of `size` designs could take beside the designs claimed, taken
+        """How many of `designs` a library of `size` designs could take beside the designs taken, taken
         in order: every design without a capped alert, and carriers while their caps have room."""
-        if not self.shares:
-            return len(designs)
-        carriers = self.carriers(designs)
-        room = {name: self.limit(name, size) - self.claimed[name] for name in carriers}
-        taken = 0
-        for row in range(len(designs)):
-            names = [name for name, rows in carriers.items() if bool(rows[row])]
+        room = {name: self.limit(name, size) - self.taken[name] for name in self.shares}
+        admitted = 0
+        for names in self.carried(designs):
             if all(room[name] > 0 for name in names):
-                taken += 1
+                admitted += 1
                 for name in names:
                     room[name] -= 1
-        return taken
+        return admitted
 
     def quotas(self, designs: Sequence[Any], size: int) -> list[Quota]:
         """The selection's caps on `designs` (its candidates) for a library of `size` designs, the designs
-        claimed already counted."""
+        taken already counted."""
         return [
-            Quota(members, max(self.limit(name, size) - self.claimed[name], 0))
+            Quota(members, max(self.limit(name, size) - self.taken[name], 0))
             for name, members in self.carriers(designs).items()
         ]
 
-    def left_out(self, candidates: Sequence[Any], library: Sequence[Any]) -> dict[str, int]:
-        """How many of `candidates` carrying a catalog's alerts stayed out of `library` because its cap
-        was full, by a reason to count beside the filter's."""
-        if not self.shares or not candidates:
-            return {}
-        counts = {}
-        chosen = set(library)
-        in_library = self.carriers(library) if library else {}
-        for name, rows in self.carriers(candidates).items():
-            full = bool(library) and int(in_library[name].sum()) >= self.limit(name, len(library))
-            pairs = zip(candidates, rows.tolist(), strict=True)
-            outside = sum(1 for design, carries in pairs if carries and design not in chosen)
-            if full and outside:
-                counts[f"a {name} alert, the library holding the offline designs' share of them"] = outside
-        return counts
+    def usage(self, library: Sequence[Any]) -> dict[str, dict[str, Any]]:
+        """Per catalog: the offline share, the cap for `library`'s size, the library's carriers, and
+        whether the cap is full (then it may have kept designs out)."""
+        carriers = self.carriers(library)
+        usage = {}
+        for name, share in self.shares.items():
+            cap, carrying = self.limit(name, len(library)), int(carriers[name].sum())
+            usage[name] = {"offline_share": share, "cap": cap, "carriers": carrying, "full": carrying >= cap}
+        return usage
 
     def trim(self, designs: Sequence[Any]) -> list[Any]:
         """`designs` (in rank order) without their last carriers until every catalog's carriers are within

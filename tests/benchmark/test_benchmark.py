@@ -81,6 +81,7 @@ def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
         if not library.empty:
             assert row.score_100th == pytest.approx(library["normalized_score"].max(), rel=1e-6)
             assert len(library) <= 16 and library["design"].is_unique
+        assert row.library_size == len(library)
     assert results["score_100th"].notna().all()
     # On ackley-4 (identity autoencoder) D(best) returns the best visible designs themselves.
     ackley_best = results[(results["task"] == "ackley-4") & (results["method"] == "best_offline")]

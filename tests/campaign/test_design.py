@@ -230,6 +230,15 @@ def test_sequence_campaign_respects_alphabet_and_length(tmp_path, capsys):
     )
     short["pool"] = {**metrics["pool"], "size": 32, "dropped": {}}
     assert "the filters dropped 0 of the pool of 32; a larger" in design_summary(short)
+    # A full alert cap is named (with the carriers and the offline share); an empty or open one is not.
+    caps = {
+        "BRENK": {"offline_share": 0.162, "cap": 18, "carriers": 18, "full": True},
+        "NIH": {"offline_share": 0.004, "cap": 0, "carriers": 0, "full": True},
+    }
+    short["pool"] = {**metrics["pool"], "size": 64, "rounds": 2, "dropped": {}, "alert_caps": caps}
+    summary = design_summary(short)
+    assert "pool of 64 (2 rounds of search)" in summary
+    assert "as many alert carriers as the cap allows: BRENK (18, the offline share 16.2%); a" in summary
     report = (out / "report.html").read_text()
     assert "Surrogate trust" in report and "std widening for a 68% interval" in report
 

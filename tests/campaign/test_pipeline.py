@@ -198,6 +198,7 @@ def test_the_search_runs_again_until_the_library_can_be_filled(prepared):
     assert filled.dropped == {"repeat within the pool": 56}
     one = library(TwoNewDesigns(), rounds=1)  # one pool: the library falls short
     assert len(one.designs) == 2 and one.pool["rounds"] == 1 and one.pool["size"] == 16
-    # A round that admits nothing new ends the search.
+    # A round that admits nothing new ends the search and is not kept in the pool.
     stuck = library(TwoNewDesigns(fixed=True), rounds=8)
-    assert len(stuck.designs) == 2 and stuck.pool["rounds"] == 2
+    assert len(stuck.designs) == 2 and stuck.pool["rounds"] == 1 and stuck.pool["size"] == 16
+    assert stuck.dropped == {"repeat within the pool": 14}

@@ -22,12 +22,15 @@ def test_carriers_and_limits():
     assert quota.limit("BRENK", 4) == 1  # exactly a quarter: no rounding down below it
 
 
-def test_claims_stop_at_the_cap_of_the_planned_library():
+def test_designs_fit_until_the_cap_of_the_planned_library_is_taken():
     quota = AlertQuota({"BRENK": 0.5}, count=4)  # at most 2 carriers in 4 designs
-    assert quota.claim(CHAIN) and quota.claim(ANILINE)
-    assert not quota.claim(ALDEHYDE)  # a third carrier is refused
-    assert quota.claim(CLEAN[0])  # designs without an alert always fit
-    # The selection's caps count what the portfolio claimed: 2 of a library of 6 (floor(0.5 * 6) = 3).
+    for design in (CHAIN, ANILINE):
+        assert quota.fits(design)
+        quota.take(design)
+    assert not quota.fits(ALDEHYDE)  # a third carrier does not fit
+    assert quota.fits(CLEAN[0])  # designs without an alert always fit
+    assert quota.taken == {"BRENK": 2}
+    # The selection's caps count what the portfolio took: 2 of a library of 6 (floor(0.5 * 6) = 3).
     (brenk,) = quota.quotas([ALDEHYDE, CLEAN[1]], size=6)
     assert brenk.members.tolist() == [True, False] and brenk.limit == 1
 
@@ -56,19 +59,16 @@ def test_the_cap_comes_from_the_offline_designs_and_the_config():
     assert AlertQuota.of(sequences, 24).shares == {}
 
 
-def test_left_out_counts_the_carriers_a_full_cap_kept_out():
+def test_usage_says_whether_each_cap_is_full():
     quota = AlertQuota({"BRENK": 0.25, "NIH": 0.5}, count=4)
-    candidates = [CHAIN, ANILINE, ALDEHYDE, *CLEAN]
-    library = [CHAIN, *CLEAN]  # 1 BRENK carrier of 5: the cap floor(1.25) = 1 is full
-    assert quota.left_out(candidates, library) == {
-        "a BRENK alert, the library holding the offline designs' share of them": 2  # ANILINE, ALDEHYDE
-    }  # NIH: the aldehyde stayed out, but the NIH cap (2) was not full, so the cap did not keep it out
-    assert quota.left_out(candidates, CLEAN) == {}  # 0 carriers: a cap of 1 is not full
+    usage = quota.usage([CHAIN, *CLEAN])  # 1 BRENK carrier of 5: the cap floor(1.25) = 1 is full
+    assert usage["BRENK"] == {"offline_share": 0.25, "cap": 1, "carriers": 1, "full": True}
+    assert usage["NIH"] == {"offline_share": 0.5, "cap": 2, "carriers": 0, "full": False}
 
 
 def test_admissible_counts_what_a_library_could_take():
     quota = AlertQuota({"BRENK": 0.25, "NIH": 0.5}, count=8)  # caps: 2 BRENK carriers, 4 NIH ones
     assert quota.admissible([CHAIN, ANILINE, ALDEHYDE, *CLEAN], 8) == 6  # the third BRENK carrier no
-    assert quota.claim(CHAIN)
+    quota.take(CHAIN)
     assert quota.admissible([ANILINE, ALDEHYDE, *CLEAN], 8) == 5  # one BRENK place left
     assert AlertQuota({}, count=8).admissible([CHAIN, ANILINE, ALDEHYDE], 8) == 3
