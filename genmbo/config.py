@@ -310,7 +310,8 @@ class SelectionConfig(Section):
     pool over (ParEGO, `genmbo.models.surrogates.objectives`); 1 searches the scalarization with the
     objectives' own weights alone, a single weighted desirability. `pool_rounds`: while the filtered pool
     cannot fill the library, the search proposes another `pool_factor * n_candidates`, up to this many
-    rounds in all (`genmbo.campaign.pipeline`); 1: one pool, a library that may fall short."""
+    rounds in all, stopping early at a round that admits nothing new; a run that samples across processes
+    searches once (`genmbo.campaign.pool_rounds`); 1: one pool, a library that may fall short."""
 
     pool_factor: PositiveInt = 4
     pool_rounds: PositiveInt = 8
