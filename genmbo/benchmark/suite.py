@@ -13,9 +13,12 @@ offline top decile's (`realism_columns`). A base config may not set what every r
 (`check_base`).
 
 Per (task, seed) the prior and the surrogates are fitted once, with that seed, and shared by every method,
-so methods differ only in their search and stages; `coms` is gradient ascent on a surrogate trained with
-the COMs loss (Trabucco et al., ICML 2021), fitted beside the default one. Every fitted model is saved under
-``OUT/TASK/seed-S``, so a rerun skips the training already done (the searches run again).
+so methods differ only in their search and stages; each method gets the prior `genmbo design` would give it,
+so on molecules the shipped MOSES diffusion serves every method but DDOM, which needs a diffusion
+conditioned on the score and gets one trained on the campaign (`_priors`). `coms` is gradient ascent on a
+surrogate trained with the COMs loss (Trabucco et al., ICML 2021), fitted beside the default one. Every
+fitted model is saved under ``OUT/TASK/seed-S``, so a rerun skips the training already done (the searches
+run again).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from genmbo.benchmark.evaluation import oracle_metrics
 from genmbo.campaign.design import library_frame
@@ -47,7 +51,7 @@ from genmbo.data.offline import OfflineDataset
 from genmbo.errors import ConfigError
 from genmbo.metrics.molecule_realism import molecule_property_metrics
 from genmbo.metrics.realism import top_decile_properties
-from genmbo.models.prior import fit_prior_and_encode
+from genmbo.models.prior import Prior, fit_prior_and_encode
 from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER
 from genmbo.models.training import configured_run
 from genmbo.outputs.files import write_text_atomic
@@ -179,6 +183,25 @@ def run_config(
     return from_mapping(GenmboConfig, raw, source=f"method {spec.label!r}")
 
 
+def _priors(
+    dataset: OfflineDataset, config: GenmboConfig, needs: set[bool], folder: Path, seed: int
+) -> dict[bool, tuple[Prior, torch.Tensor]]:
+    """The prior and latents each method gets in `genmbo design`, by whether it needs a score-conditioned
+    diffusion: where the shipped MOSES diffusion serves the others, a method that needs one (DDOM) gets a
+    diffusion trained on the campaign (`prior-conditional`); elsewhere one prior, trained conditional,
+    serves both."""
+    priors = {}
+    if False in needs:
+        priors[False] = fit_prior_and_encode(dataset, config.prior, folder / "prior", seed, False)
+    if True in needs:
+        if False in priors and priors[False][0].diffusion.hparams.conditional:
+            priors[True] = priors[False]
+        else:
+            name = "prior-conditional" if False in priors else "prior"
+            priors[True] = fit_prior_and_encode(dataset, config.prior, folder / name, seed, True)
+    return priors
+
+
 def _run_task_seed(
     task_name: str, seed: int, specs: list[MethodSpec], out: Path, base: GenmboConfig, budget: int
 ) -> list[dict[str, Any]]:
@@ -194,8 +217,9 @@ def _run_task_seed(
         dataset, task = resolve_dataset(first)
         assert task is not None
         filters = realism_filters(dataset, configs)
-        conditional = any(method.needs_condition for method in methods.values())
-        prior, latents = fit_prior_and_encode(dataset, first.prior, folder / "prior", seed, conditional)
+        needs = {method.needs_condition for method in methods.values()}
+        priors = _priors(dataset, first, needs, folder, seed)
+        latents = next(iter(priors.values()))[1]
         prepare_seconds = time.perf_counter() - started
         surrogates: dict[str, tuple[Any, Any, float]] = {}
         reference = top_decile_realism(dataset)
@@ -221,7 +245,7 @@ def _run_task_seed(
                 surrogates[key] = (*fitted, time.perf_counter() - started)
             surrogate, design_surrogate, surrogate_seconds = surrogates[key]
             clock = Stopwatch(announce=False)  # one line per run below, not one per stage
-            models = Models(prior, latents, surrogate, design_surrogate)
+            models = Models(priors[method.needs_condition][0], latents, surrogate, design_surrogate)
             plan = LibraryPlan.of(config, method)
             # One policy folder for every method: trainings are kept apart by their fingerprint, and
             # variants that train the same step-size policy (the ablation's) train it once.
@@ -359,8 +383,13 @@ def write_results(results: pd.DataFrame, out: Path, labels: Sequence[str], budge
         realism = (
             "\n\nRealism of the molecular libraries, mean over seeds: SA score, share with SA > 4, with a "
             "ring of more than 7 atoms, with a PAINS, a BRENK and an NIH alert (the offline data's top "
-            "decile last):\n\n"
-            + realism_table(results, labels)
+            "decile last):\n\n" + realism_table(results, labels)
+        )
+    short = ""
+    if "library_size" in results and (results["library_size"] < budget).any():
+        short = (
+            f"\n\nLibraries short of the {budget} candidates asked for (the filters left too few new "
+            "designs), mean size over seeds:\n\n" + short_library_table(results, labels, budget)
         )
     pareto = ""
     if "hypervolume_normalized" in results and results["hypervolume_normalized"].notna().any():
@@ -377,6 +406,7 @@ def write_results(results: pd.DataFrame, out: Path, labels: Sequence[str], budge
         + ranks
         + rank_table(results, labels)
         + realism
+        + short
         + pareto
         + "\n",
     )
@@ -398,6 +428,19 @@ def hypervolume_table(results: pd.DataFrame, labels: Sequence[str]) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     offline = [f"{runs[runs['task'] == task]['offline_hypervolume_normalized'].mean():.3f}" for task in tasks]
     lines.append("| visible data | " + " | ".join(offline) + " |")
+    return "\n".join(lines)
+
+
+def short_library_table(results: pd.DataFrame, labels: Sequence[str], budget: int) -> str:
+    """Markdown: each (task, method) whose libraries fell short of `budget` on some seed, with the mean
+    and smallest library size (rows written before `library_size` existed are left out)."""
+    sized = results[results["library_size"].notna()]
+    lines = ["| task | method | mean size | smallest |", "|---|---|---|---|"]
+    for task, runs in sized.groupby("task", sort=False):
+        for label in labels:
+            sizes = runs[runs["method"] == label]["library_size"].to_numpy(dtype=float)
+            if len(sizes) and sizes.min() < budget:
+                lines.append(f"| {task} | {label} | {sizes.mean():.1f} | {sizes.min():.0f} |")
     return "\n".join(lines)
 
 

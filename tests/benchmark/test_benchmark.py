@@ -92,8 +92,10 @@ def test_quick_suite_writes_results_and_a_table_of_means(tmp_path, capsys):
     expected_cell = f"{grad.mean():.3f} ± {grad.std(ddof=0):.3f}"
     row = next(line for line in printed.splitlines() if line.startswith("| gradient_ascent |"))
     assert expected_cell in row
-    # Two tables, each a header and a row per method.
-    assert (tmp_path / "bench" / "results.md").read_text().count("\n| ") == 2 * (6 + 1)
+    # Two tables, each a header and a row per method, and one of the libraries short of the budget.
+    short = int((results.groupby(["task", "method"])["library_size"].min() < 16).sum())
+    tables = (tmp_path / "bench" / "results.md").read_text()
+    assert tables.count("\n| ") == 2 * (6 + 1) + (short + 1 if short else 0)
     assert (tmp_path / "bench" / "tfbind8" / "seed-1" / "surrogate-loss-coms" / "surrogate.ckpt").is_file()
     # The flagship polishes TFBind8 designs with a surrogate of the designs; vectors have none.
     assert results[results["method"] == "gd_tiny"]["score_100th"].notna().all()
@@ -355,6 +357,21 @@ def test_molecular_rows_carry_the_librarys_realism_beside_the_top_decile():
     assert table[3] == "| m | offline top decile | 0.50 | 50.0% | 50.0% | 50.0% | – | 50.0% |"
 
 
+def test_short_libraries_are_listed_with_their_mean_and_smallest_size():
+    from genmbo.benchmark.suite import short_library_table
+
+    rows = pd.DataFrame(
+        {
+            "task": ["m", "m", "m", "m", "t"],
+            "method": ["a", "a", "b", "b", "a"],
+            "seed": [0, 1, 0, 1, 0],
+            "library_size": [128, 100, 128, 128, None],  # b is full; t's row predates the column
+        }
+    )
+    table = short_library_table(rows, ["a", "b"], 128).splitlines()
+    assert table[2:] == ["| m | a | 114.0 | 100 |"]
+
+
 def test_a_base_config_may_not_set_what_every_run_sets(tmp_path, capsys):
     for setting, flag in (
         ("search.scale=2", "--methods"),
@@ -411,3 +428,36 @@ def test_the_held_out_suite_merges_its_parts_into_the_suite_and_the_ablation(tmp
     assert set(ablation["method"]) == set(ABLATION) and len(ablation) == 18
     bad = subprocess.run(["bash", str(HELD_OUT_SUITE), str(tmp_path), "all"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unknown lane 'all'" in bad.stderr
+
+
+def test_each_method_gets_the_prior_design_would_give_it(monkeypatch, tmp_path):
+    """DDOM needs a score-conditioned diffusion; where the prior fitted for the other methods is the
+    shipped, unconditional MOSES one, DDOM gets its own, trained on the campaign; elsewhere they share."""
+    from types import SimpleNamespace
+
+    from genmbo.benchmark import suite
+
+    calls = []
+
+    def fake_fit(dataset, config, folder, seed, needs_condition, shipped_unconditional):
+        calls.append((folder.name, needs_condition))
+        conditional = needs_condition or not shipped_unconditional
+        diffusion = SimpleNamespace(hparams=SimpleNamespace(conditional=conditional))
+        return SimpleNamespace(diffusion=diffusion), f"latents of {folder.name}"
+
+    config = SimpleNamespace(prior=None)
+    for shipped, needs, expected in (
+        (True, {False, True}, [("prior", False), ("prior-conditional", True)]),
+        (False, {False, True}, [("prior", False)]),
+        (True, {True}, [("prior", True)]),
+        (True, {False}, [("prior", False)]),
+    ):
+        calls.clear()
+        monkeypatch.setattr(
+            suite, "fit_prior_and_encode", lambda *args, shipped=shipped: fake_fit(*args, shipped)
+        )
+        priors = suite._priors(None, config, needs, tmp_path, 0)
+        assert calls == expected and set(priors) == needs
+        if needs == {False, True}:
+            shared = priors[True] is priors[False]
+            assert shared == (not shipped) and priors[True][0].diffusion.hparams.conditional
