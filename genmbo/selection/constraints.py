@@ -117,7 +117,7 @@ class DesignFilter:
 
 
 def realism_bounds(
-    offline: Sequence[Any], quantile: float, rare_alert_share: float | None, cap_alert_shares: bool = True
+    offline: Sequence[Any], quantile: float, rare_alert_share: float | None, cap_alert_shares: bool
 ) -> dict[str, Any]:
     """The realism bounds of `DesignFilter` from offline SMILES: the `quantile` quantile of the SA scores
     and the largest ring of a seeded sample of at most `REALISM_SAMPLE` of them (unparsable ones skipped),

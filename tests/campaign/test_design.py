@@ -164,7 +164,7 @@ def test_molecule_campaign_writes_library_sdf_and_report(tmp_path, capsys):
     assert realism["library"] == pytest.approx(property_metrics(list(library["design"])))
     assert "fcd_to_offline" not in realism and "fewer than the 1000" in realism["fcd_note"]
     # The realism filter: bounds from the offline molecules, and every library molecule within them.
-    bounds = realism_bounds(list(table["smiles"]), 0.9, 0.01)
+    bounds = realism_bounds(list(table["smiles"]), 0.9, 0.01, True)
     assert realism["filter"]["allowed_alerts"] == bounds.pop("allowed_alerts")
     assert realism["filter"]["alert_shares"] == pytest.approx(bounds.pop("alert_shares"))
     assert realism["filter"]["cap_alert_shares"] is True
