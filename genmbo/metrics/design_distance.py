@@ -48,7 +48,7 @@ def design_features(space: DesignSpace, designs: Sequence[Any]) -> torch.Tensor:
     """Features of canonical designs for `distance_matrix`: packed fingerprints, token ids or vectors."""
     kind = distance_kind(space)
     if kind == "tanimoto":
-        return morgan_fingerprints(list(designs), FINGERPRINT_RADIUS, FINGERPRINT_BITS)
+        return morgan_fingerprints(list(designs), FINGERPRINT_RADIUS, FINGERPRINT_BITS, written_by_rdkit=True)
     if kind == "euclidean":
         return torch.as_tensor(np.asarray(designs, dtype=np.float64).reshape(len(designs), -1))
     return space.encode(list(designs)).long()

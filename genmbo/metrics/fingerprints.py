@@ -47,11 +47,32 @@ def popcount(words: torch.Tensor) -> torch.Tensor:
     return ((words * 0x01010101) >> 24) & 0xFF
 
 
-def morgan_fingerprints(smiles: Sequence[str], radius: int = 2, fp_size: int = 1024) -> torch.Tensor:
+def parse_for_fingerprint(smiles: str, written_by_rdkit: bool) -> Chem.Mol | None:
+    """A molecule to fingerprint, or None if RDKit cannot parse `smiles`.
+
+    SMILES that RDKit itself wrote from a sanitized molecule (`MoleculeSpace` designs) already carry its
+    aromaticity, charges and hydrogens, so they are parsed without sanitization: valences and ring
+    membership, which the Morgan invariants read, are set directly (RDKit's "partial sanitization"). That
+    parse is about three times faster and gives identical fingerprints (checked on all 200,000 molecules
+    of the shipped MOSES subset, radius 2, 2048 bits); any other SMILES is sanitized in full.
+    """
+    if not written_by_rdkit:
+        return Chem.MolFromSmiles(smiles)
+    molecule = Chem.MolFromSmiles(smiles, sanitize=False)
+    if molecule is not None:
+        molecule.UpdatePropertyCache(strict=False)
+        Chem.FastFindRings(molecule)
+    return molecule
+
+
+def morgan_fingerprints(
+    smiles: Sequence[str], radius: int = 2, fp_size: int = 1024, written_by_rdkit: bool = False
+) -> torch.Tensor:
     """Packed Morgan (ECFP-like) bit fingerprints of SMILES strings: a `n x ceil(fp_size / 32)` int64 tensor.
 
     Uses RDKit's ``rdFingerprintGenerator.GetMorganGenerator(radius, fpSize)``; raises `ValueError` on a
-    SMILES string RDKit cannot parse.
+    SMILES string RDKit cannot parse. `written_by_rdkit`: the strings are RDKit canonical SMILES, parsed
+    the faster way (`parse_for_fingerprint`).
     """
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=fp_size)
     words = torch.zeros(len(smiles), -(-fp_size // WORD_BITS), dtype=torch.int64)
@@ -61,7 +82,7 @@ def morgan_fingerprints(smiles: Sequence[str], radius: int = 2, fp_size: int = 1
     for row, text in (
         track(rows, "fingerprinting molecules", total=len(smiles)) if len(smiles) > 10_000 else rows
     ):
-        molecule = Chem.MolFromSmiles(text)
+        molecule = parse_for_fingerprint(text, written_by_rdkit)
         if molecule is None:
             raise ValueError(f"RDKit cannot parse SMILES {text!r}")
         bits[row % PACK_CHUNK] = generator.GetFingerprintAsNumPy(molecule)

@@ -17,6 +17,7 @@ from rdkit import Chem, RDLogger
 
 from genmbo.errors import InvalidDesign
 from genmbo.spaces.base import DesignSpace, register_space
+from genmbo.spaces.shipped_tokens import shipped_token_table
 from genmbo.spaces.vocabulary import Vocabulary
 
 # RDKit prints a warning per unparseable SMILES; the loader counts them instead.
@@ -102,8 +103,17 @@ class MoleculeSpace(DesignSpace):
         return canonical
 
     def encode(self, designs: Sequence[str]) -> torch.Tensor:
-        """`n x (max_length + 2)` SELFIES token ids: BOS, the tokens, EOS, then padding."""
-        return self.vocabulary.encode([selfies_tokens(smiles) for smiles in designs], self.max_length)
+        """`n x (max_length + 2)` SELFIES token ids: BOS, the tokens, EOS, then padding. Molecules of the
+        shipped MOSES subset are read from its precomputed table (`genmbo.spaces.shipped_tokens`)."""
+        table = shipped_token_table()
+        if table is None or not table.serves(self.vocabulary.tokens, self.max_length):
+            return self.vocabulary.encode([selfies_tokens(smiles) for smiles in designs], self.max_length)
+        encoded, missing = table.encode(designs, self.max_length)
+        if missing:
+            encoded[missing] = self.vocabulary.encode(
+                [selfies_tokens(designs[index]) for index in missing], self.max_length
+            )
+        return encoded
 
     def decode(self, encoded: torch.Tensor) -> list[str | None]:
         return [smiles_from_tokens(tokens) for tokens in self.vocabulary.decode(encoded)]

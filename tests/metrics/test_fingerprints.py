@@ -77,3 +77,25 @@ def test_fingerprints_packed_in_chunks_equal_the_whole_set(monkeypatch, chunk) -
     bits = torch.stack([torch.from_numpy(row) for row in rows])
     monkeypatch.setattr(fingerprints, "PACK_CHUNK", chunk)  # 10 molecules: partial last chunks too
     assert torch.equal(morgan_fingerprints(MOLECULES, radius=2, fp_size=256), pack_bits(bits))
+
+
+@pytest.mark.parametrize(
+    "smiles",
+    [
+        "c1ccc2[nH]ccc2c1",  # aromatic N-H
+        "C[N+](C)(C)CC(=O)[O-]",  # zwitterion
+        "O=[N+]([O-])c1ccc(S(=O)(=O)N)cc1",  # nitro, sulfonamide
+        "C[C@H](N)C(=O)O",  # stereocentre
+        "C/C=C/c1ccncc1",  # double-bond stereo, pyridine
+        "c1ccc2c(c1)ccc1ccccc12",  # fused aromatic rings
+        "O=c1cc[nH]c(=O)[nH]1",  # aromatic carbonyls
+        "C1CC2CCC1C2",  # bridged ring
+        "[2H]C([2H])([2H])Cl",  # isotopes
+    ],
+)
+def test_rdkit_written_smiles_parse_faster_to_the_same_fingerprints(smiles: str) -> None:
+    canonical = Chem.MolToSmiles(Chem.MolFromSmiles(smiles))
+    assert torch.equal(
+        morgan_fingerprints([canonical], 2, 2048, written_by_rdkit=True),
+        morgan_fingerprints([canonical], 2, 2048),
+    )
