@@ -37,6 +37,7 @@ import torch
 from genmbo.benchmark.evaluation import oracle_metrics
 from genmbo.campaign.design import library_frame
 from genmbo.campaign.inputs import resolve_dataset
+from genmbo.campaign.measures import measure_library
 from genmbo.campaign.pipeline import (
     LibraryPlan,
     Models,
@@ -44,7 +45,6 @@ from genmbo.campaign.pipeline import (
     design_stages,
     fit_surrogates,
     make_library,
-    measure_library,
 )
 from genmbo.config import GenmboConfig, from_mapping, to_mapping
 from genmbo.data.offline import OfflineDataset

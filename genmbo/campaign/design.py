@@ -23,16 +23,15 @@ import torch
 
 from genmbo.benchmark.evaluation import oracle_metrics
 from genmbo.campaign.inputs import resolve_dataset
+from genmbo.campaign.measures import LibraryMeasures, measure_library
 from genmbo.campaign.pipeline import (
     Library,
-    LibraryMeasures,
     LibraryPlan,
     Models,
     Stopwatch,
     design_stages,
     fit_surrogates,
     make_library,
-    measure_library,
 )
 from genmbo.config import GenmboConfig, to_mapping
 from genmbo.data.offline import OfflineDataset

@@ -29,7 +29,8 @@ Stages (each timed under its name):
 10. ``polish``: single-edit hill climbing of the chosen designs (`genmbo.selection.polishing`; off unless the
     method or the config asks);
 11. ``rank``: the library in its final order, by the same values and diversity;
-12. ``metrics``: `measure_library`; the callers score with the task's oracle and write the outputs.
+12. ``metrics``: `genmbo.campaign.measures.measure_library`; the callers score with the task's oracle and
+    write the outputs.
 
 Validity, uniqueness and novelty are measured on the decoded search pool, before filtering; diversity and
 nearest-offline similarity on the library.
@@ -45,15 +46,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torchmetrics import Metric
 
+from genmbo.campaign.measures import pool_metrics
 from genmbo.campaign.pool_rounds import fill_pool
 from genmbo.campaign.portfolio import portfolio_designs
 from genmbo.config import GenmboConfig, SelectionConfig, StagesConfig, SurrogateConfig
 from genmbo.data.offline import OfflineDataset
-from genmbo.metrics.design_distance import design_features, distance_kind, nearest, offline_design_features
-from genmbo.metrics.library import MeanPairwiseDistance, VectorNovelty
-from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
+from genmbo.metrics.design_distance import design_features, distance_kind
 from genmbo.models.prior import Prior
 from genmbo.models.surrogates.design import DesignSurrogate, fit_design_surrogate, has_design_features
 from genmbo.models.surrogates.ensemble import EnsembleSurrogate, fit_surrogate
@@ -67,7 +66,6 @@ from genmbo.selection.filtering import NewDesigns
 from genmbo.selection.pareto_ranking import front_ranks
 from genmbo.selection.polishing import polish
 from genmbo.selection.valuing import DesignValues
-from genmbo.spaces import ContinuousSpace
 
 
 class Stopwatch:
@@ -341,70 +339,3 @@ def _measured_scores(dataset: OfflineDataset) -> dict[Any, float]:
 def _is_main_process() -> bool:
     distributed = torch.distributed
     return not (distributed.is_available() and distributed.is_initialized()) or distributed.get_rank() == 0
-
-
-# The metrics below run in one process (the others of a distributed run have returned), so they must not
-# wait for the others to synchronize: `sync_on_compute=False`.
-
-
-def pool_metrics(dataset: OfflineDataset, designs: list[Any]) -> dict[str, float]:
-    """Size, validity, uniqueness and novelty of a decoded pool (MOSES' definitions)."""
-    validity, uniqueness = (
-        Validity(dataset.space, sync_on_compute=False),
-        Uniqueness(dataset.space, sync_on_compute=False),
-    )
-    validity.update(designs)
-    valid = [design for design in designs if design is not None]
-    uniqueness.update(valid)
-    distinct = list({dataset.space.key(design): design for design in valid}.values())
-    return {
-        "size": len(designs),
-        "validity": float(validity.compute()),
-        "uniqueness": float(uniqueness.compute()),
-        "novelty": _novelty(dataset, distinct),
-    }
-
-
-def _novelty(dataset: OfflineDataset, designs: list[Any]) -> float:
-    """Share of the (distinct, valid) `designs` not in the offline data: by identity for token designs
-    (MOSES' novelty), by a tolerance for vectors (`VectorNovelty`)."""
-    if not designs:
-        return float("nan")
-    if isinstance(dataset.space, ContinuousSpace):
-        metric: Metric = VectorNovelty(dataset.space.encode(dataset.designs), sync_on_compute=False)
-        metric.update(dataset.space.encode(designs))
-    else:
-        metric = Novelty(dataset.designs, dataset.space, sync_on_compute=False)
-        metric.update(designs)
-    return float(metric.compute())
-
-
-@dataclass
-class LibraryMeasures:
-    """The library's metrics, and for each design its nearest offline design's row and similarity (or
-    distance)."""
-
-    metrics: dict[str, float]
-    nearest_values: torch.Tensor
-    nearest_rows: torch.Tensor
-
-
-def measure_library(dataset: OfflineDataset, library: Library) -> LibraryMeasures:
-    """The metrics stage: novelty and diversity of the library, and its nearest offline designs."""
-    kind = distance_kind(dataset.space)
-    offline_features = offline_design_features(dataset.space, dataset.designs)
-    nearest_values, nearest_rows = nearest(kind, library.features, offline_features, progress_enabled())
-    metrics = {"novelty": _novelty(dataset, library.designs)}
-    if kind == "tanimoto":
-        for power in (1, 2):
-            diversity = InternalDiversity(p=power, sync_on_compute=False)
-            diversity.update(library.designs)
-            metrics[f"intdiv{power}"] = float(diversity.compute())
-        metrics["diversity"] = metrics["intdiv1"]
-    else:
-        pairwise = MeanPairwiseDistance(kind, sync_on_compute=False)  # type: ignore[arg-type]
-        pairwise.update(library.features)
-        metrics["diversity"] = float(pairwise.compute())
-    name = "nearest_offline_" + ("similarity" if kind == "tanimoto" else "distance")
-    metrics[name] = float(nearest_values.mean()) if library.designs else float("nan")
-    return LibraryMeasures(metrics, nearest_values, nearest_rows)
