@@ -198,6 +198,9 @@ def test_setting_one_policy_key_keeps_the_flagships_other_policy_defaults():
     policy = config.search.options()["policy"]
     assert policy["updates"] == 100 and policy["percentiles"] == [20.0]  # one pool, not PGS's four
     assert policy["checkpoint_every"] == 100 and policy["trajectories"] == 500  # the flagship's, PGS's
+    assert policy["spaces"] == ["sequence"]  # trained on sequence spaces only
+    anywhere = from_mapping(GenmboConfig, with_overrides({}, ["search.policy.spaces=[molecules, sequence]"]))
+    assert anywhere.search.options()["policy"]["spaces"] == ["molecules", "sequence"]
 
 
 def test_model_validate_checks_the_search_section_too():

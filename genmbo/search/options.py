@@ -79,17 +79,19 @@ def search_options(name: str) -> type[MethodOptions]:
 
 @functools.cache
 def policy_options() -> type[Any]:
-    """PGS's options without a method name, defaulting to the flagship's `DEFAULT_POLICY` where it sets
-    one (one top-20% pool): the flagship's `policy` section, so that setting one key keeps the rest."""
+    """PGS's options without a method name and the `spaces` the policy is trained on, defaulting to the
+    flagship's `DEFAULT_POLICY` where it sets one (one top-20% pool, sequences only): the flagship's
+    `policy` section, so that setting one key keeps the rest."""
     from pydantic import BaseModel
 
-    from genmbo.search.guided_diffusion import DEFAULT_POLICY
+    from genmbo.search.guided_diffusion import DEFAULT_POLICY, SpaceKind
     from genmbo.search.pgs import PolicyGuidedGradientSearch
 
     class Base(BaseModel):
         model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
 
     fields = constructor_fields(PolicyGuidedGradientSearch)
+    fields["spaces"] = (list[SpaceKind], None)
     for name, value in DEFAULT_POLICY.items():
         fields[name] = (fields[name][0], list(value) if isinstance(value, tuple) else value)
     return create_model("PolicyOptions", __base__=Base, **fields)

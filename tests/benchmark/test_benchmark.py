@@ -388,11 +388,12 @@ def test_a_base_config_may_not_set_what_every_run_sets(tmp_path, capsys):
 
 def test_variants_that_train_the_same_step_size_policy_train_it_once(tmp_path):
     (tmp_path / "tiny.yaml").write_text(TINY)
-    flagship = {"policy": TINY_PGS, "num_steps": 5}
+    policy = {**TINY_PGS, "spaces": ["continuous"]}  # trained on vectors too (by default sequences only)
+    flagship = {"policy": policy, "num_steps": 5}
     methods = [
         "gd=guided_diffusion:" + json.dumps(flagship),
         "gd_no_portfolio=guided_diffusion:" + json.dumps({**flagship, "stages": {"portfolio": 0}}),
-        "gd_longer=guided_diffusion:" + json.dumps({**flagship, "policy": {**TINY_PGS, "updates": 6}}),
+        "gd_longer=guided_diffusion:" + json.dumps({**flagship, "policy": {**policy, "updates": 6}}),
     ]
     out = tmp_path / "bench"
     argv = ["benchmark", "--tasks", "ackley-4", "--methods", *methods, "--seeds", "0", "--budget", "4"]

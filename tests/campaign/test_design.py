@@ -34,7 +34,7 @@ search:
   method: guided_diffusion
   num_steps: 10
   policy: {percentiles: [50], trajectories: 20, trajectory_length: 5, updates: 10, checkpoint_every: null,
-           hidden_dims: [16], batch_size: 16, steps: 3}
+           hidden_dims: [16], batch_size: 16, steps: 3, spaces: [molecules, sequence, continuous]}
 run: {n_candidates: 8}
 """
 

@@ -27,6 +27,8 @@ prior:
   diffusion: {hidden_dim: 16, num_blocks: 1, max_steps: 30, batch_size: 32}
 surrogate: {members: 2, hidden_dims: [16], max_steps: 30, batch_size: 32}
 """
+# The flagship trains its policy on every kind of space here (by default on sequences only).
+EVERY_SPACE = ["molecules", "sequence", "continuous"]
 TINY_FLAGSHIP = {
     "num_steps": 5,
     "policy": {
@@ -38,6 +40,7 @@ TINY_FLAGSHIP = {
         "hidden_dims": [16],
         "batch_size": 16,
         "steps": 3,
+        "spaces": EVERY_SPACE,
     },
 }
 
@@ -85,7 +88,10 @@ TINY = {
     "stages": {"portfolio": 0.25},
 }
 TINY_PGS = {"percentiles": (20.0,), "trajectories": 20, "updates": 20, "steps": 10, "hidden_dims": (16, 16)}
-FAST_OPTIONS = {"pgs": TINY_PGS, "guided_diffusion": {"policy": TINY_PGS, "num_steps": 10}}
+FAST_OPTIONS = {
+    "pgs": TINY_PGS,
+    "guided_diffusion": {"policy": {**TINY_PGS, "spaces": EVERY_SPACE}, "num_steps": 10},
+}
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from genmbo.search.guidance import SurrogateGuidance
 from genmbo.search.guided_diffusion import SurrogateGuidedDiffusion
 from genmbo.search.objectives import PessimisticObjective
 from genmbo.search.registry import build_search_method
+from genmbo.spaces import ContinuousSpace, MoleculeSpace, SequenceSpace
 
 # Guidance with equal steps, unless a test asks for a policy.
 FAST = {"num_steps": 20, "policy": None}
@@ -115,6 +116,28 @@ def test_a_top_20_percent_pgs_policy_of_200_updates_is_trained_by_default() -> N
     pgs = SurrogateGuidedDiffusion().pgs
     assert pgs.percentiles == (20.0,) and pgs.updates == 200 and pgs.checkpoint_every == 100
     assert SurrogateGuidedDiffusion(policy=None).pgs is None
+
+
+def test_the_policy_is_trained_on_sequences_only_unless_its_spaces_say_otherwise(
+    problem: SearchProblem,
+) -> None:
+    on = {
+        "sequence": dataclasses.replace(problem, space=SequenceSpace(list("ACGT"), max_length=4)),
+        "molecules": dataclasses.replace(problem, space=MoleculeSpace()),
+        "continuous": dataclasses.replace(problem, space=ContinuousSpace(2)),
+    }
+    default = SurrogateGuidedDiffusion()
+    assert default.policy_for(on["sequence"]) is default.pgs
+    assert default.policy_for(on["molecules"]) is None and default.policy_for(on["continuous"]) is None
+    everywhere = SurrogateGuidedDiffusion(policy={"spaces": list(on)})
+    assert all(everywhere.policy_for(each) is everywhere.pgs for each in on.values())
+    assert SurrogateGuidedDiffusion(policy=None).policy_for(on["sequence"]) is None
+    # Where the default trains no policy it guides with equal steps: the samples of `policy=None`.
+    assert torch.equal(
+        sample(on["molecules"], budget=8, policy={}), sample(on["molecules"], budget=8, policy=None)
+    )
+    with pytest.raises(ConfigError, match="spaces"):
+        build_search_method("guided_diffusion", policy={"spaces": ["graphs"]})
 
 
 def test_fitting_the_policy_as_a_stage_of_its_own_changes_no_candidate(
