@@ -23,7 +23,7 @@ Step sizes (the link to PGS: Chemingui et al., "Offline Model-Based Optimization
 Gradient Search", AAAI 2024, Sec. 4): on sequence spaces, `fit` trains a PGS step-size policy on the same
 problem (`genmbo.search.pgs`, by default one top-20% trajectory pool, where the paper uses four, and 200
 CQL updates: `DEFAULT_POLICY`) and its per-dimension steps multiply the guidance gradient. Molecules and
-vectors are guided with equal steps unless the policy's `spaces` name them: there the policy cost 35-90 s
+vectors are guided with equal steps unless the policy's `spaces` name them: there the policy cost 30-55 s
 a run and did not raise the mean 100th percentile on tuning or held-out seeds, where on the Ehrlich
 sequence tasks it reached designs that equal steps did not (docs/BENCHMARKS.md, "Where the step-size
 policy pays"). Departure: the steps enter relative to their
