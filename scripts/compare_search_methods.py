@@ -7,7 +7,8 @@ percentile (50th in brackets) and writes OUT/results.csv.
 
     python scripts/compare_search_methods.py --tasks tfbind8 ackley-32 --out runs/compare
 
-A method may carry options and a label of its own: `'flagship_pgs=guided_diffusion:{"policy": {}}'`.
+A method may carry options and a label of its own, e.g. the flagship with its step-size policy trained on
+vectors too: `'flagship_pgs=guided_diffusion:{"policy": {"spaces": ["sequence", "continuous"]}}'`.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ STANDARD=(best_offline gradient_ascent coms ddom pgs genetic guided_diffusion)
 ABLATION=(
   'gd_no_portfolio=guided_diffusion:{"stages":{"portfolio":0}}'
   'gd_no_polish=guided_diffusion:{"stages":{"polish_rounds":0}}'
+  # equal steps everywhere: on molecules and vectors that is the flagship itself, which trains its
+  # step-size policy on sequences only
   'gd_no_policy=guided_diffusion:{"policy":null}'
   'gd_unguided=guided_diffusion:{"scale":0}'
   'ga_portfolio=gradient_ascent:{"stages":{"portfolio":0.5}}'

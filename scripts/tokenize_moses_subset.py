@@ -4,8 +4,8 @@
 
 Writes `genmbo/resources/moses_subset_tokens.npz`: `ids`, the subset's SELFIES token ids row for row with
 `moses_subset.csv.gz` in the layout of `Vocabulary.encode` (BOS, tokens, EOS, padding; uint8), and what
-they were computed from: the SHA-256 of the subset's SMILES and of the vocabulary, and the `selfies`
-version. `genmbo.spaces.shipped_tokens` uses them only while all three still match.
+they were computed from: the SHA-256 of the subset's SMILES and of the vocabulary's tokens by id, and the
+`selfies` version. `genmbo.spaces.shipped_tokens` uses them only while all three still match.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import selfies
 
 from genmbo.resources import moses_selfies_vocabulary, moses_subset_smiles, resource_path
 from genmbo.spaces.molecules import selfies_tokens
-from genmbo.spaces.shipped_tokens import TOKENS_FILE, text_digest
+from genmbo.spaces.shipped_tokens import TOKENS_FILE, text_digest, vocabulary_digest
 from genmbo.spaces.vocabulary import Vocabulary
 
 
@@ -42,7 +42,7 @@ def main() -> None:
         resource_path(TOKENS_FILE),
         ids=ids,
         smiles_sha256=np.array(text_digest(smiles)),
-        vocabulary_sha256=np.array(text_digest(tokens)),
+        vocabulary_sha256=np.array(vocabulary_digest(tokens)),
         selfies_version=np.array(selfies.__version__),
     )
     elapsed = time.perf_counter() - started

@@ -57,7 +57,7 @@ def design_features(space: DesignSpace, designs: Sequence[Any]) -> torch.Tensor:
 def offline_design_features(space: DesignSpace, designs: Sequence[Any]) -> torch.Tensor:
     """`design_features` of a campaign's offline designs, through the content-addressed cache
     (`genmbo.runtime.cache`) for molecule sets of at least `CACHE_MIN_MOLECULES`: their fingerprints are
-    the one slow feature (160,000 MOSES molecules take about 30 s on one core), and every run on the same
+    the one slow feature (160,000 MOSES molecules take about 10 s on one core), and every run on the same
     data needs the same ones. The key holds the canonical SMILES, the fingerprint's radius and width and
     RDKit's version."""
     if distance_kind(space) != "tanimoto" or len(designs) < CACHE_MIN_MOLECULES:

@@ -23,8 +23,8 @@ Step sizes (the link to PGS: Chemingui et al., "Offline Model-Based Optimization
 Gradient Search", AAAI 2024, Sec. 4): on sequence spaces, `fit` trains a PGS step-size policy on the same
 problem (`genmbo.search.pgs`, by default one top-20% trajectory pool, where the paper uses four, and 200
 CQL updates: `DEFAULT_POLICY`) and its per-dimension steps multiply the guidance gradient. Molecules and
-vectors are guided with equal steps unless the policy's `spaces` name them: there the policy cost 30-55 s
-a run and did not raise the mean 100th percentile on tuning or held-out seeds, where on the Ehrlich
+vectors are guided with equal steps unless the policy's `spaces` name them: there the policy cost 28-56 s
+a run for no clear gain in the mean 100th percentile on tuning or held-out seeds, where on the Ehrlich
 sequence tasks it reached designs that equal steps did not (docs/BENCHMARKS.md, "Where the step-size
 policy pays"). Departure: the steps enter relative to their
 mean over the dimensions (`PGSPolicy.relative_step_size`), so the policy spreads the step over the
@@ -40,9 +40,8 @@ are drawn in shards across the processes (`genmbo.search.sharded_sampling`).
 
 from __future__ import annotations
 
-import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import torch
 
@@ -104,16 +103,16 @@ class SurrogateGuidedDiffusion(SearchMethod):
         if policy is not None:
             options = DEFAULT_POLICY | policy
             self.policy_spaces = tuple(options.pop("spaces"))
-            unknown = set(self.policy_spaces) - set(typing.get_args(SpaceKind))
+            unknown = set(self.policy_spaces) - set(get_args(SpaceKind))
             if unknown:
-                raise ValueError(
-                    f"policy spaces must be among {typing.get_args(SpaceKind)}, got {sorted(unknown)}"
-                )
+                raise ValueError(f"policy spaces must be among {get_args(SpaceKind)}, got {sorted(unknown)}")
             # Built now so that a bad PGS option is reported before any training.
             self.pgs = PolicyGuidedGradientSearch(**options)
 
     def policy_for(self, problem: SearchProblem) -> PolicyGuidedGradientSearch | None:
-        """The step-size policy's search on this problem's space, or None for equal steps."""
+        """The step-size policy's search on this problem's space, or None for equal steps. A problem
+        without a space (latents only, as in the Python API's bare problems) gets the policy if there is
+        one, whatever `spaces` says."""
         if self.pgs is None or (problem.space is not None and problem.space.kind not in self.policy_spaces):
             return None
         return self.pgs

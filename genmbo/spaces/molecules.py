@@ -17,7 +17,7 @@ from rdkit import Chem, RDLogger
 
 from genmbo.errors import InvalidDesign
 from genmbo.spaces.base import DesignSpace, register_space
-from genmbo.spaces.shipped_tokens import shipped_token_table
+from genmbo.spaces.shipped_tokens import token_table_for
 from genmbo.spaces.vocabulary import Vocabulary
 
 # RDKit prints a warning per unparseable SMILES; the loader counts them instead.
@@ -105,8 +105,8 @@ class MoleculeSpace(DesignSpace):
     def encode(self, designs: Sequence[str]) -> torch.Tensor:
         """`n x (max_length + 2)` SELFIES token ids: BOS, the tokens, EOS, then padding. Molecules of the
         shipped MOSES subset are read from its precomputed table (`genmbo.spaces.shipped_tokens`)."""
-        table = shipped_token_table()
-        if table is None or not table.serves(self.vocabulary.tokens, self.max_length):
+        table = token_table_for(self.vocabulary.tokens, self.max_length)
+        if table is None:
             return self.vocabulary.encode([selfies_tokens(smiles) for smiles in designs], self.max_length)
         encoded, missing = table.encode(designs, self.max_length)
         if missing:

@@ -3,10 +3,10 @@
 Tokenizing a molecule (`selfies.encoder`, pure Python) runs at about 4,000 molecules a second: 40 s of a
 first campaign on the subset's 160,001 molecules, before the latents are cached. `MoleculeSpace.encode`
 takes a shipped molecule's row from this table instead. The table is used only while it was computed from
-the same subset (SHA-256 of its SMILES), the same vocabulary and the same `selfies` version as the running
-ones, each checked when it is loaded, and only by a space with exactly that vocabulary and room for the
-subset's longest molecule; any other molecule is tokenized as before. A test checks rows against
-`Vocabulary.encode`.
+the same subset (SHA-256 of its SMILES), the same vocabulary (SHA-256 of its ids' tokens, the padding and
+start/end markers included) and the same `selfies` version as the running ones, each checked when it is
+loaded, and only by a space with exactly that vocabulary and room for the subset's longest molecule; any
+other molecule is tokenized by `selfies`. A test checks rows against `Vocabulary.encode`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import selfies
 import torch
 
 from genmbo.resources import moses_selfies_vocabulary, moses_subset_smiles, resource_path
+from genmbo.spaces.vocabulary import PAD_ID, Vocabulary
 
 TOKENS_FILE = "moses_subset_tokens.npz"
 
@@ -34,27 +35,23 @@ def text_digest(texts: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
+def vocabulary_digest(tokens: Sequence[str]) -> str:
+    """SHA-256 of every id's token of the vocabulary built from `tokens`, special ones included."""
+    return text_digest(Vocabulary(tokens).id_to_token)
+
+
 @dataclass(frozen=True)
 class TokenTable:
     """Encoded rows of known molecules: `ids[rows[smiles]]` is the molecule's `Vocabulary.encode` row."""
 
     ids: np.ndarray
     rows: dict[str, int]
-    tokens: tuple[str, ...]
-
-    @property
-    def max_length(self) -> int:
-        return self.ids.shape[1] - 2
-
-    def serves(self, tokens: Sequence[str], max_length: int) -> bool:
-        """Whether the table's rows are valid rows of a space with these tokens and maximum length."""
-        return tuple(tokens) == self.tokens and max_length >= self.max_length
 
     def encode(self, designs: Sequence[str], max_length: int) -> tuple[torch.Tensor, list[int]]:
         """Rows of width `max_length + 2` for the designs the table holds (the rest left as padding), and
         the positions of the designs it does not hold."""
         found = np.fromiter((self.rows.get(design, -1) for design in designs), np.int64, len(designs))
-        encoded = torch.zeros(len(designs), max_length + 2, dtype=torch.long)
+        encoded = torch.full((len(designs), max_length + 2), PAD_ID, dtype=torch.long)
         known = found >= 0
         encoded[torch.from_numpy(known), : self.ids.shape[1]] = torch.from_numpy(
             self.ids[found[known]].astype(np.int64)
@@ -77,7 +74,16 @@ def shipped_token_table() -> TokenTable | None:
         )
     smiles = moses_subset_smiles()
     tokens, max_length = moses_selfies_vocabulary()
-    running = (text_digest(smiles), text_digest(tokens), selfies.__version__)
+    running = (text_digest(smiles), vocabulary_digest(tokens), selfies.__version__)
     if made_from != running or ids.shape != (len(smiles), max_length + 2):
         return None
-    return TokenTable(ids, {design: row for row, design in enumerate(smiles)}, tuple(tokens))
+    return TokenTable(ids, {design: row for row, design in enumerate(smiles)})
+
+
+def token_table_for(tokens: Sequence[str], max_length: int) -> TokenTable | None:
+    """The shipped table if its rows are rows of a space with these tokens and maximum length (the shipped
+    vocabulary, at least its room), else None; other spaces never load it."""
+    shipped_tokens, shipped_max_length = moses_selfies_vocabulary()
+    if list(tokens) != shipped_tokens or max_length < shipped_max_length:
+        return None
+    return shipped_token_table()

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from genmbo.resources import moses_subset_smiles
+from genmbo.resources import moses_selfies_vocabulary, moses_subset_smiles
 from genmbo.spaces.molecules import MoleculeSpace, selfies_tokens
-from genmbo.spaces.shipped_tokens import shipped_token_table
+from genmbo.spaces.shipped_tokens import shipped_token_table, token_table_for
 
 
 def tokenized(space: MoleculeSpace, designs: list[str]) -> torch.Tensor:
@@ -40,16 +40,19 @@ def test_encode_mixes_shipped_and_new_molecules_in_order(table):
 
 def test_a_longer_space_pads_the_shipped_rows(table):
     designs = list(moses_subset_smiles()[:5])
-    longer = MoleculeSpace(max_length=table.max_length + 4)
-    assert longer.encode(designs).shape == (5, table.max_length + 6)
+    tokens, max_length = moses_selfies_vocabulary()
+    longer = MoleculeSpace(max_length=max_length + 4)
+    assert token_table_for(tokens, max_length + 4) is table
+    assert longer.encode(designs).shape == (5, max_length + 6)
     assert torch.equal(longer.encode(designs), tokenized(longer, designs))
 
 
 def test_a_space_with_another_vocabulary_or_less_room_is_not_served(table):
-    assert table.serves(table.tokens, table.max_length)
-    assert not table.serves(table.tokens[:-1], table.max_length)
-    assert not table.serves(tuple(reversed(table.tokens)), table.max_length)
-    assert not table.serves(table.tokens, table.max_length - 1)
+    tokens, max_length = moses_selfies_vocabulary()
+    assert token_table_for(tokens, max_length) is table
+    assert token_table_for(tokens[:-1], max_length) is None
+    assert token_table_for(list(reversed(tokens)), max_length) is None
+    assert token_table_for(tokens, max_length - 1) is None
 
 
 def test_a_table_made_from_other_inputs_is_not_trusted(monkeypatch):
@@ -58,7 +61,6 @@ def test_a_table_made_from_other_inputs_is_not_trusted(monkeypatch):
     monkeypatch.setattr("genmbo.spaces.shipped_tokens.selfies.__version__", "0.0.0")
     assert load() is None
     monkeypatch.undo()
-    monkeypatch.setattr(
-        "genmbo.spaces.shipped_tokens.moses_subset_smiles", lambda: moses_subset_smiles()[:-1]
-    )
+    edited = ("CCO", *moses_subset_smiles()[1:])  # one molecule changed, the row count kept
+    monkeypatch.setattr("genmbo.spaces.shipped_tokens.moses_subset_smiles", lambda: edited)
     assert load() is None
