@@ -1,0 +1,38 @@
+"""What a design run measures, on hand-made designs: the pool's MOSES-style rates and the library's nearest
+offline designs."""
+
+import numpy as np
+import pytest
+import torch
+
+from genmbo.campaign.measures import measure_library, pool_metrics
+from genmbo.campaign.pipeline import Library
+from genmbo.data.offline import OfflineDataset
+from genmbo.metrics.design_distance import design_features
+from genmbo.spaces import SequenceSpace
+
+SPACE = SequenceSpace("ACGT", length=4)
+OFFLINE = OfflineDataset(SPACE, ["AAAA", "CCCC", "GGGG"], np.array([0.0, 1.0, 2.0]))
+
+
+def test_pool_rates_count_invalid_repeated_and_offline_designs():
+    # 6 proposals: one undecodable, 5 valid of which 4 distinct, 1 of those already measured.
+    pool = pool_metrics(OFFLINE, ["ACGT", None, "ACGT", "TTTT", "GGGG", "AAAT"])
+    assert pool["size"] == 6
+    assert pool["validity"] == pytest.approx(5 / 6)
+    assert pool["uniqueness"] == pytest.approx(4 / 5)
+    assert pool["novelty"] == pytest.approx(3 / 4)
+
+
+def test_library_nearest_offline_designs_and_diversity():
+    designs = ["AAAT", "GGCC"]
+    features = design_features(SPACE, designs)
+    none = torch.zeros(len(designs))
+    library = Library(designs, none, none, none, torch.zeros(2, 1), features, {}, {})
+    measures = measure_library(OFFLINE, library)
+    # AAAT is one position from AAAA (row 0); GGCC two from CCCC and from GGGG, the first of them kept.
+    assert measures.nearest_values.tolist() == [1.0, 2.0]
+    assert measures.nearest_rows.tolist() == [0, 1]
+    assert measures.metrics["nearest_offline_distance"] == pytest.approx(1.5)
+    assert measures.metrics["novelty"] == 1.0
+    assert measures.metrics["diversity"] == pytest.approx(4.0)  # AAAT and GGCC differ at every position
