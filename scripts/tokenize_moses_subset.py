@@ -3,9 +3,9 @@
     python scripts/tokenize_moses_subset.py
 
 Writes `genmbo/resources/moses_subset_tokens.npz`: `ids`, the subset's SELFIES token ids row for row with
-`moses_subset.csv.gz` in the layout of `Vocabulary.encode` (BOS, tokens, EOS, padding; uint8), and what
-they were computed from: the SHA-256 of the subset's SMILES and of the vocabulary's tokens by id, and the
-`selfies` version. `genmbo.spaces.shipped_tokens` uses them only while all three still match.
+`moses_subset.csv.gz` in the layout of `Vocabulary.encode` (BOS, tokens, EOS, padding; uint8), and `key`,
+the content key of what they were computed from (the subset, the vocabulary, the `selfies` version:
+`table_key`). `genmbo.spaces.shipped_tokens` uses them only while the running inputs have the same key.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import selfies
 
 from genmbo.resources import moses_selfies_vocabulary, moses_subset_smiles, resource_path
 from genmbo.spaces.molecules import selfies_tokens
-from genmbo.spaces.shipped_tokens import TOKENS_FILE, text_digest, vocabulary_digest
+from genmbo.spaces.shipped_tokens import TOKENS_FILE, table_key
 from genmbo.spaces.vocabulary import Vocabulary
 
 
@@ -41,9 +40,7 @@ def main() -> None:
     np.savez_compressed(
         resource_path(TOKENS_FILE),
         ids=ids,
-        smiles_sha256=np.array(text_digest(smiles)),
-        vocabulary_sha256=np.array(vocabulary_digest(tokens)),
-        selfies_version=np.array(selfies.__version__),
+        key=np.array(table_key(smiles, tokens)),
     )
     elapsed = time.perf_counter() - started
     print(f"{len(smiles)} molecules, {ids.shape[1]} ids a row, in {elapsed:.0f} s")

@@ -2,16 +2,16 @@
 
 Tokenizing a molecule (`selfies.encoder`, pure Python) runs at about 4,000 molecules a second: 40 s of a
 first campaign on the subset's 160,001 molecules, before the latents are cached. `MoleculeSpace.encode`
-takes a shipped molecule's row from this table instead. The table is used only while it was computed from
-the same subset (SHA-256 of its SMILES), the same vocabulary (SHA-256 of its ids' tokens, the padding and
-start/end markers included) and the same `selfies` version as the running ones, each checked when it is
-loaded, and only by a space with exactly that vocabulary and room for the subset's longest molecule; any
-other molecule is tokenized by `selfies`. A test checks rows against `Vocabulary.encode`.
+takes a shipped molecule's row from this table instead. The file holds the content key
+(`genmbo.runtime.cache.content_key`) of what it was computed from: the subset's SMILES, the vocabulary's
+token of every id (the padding and start/end markers included) and the `selfies` version. The table is
+used only while that key equals the running inputs' (`table_key`), checked when it is loaded, and only by
+a space with exactly that vocabulary and room for the subset's longest molecule; any other molecule is
+tokenized by `selfies`. A test checks rows against `Vocabulary.encode`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -21,23 +21,16 @@ import selfies
 import torch
 
 from genmbo.resources import moses_selfies_vocabulary, moses_subset_smiles, resource_path
+from genmbo.runtime.cache import content_key
 from genmbo.spaces.vocabulary import PAD_ID, Vocabulary
 
 TOKENS_FILE = "moses_subset_tokens.npz"
 
 
-def text_digest(texts: Sequence[str]) -> str:
-    """SHA-256 of the texts, one per line."""
-    digest = hashlib.sha256()
-    for text in texts:
-        digest.update(text.encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
-
-
-def vocabulary_digest(tokens: Sequence[str]) -> str:
-    """SHA-256 of every id's token of the vocabulary built from `tokens`, special ones included."""
-    return text_digest(Vocabulary(tokens).id_to_token)
+def table_key(smiles: Sequence[str], tokens: Sequence[str]) -> str:
+    """The content key of a token table of `smiles` under the vocabulary built from `tokens` (every id's
+    token, special ones included) and the running `selfies`."""
+    return content_key("selfies token ids", list(smiles), Vocabulary(tokens).id_to_token, selfies.__version__)
 
 
 @dataclass(frozen=True)
@@ -66,16 +59,10 @@ def shipped_token_table() -> TokenTable | None:
     if not path.exists():
         return None
     with np.load(path) as archive:
-        ids = archive["ids"]
-        made_from = (
-            str(archive["smiles_sha256"]),
-            str(archive["vocabulary_sha256"]),
-            str(archive["selfies_version"]),
-        )
+        ids, made_from = archive["ids"], str(archive["key"])
     smiles = moses_subset_smiles()
     tokens, max_length = moses_selfies_vocabulary()
-    running = (text_digest(smiles), vocabulary_digest(tokens), selfies.__version__)
-    if made_from != running or ids.shape != (len(smiles), max_length + 2):
+    if made_from != table_key(smiles, tokens) or ids.shape != (len(smiles), max_length + 2):
         return None
     return TokenTable(ids, {design: row for row, design in enumerate(smiles)})
 
