@@ -55,11 +55,14 @@ def portfolio_designs(
             break
         with showing_progress(False):
             designs = problem.prior.autoencoder.decode_latents(path[step, pending])
-        if quota is not None:  # match the step's valid designs against the alert catalogs in one batch
-            quota.carried([design for design in designs if new.invalid(design) is None])
+        valid: list[bool] = []
+        if quota is not None:  # the step's valid designs, matched against the alert catalogs in one batch
+            valid = [new.invalid(design) is None for design in designs]
+            quota.carried([design for design, ok in zip(designs, valid, strict=True) if ok])
         still_pending = []
-        for ascent, design in zip(pending, designs, strict=True):
-            fits = quota is None or (new.invalid(design) is None and quota.fits(design))
+        for index, (ascent, design) in enumerate(zip(pending, designs, strict=True)):
+            # The caps are checked one design at a time: each design taken fills them.
+            fits = quota is None or (valid[index] and quota.fits(design))
             if fits and new.admits(design):
                 chosen[ascent] = design
                 if quota is not None:
