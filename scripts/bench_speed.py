@@ -19,7 +19,8 @@ which it names in the output.
 - Samplers: candidates per second, decoded, and the share of them that are valid molecules, for the
   shipped MOSES prior sampled with DDIM (50 steps) and DDPM (1,000 steps), for the flagship's guided
   DDIM (a 5-member surrogate with untrained weights: throughput does not depend on them), and for the
-  VAE's own N(0, I) prior.
+  VAE's own N(0, I) prior; and the DDIM sampler stage by stage (`sampler_stages`), with the rate its
+  per-molecule work (SELFIES to SMILES, RDKit) alone allows.
 - Kernels: Tanimoto comparisons per second of `genmbo.metrics` (nearest offline similarity, IntDiv)
   and of RDKit's `BulkTanimotoSimilarity` on the same Morgan fingerprints (radius 2, 2,048 bits for
   novelty, 1,024 for IntDiv as in MOSES), with the largest difference between their values.
@@ -42,6 +43,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import selfies
 import torch
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
@@ -55,6 +57,7 @@ from genmbo.resources import moses_subset_smiles
 from genmbo.search.guidance import SurrogateGuidance
 from genmbo.search.objectives import PessimisticObjective
 from genmbo.spaces import MoleculeSpace
+from genmbo.spaces.molecules import canonical_smiles
 
 
 def machine(device: str) -> str:
@@ -241,6 +244,36 @@ def sampler_throughput(count: int, device: str, ddpm_count: int) -> list[dict]:
     return rows
 
 
+def sampler_stages(count: int, device: str) -> dict:
+    """Seconds per 1,000 molecules of each stage of the shipped prior's DDIM sampler (50 steps): the
+    denoiser, the VAE's decoder network, SELFIES to SMILES (`selfies.decoder`, pure Python, one molecule at
+    a time) and RDKit's parse and canonical SMILES. The last two are per-molecule work that no batching
+    of the networks removes: ``ceiling_per_second`` is the rate they alone allow on one core."""
+    prior = load_prior(SHIPPED_MOSES_PRIOR)
+    prior.diffusion.to(device)
+    vae = prior.autoencoder.to(device).eval()
+    generator = torch.Generator().manual_seed(0)
+    denoise, latents = timed(lambda: prior.sample_latents(count, generator, "ddim"))
+    network, tokens = timed(lambda: torch.cat([vae.generate(chunk).cpu() for chunk in latents.split(1024)]))
+    rows = vae.space.vocabulary.decode(tokens)
+    selfies_seconds, raw = timed(lambda: [selfies.decoder("".join(row)) for row in rows])
+    rdkit_seconds, _ = timed(lambda: [canonical_smiles(smiles) for smiles in raw if smiles])
+    per_thousand = {
+        "denoise": denoise,
+        "decoder network": network,
+        "SELFIES to SMILES": selfies_seconds,
+        "RDKit canonical SMILES": rdkit_seconds,
+    }
+    per_thousand = {stage: 1000 * seconds / count for stage, seconds in per_thousand.items()}
+    ceiling = 1000 / (per_thousand["SELFIES to SMILES"] + per_thousand["RDKit canonical SMILES"])
+    print({"sampler stages, s per 1,000": per_thousand, "ceiling_per_second": ceiling}, flush=True)
+    return {
+        "seconds_per_1000": per_thousand,
+        "ceiling_per_second": ceiling,
+        "threads": torch.get_num_threads(),
+    }
+
+
 def rdkit_fingerprints(smiles: list[str], bits: int):
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=bits)
     return [generator.GetFingerprint(Chem.MolFromSmiles(text)) for text in smiles]
@@ -387,6 +420,14 @@ def markdown(results: dict) -> str:
         lines.append(
             f"| {row['sampler']} | {row['candidates']} | {rate:.0f} | {valid:.1%} | {valid_rate:.0f} |"
         )
+    if results.get("sampler_stages"):
+        stages = results["sampler_stages"]
+        lines += ["", "| DDIM sampler stage | s per 1,000 molecules |", "|---|---|"]
+        lines += [f"| {stage} | {seconds:.3f} |" for stage, seconds in stages["seconds_per_1000"].items()]
+        lines.append(
+            f"| per-molecule work alone (SELFIES, RDKit) allows | {stages['ceiling_per_second']:.0f} "
+            "molecules/s on one core |"
+        )
     lines += [
         "",
         "| kernel | comparisons | genmbo per s | RDKit per s | genmbo / RDKit | max difference |",
@@ -429,10 +470,12 @@ def main() -> None:
     density = float(bits.mean())
     if args.quick:
         results["samplers"] = sampler_throughput(16, args.device, ddpm_count=4)
+        results["sampler_stages"] = sampler_stages(16, args.device)
         results["kernels"] = kernels_against_rdkit(50, 500, args.device)
         results["scaling"] = scaling([1_000, 10_000], [100, 1_000], args.device, density)
     else:
         results["samplers"] = sampler_throughput(1_000, args.device, ddpm_count=200)
+        results["sampler_stages"] = sampler_stages(2_000, args.device)
         results["kernels"] = kernels_against_rdkit(1_000, 20_000, args.device)
         library_sizes = [1_000, 10_000] if args.skip_100k else [1_000, 10_000, 100_000]
         results["scaling"] = scaling([10_000, 100_000, 1_000_000], library_sizes, args.device, density)

@@ -20,6 +20,11 @@ def test_quick_speed_suite(tmp_path):
         "VAE prior N(0, I)",
     }
     assert all(row["candidates_per_second"] > 0 and 0 <= row["valid_share"] <= 1 for row in speed["samplers"])
+    stages = speed["sampler_stages"]["seconds_per_1000"]
+    assert list(stages) == ["denoise", "decoder network", "SELFIES to SMILES", "RDKit canonical SMILES"]
+    assert (
+        all(seconds > 0 for seconds in stages.values()) and speed["sampler_stages"]["ceiling_per_second"] > 0
+    )
     for row in speed["kernels"]:
         assert row["max_abs_difference"] <= 1e-6, row  # the same values as RDKit's BulkTanimotoSimilarity
     assert [row["offline_size"] for row in speed["scaling"]["offline"]] == [1_000, 10_000]

@@ -30,12 +30,16 @@ PACK_CHUNK = 4096
 
 def pack_bits(bits: torch.Tensor) -> torch.Tensor:
     """Pack a `n x num_bits` 0/1 tensor into a `n x ceil(num_bits / 32)` int64 tensor (bit i of word w is
-    bit ``32 w + i``; trailing bits are zero)."""
+    bit ``32 w + i``; trailing bits are zero), on the tensor's device.
+
+    NumPy packs the bits eight to a byte, least significant first, and four bytes read as one
+    little-endian 32-bit word are exactly that word: one C pass instead of a multiply-and-sum over
+    32 x 64-bit integers per word."""
     num_words = -(-bits.shape[-1] // WORD_BITS)
-    padded = torch.zeros(bits.shape[0], num_words * WORD_BITS, dtype=torch.int64, device=bits.device)
-    padded[:, : bits.shape[-1]] = bits.to(torch.int64)
-    weights = torch.tensor([1 << bit for bit in range(WORD_BITS)], dtype=torch.int64, device=bits.device)
-    return (padded.reshape(bits.shape[0], num_words, WORD_BITS) * weights).sum(-1)
+    padded = np.zeros((bits.shape[0], num_words * WORD_BITS), dtype=bool)
+    padded[:, : bits.shape[-1]] = bits.cpu().numpy() != 0
+    words = np.packbits(padded, axis=1, bitorder="little").view("<u4").astype(np.int64)
+    return torch.from_numpy(words).to(bits.device)
 
 
 def popcount(words: torch.Tensor) -> torch.Tensor:

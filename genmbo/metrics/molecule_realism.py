@@ -42,7 +42,12 @@ from torchmetrics import Metric
 
 from genmbo.metrics.fingerprints import morgan_fingerprints, tanimoto_from_bits, unpack_bits
 from genmbo.metrics.samples import _cat_or_empty, measure
-from genmbo.selection.constraints import alert_catalog, alert_matches, largest_ring_size
+from genmbo.selection.constraints import (
+    alert_catalog,
+    alert_matches,
+    cached_alert_matches,
+    largest_ring_size,
+)
 from genmbo.tasks.molecular_oracles import sa_score
 
 CONTINUOUS_DESCRIPTORS = ("BertzCT", "MolLogP", "MolWt", "TPSA")
@@ -291,15 +296,21 @@ class StructuralAlertShare(_PerMoleculeValue):
 
     higher_is_better = False
 
-    def __init__(self, catalog: str, **kwargs: Any):
+    def __init__(self, catalog: str, cached: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
         self.catalog_name = catalog
         self.catalog = alert_catalog(catalog)
+        self.cached = cached
 
     def update(self, smiles: Sequence[str | None]) -> None:
         """Add a batch of SMILES (None entries are skipped); raises `ValueError` on one RDKit cannot
-        parse."""
-        found = alert_matches(self.catalog, _valid(smiles))
+        parse. With `cached`, the batch's matches are read from (or filed in) the cache
+        (`genmbo.selection.constraints.cached_alert_matches`): for sets of offline molecules."""
+        valid = _valid(smiles)
+        if self.cached:
+            found = cached_alert_matches(self.catalog_name, valid)
+        else:
+            found = alert_matches(self.catalog, valid)
         values = [float(bool(descriptions)) for descriptions in found]
         self.values.append(torch.tensor(values, dtype=torch.float64, device=self.device))
 
@@ -313,15 +324,16 @@ PROPERTY_NAMES = (
 )
 
 
-def molecule_property_metrics(smiles: Sequence[str | None]) -> dict[str, float]:
+def molecule_property_metrics(smiles: Sequence[str | None], offline: bool = False) -> dict[str, float]:
     """The reference-free metrics of a set of SMILES (`PROPERTY_NAMES`): SA mean and share above 4,
-    large-ring share and each alert catalog's share."""
+    large-ring share and each alert catalog's share. `offline`: the set is offline molecules, whose alert
+    matches the cache keeps (`StructuralAlertShare`'s `cached`)."""
     accessibility = SyntheticAccessibility(sync_on_compute=False)
     accessibility.update(smiles)
     shares: dict[str, Metric] = {
         "large_ring_share": LargeRingShare(sync_on_compute=False),
         **{
-            f"{catalog}_share": StructuralAlertShare(catalog, sync_on_compute=False)
+            f"{catalog}_share": StructuralAlertShare(catalog, cached=offline, sync_on_compute=False)
             for catalog in ALERT_CATALOGS
         },
     }

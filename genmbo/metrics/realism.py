@@ -97,7 +97,7 @@ def cached_property_metrics(smiles: Sequence[str]) -> dict[str, float]:
     )
 
     def compute() -> np.ndarray:
-        figures = molecule_property_metrics(smiles)
+        figures = molecule_property_metrics(smiles, offline=True)
         return np.array([figures[name] for name in PROPERTY_NAMES], dtype=np.float64)
 
     values = cached_array(

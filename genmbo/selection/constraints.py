@@ -146,7 +146,7 @@ def realism_bounds(
         "alerts": REALISM_ALERTS,
         "sample": len(molecules),
     }
-    matches = {name: alert_matches(alert_catalog(name), smiles) for name in RARE_ALERT_CATALOGS}
+    matches = {name: cached_alert_matches(name, smiles) for name in RARE_ALERT_CATALOGS}
     # The share of the sample carrying any alert of each catalog: the cap of `alert_quota.AlertQuota`.
     bounds["alert_shares"] = {name: sum(map(bool, found)) / len(smiles) for name, found in matches.items()}
     bounds["cap_alert_shares"] = cap_alert_shares
@@ -198,6 +198,40 @@ def alert_matches(catalog: Any, smiles: Sequence[str]) -> list[set[str]]:
             raise ValueError(f"RDKit cannot parse SMILES {text!r}")
         found.append(descriptions)
     return found
+
+
+def cached_alert_matches(name: str, smiles: Sequence[str]) -> list[set[str]]:
+    """`alert_matches` of the catalog `name` for a set of offline molecules, read from the cache
+    (`genmbo.runtime.cache`) when these molecules were matched before, keyed by the molecules, the
+    catalog's alert descriptions and RDKit's version. The realism filter's bounds and the library report's
+    offline figures match the same seeded offline sample, so a campaign matches it once, and a second
+    campaign on the same data not at all."""
+    import numpy as np
+    import rdkit
+
+    from genmbo.runtime.cache import cached_array, content_key, design_texts
+
+    catalog = alert_catalog(name)
+    descriptions = sorted(
+        {catalog.GetEntryWithIdx(index).GetDescription() for index in range(catalog.GetNumEntries())}
+    )
+    key = content_key("alert_matches", rdkit.__version__, descriptions, design_texts(smiles))
+
+    def compute() -> np.ndarray:  # one bit per molecule and alert description, packed eight to a byte
+        column = {description: index for index, description in enumerate(descriptions)}
+        table = np.zeros((len(smiles), len(descriptions)), dtype=bool)
+        for row, found in enumerate(alert_matches(catalog, smiles)):
+            table[row, [column[description] for description in found]] = True
+        return np.packbits(table, axis=1)
+
+    packed = cached_array(
+        "alert_matches",
+        key,
+        compute,
+        valid=lambda array: array.shape == (len(smiles), -(-len(descriptions) // 8)),
+    )
+    table = np.unpackbits(packed, axis=1, count=len(descriptions))
+    return [{descriptions[index] for index in np.flatnonzero(row)} for row in table]
 
 
 def alert_catalog(name: str):

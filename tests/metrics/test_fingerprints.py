@@ -42,6 +42,16 @@ def test_pack_bits_keeps_every_bit() -> None:
     assert unpacked.reshape(3, 96)[:, 70:].sum() == 0
 
 
+def test_pack_bits_word_values() -> None:
+    """Bit i of word w is bit 32 w + i, and a full word is 2^32 - 1, never negative."""
+    bits = torch.zeros(3, 64, dtype=torch.int64)
+    bits[0, :32] = 1
+    bits[1, 31] = 1
+    bits[1, 32] = 1
+    bits[2, 63] = 1
+    assert pack_bits(bits).tolist() == [[2**32 - 1, 0], [2**31, 1], [0, 2**31]]
+
+
 @pytest.mark.parametrize("fp_size", [1024, 100])
 def test_tanimoto_matches_rdkit(fp_size: int) -> None:
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=fp_size)

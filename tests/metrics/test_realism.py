@@ -50,9 +50,9 @@ def test_offline_property_metrics_are_cached_by_content(tmp_path, monkeypatch):
     monkeypatch.setenv("GENMBO_CACHE_DIR", str(tmp_path / "cache"))
     calls = []
 
-    def counting(smiles):
+    def counting(smiles, offline=False):
         calls.append(len(smiles))
-        return molecule_property_metrics(smiles)
+        return molecule_property_metrics(smiles, offline)
 
     monkeypatch.setattr(realism, "molecule_property_metrics", counting)
     smiles = list(moses_subset_smiles()[:40])

@@ -5,10 +5,13 @@ from rdkit import Chem
 
 from genmbo.config import ConstraintsConfig
 from genmbo.errors import ConfigError
+from genmbo.resources import moses_subset_smiles
+from genmbo.selection import constraints
 from genmbo.selection.constraints import (
     DesignFilter,
     alert_catalog,
     alert_matches,
+    cached_alert_matches,
     largest_ring_size,
     realism_bounds,
 )
@@ -132,3 +135,22 @@ def test_bad_names_and_ranges_are_config_errors(options, message):
 def test_molecule_constraints_on_sequences_are_refused():
     with pytest.raises(ConfigError, match="apply to molecules only"):
         DesignFilter(SequenceSpace("ACGT", length=4), ConstraintsConfig(structural_alerts=["PAINS"]))
+
+
+def test_offline_alert_matches_are_cached_by_content(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENMBO_CACHE_DIR", str(tmp_path / "cache"))
+    # MOSES molecules and two with several BRENK alerts: a nitro aldehyde and a Michael acceptor ester.
+    smiles = [*moses_subset_smiles()[:60], "O=Cc1ccc([N+](=O)[O-])cc1", "C=CC(=O)OCCCCCCCCCC"]
+    expected = alert_matches(alert_catalog("BRENK"), smiles)
+    assert max(map(len, expected)) >= 2 and any(expected[:60]) and not all(expected[:60])
+    assert cached_alert_matches("BRENK", smiles) == expected  # matched, then filed
+
+    def unexpected(*args):
+        raise AssertionError("matched again instead of read from the cache")
+
+    monkeypatch.setattr(constraints, "alert_matches", unexpected)
+    assert cached_alert_matches("BRENK", smiles) == expected  # read back
+    with pytest.raises(AssertionError, match="matched again"):
+        cached_alert_matches("BRENK", smiles[1:])  # other molecules miss
+    with pytest.raises(AssertionError, match="matched again"):
+        cached_alert_matches("NIH", smiles)  # so does another catalog
