@@ -112,6 +112,7 @@ class SequenceVAE(pl.LightningModule):
         kl_warmup_steps: int = 2000,
         free_bits: float = 0.0,
         word_dropout: float = 0.0,
+        latent_noise: float = 0.0,
         learning_rate: float = 1e-3,
         cosine_decay: bool = False,
         min_learning_rate_ratio: float = 0.05,
@@ -188,6 +189,9 @@ class SequenceVAE(pl.LightningModule):
         mean, log_variance = self.encoder(tokens)
         log_variance = log_variance.clamp(max=LOG_VARIANCE_MAX)
         latents = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()
+        if self.training and self.hparams.latent_noise > 0:
+            # The decoder also learns to decode a neighbourhood of each posterior, not only its draws.
+            latents = latents + self.hparams.latent_noise * torch.randn_like(latents)
         inputs = tokens[:, :-1]
         if self.training and self.hparams.word_dropout > 0:
             dropped = torch.rand(inputs.shape, device=inputs.device) < self.hparams.word_dropout
