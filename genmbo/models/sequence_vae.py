@@ -9,7 +9,9 @@ a convolutional encoder; SELFIES makes every decoded string a valid molecule.
 Posterior collapse is guarded against by KL annealing and free bits (`genmbo.models.kl_schedule`:
 Bowman et al. 2016 sec. 3.1; Kingma et al. 2016 appendix C.8), optional word dropout on decoder inputs
 (Bowman et al. 2016 sec. 3.1; departure: a dropped token becomes the zero PAD embedding, not UNK) and
-z concatenated to every decoder input.
+z concatenated to every decoder input. Optional Gaussian noise on the decoder's latent in training
+(`latent_noise`, ours) teaches the decoder a neighbourhood of each posterior: docs/priors.md measures it on
+the shipped MOSES decoder (more realistic prior samples, poorer reconstruction).
 
 Why autoregressive, measured on this project's 2-core CPU (MOSES SELFIES, batch 128, Adam 1e-3, one
 thread per process, two runs side by side), both with a bidirectional GRU encoder (hidden 256):
