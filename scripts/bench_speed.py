@@ -244,6 +244,14 @@ def sampler_throughput(count: int, device: str, ddpm_count: int) -> list[dict]:
     return rows
 
 
+def selfies_smiles(tokens: list[str]) -> str | None:
+    """SMILES of a decoded SELFIES token row (not canonicalized), or None if SELFIES rejects it."""
+    try:
+        return selfies.decoder("".join(tokens))
+    except selfies.DecoderError:
+        return None
+
+
 def sampler_stages(count: int, device: str) -> dict:
     """Seconds per 1,000 molecules of each stage of the shipped prior's DDIM sampler (50 steps): the
     denoiser, the VAE's decoder network, SELFIES to SMILES (`selfies.decoder`, pure Python, one molecule at
@@ -256,7 +264,7 @@ def sampler_stages(count: int, device: str) -> dict:
     denoise, latents = timed(lambda: prior.sample_latents(count, generator, "ddim"))
     network, tokens = timed(lambda: torch.cat([vae.generate(chunk).cpu() for chunk in latents.split(1024)]))
     rows = vae.space.vocabulary.decode(tokens)
-    selfies_seconds, raw = timed(lambda: [selfies.decoder("".join(row)) for row in rows])
+    selfies_seconds, raw = timed(lambda: [selfies_smiles(row) for row in rows])
     rdkit_seconds, _ = timed(lambda: [canonical_smiles(smiles) for smiles in raw if smiles])
     per_thousand = {
         "denoise": denoise,
