@@ -306,11 +306,7 @@ class StructuralAlertShare(_PerMoleculeValue):
         """Add a batch of SMILES (None entries are skipped); raises `ValueError` on one RDKit cannot
         parse. With `cached`, the batch's matches are read from (or filed in) the cache
         (`genmbo.selection.constraints.cached_alert_matches`): for sets of offline molecules."""
-        valid = _valid(smiles)
-        if self.cached:
-            found = cached_alert_matches(self.catalog_name, valid)
-        else:
-            found = alert_matches(self.catalog, valid)
+        found = (cached_alert_matches if self.cached else alert_matches)(self.catalog, _valid(smiles))
         values = [float(bool(descriptions)) for descriptions in found]
         self.values.append(torch.tensor(values, dtype=torch.float64, device=self.device))
 

@@ -146,7 +146,7 @@ def realism_bounds(
         "alerts": REALISM_ALERTS,
         "sample": len(molecules),
     }
-    matches = {name: cached_alert_matches(name, smiles) for name in RARE_ALERT_CATALOGS}
+    matches = {name: cached_alert_matches(alert_catalog(name), smiles) for name in RARE_ALERT_CATALOGS}
     # The share of the sample carrying any alert of each catalog: the cap of `alert_quota.AlertQuota`.
     bounds["alert_shares"] = {name: sum(map(bool, found)) / len(smiles) for name, found in matches.items()}
     bounds["cap_alert_shares"] = cap_alert_shares
@@ -200,8 +200,8 @@ def alert_matches(catalog: Any, smiles: Sequence[str]) -> list[set[str]]:
     return found
 
 
-def cached_alert_matches(name: str, smiles: Sequence[str]) -> list[set[str]]:
-    """`alert_matches` of the catalog `name` for a set of offline molecules, read from the cache
+def cached_alert_matches(catalog: Any, smiles: Sequence[str]) -> list[set[str]]:
+    """`alert_matches` of `catalog` (`alert_catalog`) for a set of offline molecules, read from the cache
     (`genmbo.runtime.cache`) when these molecules were matched before, keyed by the molecules, the
     catalog's alert descriptions and RDKit's version. The realism filter's bounds and the library report's
     offline figures match the same seeded offline sample, so a campaign matches it once, and a second
@@ -211,7 +211,6 @@ def cached_alert_matches(name: str, smiles: Sequence[str]) -> list[set[str]]:
 
     from genmbo.runtime.cache import cached_array, content_key, design_texts
 
-    catalog = alert_catalog(name)
     descriptions = sorted(
         {catalog.GetEntryWithIdx(index).GetDescription() for index in range(catalog.GetNumEntries())}
     )

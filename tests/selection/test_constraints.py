@@ -143,14 +143,14 @@ def test_offline_alert_matches_are_cached_by_content(tmp_path, monkeypatch):
     smiles = [*moses_subset_smiles()[:60], "O=Cc1ccc([N+](=O)[O-])cc1", "C=CC(=O)OCCCCCCCCCC"]
     expected = alert_matches(alert_catalog("BRENK"), smiles)
     assert max(map(len, expected)) >= 2 and any(expected[:60]) and not all(expected[:60])
-    assert cached_alert_matches("BRENK", smiles) == expected  # matched, then filed
+    assert cached_alert_matches(alert_catalog("BRENK"), smiles) == expected  # matched, then filed
 
     def unexpected(*args):
         raise AssertionError("matched again instead of read from the cache")
 
     monkeypatch.setattr(constraints, "alert_matches", unexpected)
-    assert cached_alert_matches("BRENK", smiles) == expected  # read back
+    assert cached_alert_matches(alert_catalog("BRENK"), smiles) == expected  # read back
     with pytest.raises(AssertionError, match="matched again"):
-        cached_alert_matches("BRENK", smiles[1:])  # other molecules miss
+        cached_alert_matches(alert_catalog("BRENK"), smiles[1:])  # other molecules miss
     with pytest.raises(AssertionError, match="matched again"):
-        cached_alert_matches("NIH", smiles)  # so does another catalog
+        cached_alert_matches(alert_catalog("NIH"), smiles)  # so does another catalog
