@@ -43,7 +43,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import selfies
 import torch
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
@@ -57,7 +56,7 @@ from genmbo.resources import moses_subset_smiles
 from genmbo.search.guidance import SurrogateGuidance
 from genmbo.search.objectives import PessimisticObjective
 from genmbo.spaces import MoleculeSpace
-from genmbo.spaces.molecules import canonical_smiles
+from genmbo.spaces.molecules import canonical_smiles, selfies_smiles
 
 
 def machine(device: str) -> str:
@@ -242,14 +241,6 @@ def sampler_throughput(count: int, device: str, ddpm_count: int) -> list[dict]:
         rows[-1]["valid_per_second"] = rows[-1]["candidates_per_second"] * rows[-1]["valid_share"]
         print(rows[-1], flush=True)
     return rows
-
-
-def selfies_smiles(tokens: list[str]) -> str | None:
-    """SMILES of a decoded SELFIES token row (not canonicalized), or None if SELFIES rejects it."""
-    try:
-        return selfies.decoder("".join(tokens))
-    except selfies.DecoderError:
-        return None
 
 
 def sampler_stages(count: int, device: str) -> dict:

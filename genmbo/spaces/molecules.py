@@ -39,14 +39,20 @@ def selfies_tokens(smiles: str) -> list[str]:
     return list(selfies.split_selfies(encoded))
 
 
-def smiles_from_tokens(tokens: Sequence[str]) -> str | None:
-    """Canonical SMILES of a SELFIES token list, or None if it decodes to nothing."""
+def selfies_smiles(tokens: Sequence[str]) -> str | None:
+    """The SMILES `selfies.decoder` writes for a SELFIES token list (not canonical), or None if it
+    decodes to nothing."""
     if not tokens:
         return None
     try:
-        smiles = selfies.decoder("".join(tokens))
+        return selfies.decoder("".join(tokens)) or None
     except selfies.DecoderError:
         return None
+
+
+def smiles_from_tokens(tokens: Sequence[str]) -> str | None:
+    """Canonical SMILES of a SELFIES token list, or None if it decodes to nothing."""
+    smiles = selfies_smiles(tokens)
     return canonical_smiles(smiles) if smiles else None
 
 
