@@ -104,17 +104,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--free-bits", type=float, default=0.0)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument(
-        "--latent-noise",
-        type=float,
-        default=0.0,
-        help="standard deviation of Gaussian noise added to the decoder's latent in training",
-    )
-    parser.add_argument(
-        "--freeze-encoder",
-        action="store_true",
-        help="train the decoder only (with --init: the latents, and a diffusion trained on them, stay valid)",
-    )
-    parser.add_argument(
         "--precision",
         default="32-true",
         choices=["32-true", "bf16-mixed"],
@@ -151,14 +140,11 @@ def main() -> None:
         kl_weight=args.kl_weight,
         kl_warmup_steps=args.kl_warmup_steps,
         free_bits=args.free_bits,
-        latent_noise=args.latent_noise,
         learning_rate=args.learning_rate,
         cosine_decay=True,
     )
     if args.init is not None:
         model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True)["state_dict"])
-    if args.freeze_encoder:
-        model.encoder.requires_grad_(False)
     print(f"parameters: {sum(p.numel() for p in model.parameters())}", flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     trainer = pl.Trainer(

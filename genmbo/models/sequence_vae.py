@@ -9,9 +9,7 @@ a convolutional encoder; SELFIES makes every decoded string a valid molecule.
 Posterior collapse is guarded against by KL annealing and free bits (`genmbo.models.kl_schedule`:
 Bowman et al. 2016 sec. 3.1; Kingma et al. 2016 appendix C.8), optional word dropout on decoder inputs
 (Bowman et al. 2016 sec. 3.1; departure: a dropped token becomes the zero PAD embedding, not UNK) and
-z concatenated to every decoder input. Optional Gaussian noise on the decoder's latent in training
-(`latent_noise`, ours) teaches the decoder a neighbourhood of each posterior: docs/priors.md measures it on
-the shipped MOSES decoder (more realistic prior samples, poorer reconstruction).
+z concatenated to every decoder input.
 
 Why autoregressive, measured on this project's 2-core CPU (MOSES SELFIES, batch 128, Adam 1e-3, one
 thread per process, two runs side by side), both with a bidirectional GRU encoder (hidden 256):
@@ -114,7 +112,6 @@ class SequenceVAE(pl.LightningModule):
         kl_warmup_steps: int = 2000,
         free_bits: float = 0.0,
         word_dropout: float = 0.0,
-        latent_noise: float = 0.0,
         learning_rate: float = 1e-3,
         cosine_decay: bool = False,
         min_learning_rate_ratio: float = 0.05,
@@ -191,9 +188,6 @@ class SequenceVAE(pl.LightningModule):
         mean, log_variance = self.encoder(tokens)
         log_variance = log_variance.clamp(max=LOG_VARIANCE_MAX)
         latents = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()
-        if self.training and self.hparams.latent_noise > 0:
-            # The decoder also learns to decode a neighbourhood of each posterior, not only its draws.
-            latents = latents + self.hparams.latent_noise * torch.randn_like(latents)
         inputs = tokens[:, :-1]
         if self.training and self.hparams.word_dropout > 0:
             dropped = torch.rand(inputs.shape, device=inputs.device) < self.hparams.word_dropout
