@@ -14,6 +14,7 @@ library's predicted objectives (`genmbo.metrics.pareto`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import torch
 
 from genmbo.benchmark.evaluation import oracle_metrics
 from genmbo.campaign.inputs import resolve_dataset
-from genmbo.campaign.measures import LibraryMeasures, measure_library
+from genmbo.campaign.measures import LibraryMeasures, measure_library, measure_offline
 from genmbo.campaign.pipeline import (
     Library,
     LibraryPlan,
@@ -40,10 +41,11 @@ from genmbo.metrics.pareto import ParetoMetrics
 from genmbo.metrics.realism import library_realism
 from genmbo.models.prior import fit_prior_and_encode
 from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER
-from genmbo.models.training import configured_run
+from genmbo.models.training import configured_run, several_processes
 from genmbo.outputs.files import write_json, write_text_atomic, write_yaml
 from genmbo.outputs.library import write_library
 from genmbo.outputs.report import ReportInputs, render_report
+from genmbo.runtime.background import lending_a_core
 from genmbo.search.registry import build_search_method
 from genmbo.selection.constraints import DesignFilter
 from genmbo.spaces import ContinuousSpace, MoleculeSpace
@@ -81,14 +83,17 @@ def _run_design(config: GenmboConfig, out: Path, threads: int) -> DesignOutcome:
         prior, latents = fit_prior_and_encode(
             dataset, config.prior, out / "prior", seed, needs_condition=method.needs_condition
         )
-    with clock.stage("fit_surrogate"):
-        polishes = design_stages(config.stages, method)[1] > 0
-        surrogate, design_surrogate = fit_surrogates(
-            dataset, latents, config.surrogate, out, out / DESIGN_SURROGATE_FOLDER, seed, polishes
-        )
-    models = Models(prior, latents, surrogate, design_surrogate)
-    plan = LibraryPlan.of(config, method)
-    library = make_library(plan, dataset, models, method, constraints, out / "policy", clock)
+    # The metrics stage's offline measures are computed on a core that training and search give up
+    # until they are done (`genmbo.runtime.background`); the metrics stage then reads them from the cache.
+    with lending_a_core(partial(measure_offline, dataset), enabled=not several_processes()):
+        with clock.stage("fit_surrogate"):
+            polishes = design_stages(config.stages, method)[1] > 0
+            surrogate, design_surrogate = fit_surrogates(
+                dataset, latents, config.surrogate, out, out / DESIGN_SURROGATE_FOLDER, seed, polishes
+            )
+        models = Models(prior, latents, surrogate, design_surrogate)
+        plan = LibraryPlan.of(config, method)
+        library = make_library(plan, dataset, models, method, constraints, out / "policy", clock)
     if library is None:  # a helper process of a distributed run
         return DesignOutcome(pd.DataFrame(), {}, {})
     with clock.stage("metrics"):

@@ -16,9 +16,10 @@ from torchmetrics import Metric
 from genmbo.data.offline import OfflineDataset
 from genmbo.metrics.design_distance import distance_kind, nearest, offline_design_features
 from genmbo.metrics.library import MeanPairwiseDistance, VectorNovelty
+from genmbo.metrics.realism import offline_realism
 from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
 from genmbo.runtime.progress import progress_enabled
-from genmbo.spaces import ContinuousSpace
+from genmbo.spaces import ContinuousSpace, MoleculeSpace
 
 if TYPE_CHECKING:
     from genmbo.campaign.pipeline import Library
@@ -64,6 +65,17 @@ class LibraryMeasures:
     metrics: dict[str, float]
     nearest_values: torch.Tensor
     nearest_rows: torch.Tensor
+
+
+def measure_offline(dataset: OfflineDataset) -> None:
+    """Compute what the metrics stage reads about the offline designs alone, filing it in the cache:
+    their features for the nearest-design search (`offline_design_features`; the fingerprints of a large
+    molecule set) and, for molecules, the realism figures of the offline sample and top decile
+    (`offline_realism`). A campaign runs it beside training (`genmbo.runtime.background`), so that its
+    metrics stage finds them as a second run would."""
+    offline_design_features(dataset.space, dataset.designs)
+    if isinstance(dataset.space, MoleculeSpace):
+        offline_realism(dataset.designs, dataset.scores)
 
 
 def measure_library(dataset: OfflineDataset, library: Library) -> LibraryMeasures:

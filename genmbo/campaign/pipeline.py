@@ -57,6 +57,7 @@ from genmbo.models.prior import Prior
 from genmbo.models.surrogates.design import DesignSurrogate, fit_design_surrogate, has_design_features
 from genmbo.models.surrogates.ensemble import EnsembleSurrogate, fit_surrogate
 from genmbo.models.surrogates.objectives import ObjectiveSurrogates, fit_objective_surrogates
+from genmbo.runtime.background import reclaim_lent_core
 from genmbo.runtime.progress import progress_enabled
 from genmbo.search.base import SearchMethod, SearchProblem
 from genmbo.selection.alert_quota import AlertQuota
@@ -70,7 +71,8 @@ from genmbo.selection.valuing import DesignValues
 
 class Stopwatch:
     """Times named stages into `timings`; with progress on and `announce`, says on stdout when each starts
-    and ends (stderr is kept for progress bars and for the one-line error a failure prints)."""
+    and ends (stderr is kept for progress bars and for the one-line error a failure prints). A stage
+    starts by taking back a core lent to background work that has ended (`genmbo.runtime.background`)."""
 
     def __init__(self, announce: bool = True) -> None:
         self.timings: dict[str, float] = {}
@@ -78,6 +80,7 @@ class Stopwatch:
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        reclaim_lent_core()
         announce = self.announce and progress_enabled()
         if announce:
             print(f"[{name}] ...", flush=True)

@@ -106,34 +106,45 @@ def cached_property_metrics(smiles: Sequence[str]) -> dict[str, float]:
     return dict(zip(PROPERTY_NAMES, values.tolist(), strict=True))
 
 
+def offline_sample(offline: Sequence[Any]) -> list[Any]:
+    """The random subset of at most `OFFLINE_SAMPLE` offline molecules a library is compared with (a
+    permutation of seed 0, so every run on the same data compares with the same molecules)."""
+    order = torch.randperm(len(offline), generator=torch.Generator().manual_seed(0))
+    return [offline[index] for index in order[:OFFLINE_SAMPLE].tolist()]
+
+
+def offline_realism(offline: Sequence[Any], offline_scores: np.ndarray) -> dict[str, dict[str, float]]:
+    """`molecule_property_metrics` of the offline sample (`offline_sample`) and of the offline top decile
+    (`top_decile_properties`), through the cache: ``{"offline": {...}, "offline_top_decile": {...}}``."""
+    return {
+        "offline": cached_property_metrics(offline_sample(offline)),
+        "offline_top_decile": top_decile_properties(offline, offline_scores),
+    }
+
+
 def library_realism(
     space: DesignSpace,
     library: Sequence[Any],
     offline: Sequence[Any],
     offline_scores: np.ndarray,
-    generator: torch.Generator | None = None,
 ) -> dict[str, Any]:
     """A molecular library's realism beside the offline data's and its top decile's (by `offline_scores`,
     higher is better); {} for other spaces.
 
     Returns ``{"library": {...}, "offline": {...}, "offline_top_decile": {...}, "fcd_to_offline": x}``
     where each inner dict holds `molecule_property_metrics`. The offline figures come from a random
-    subset of at most `OFFLINE_SAMPLE` offline molecules (`generator`, seed 0 by default); a library under
+    subset of at most `OFFLINE_SAMPLE` offline molecules (`offline_sample`); a library under
     `MIN_FCD_MOLECULES` gets a ``fcd_note`` saying why instead of ``fcd_to_offline`` (JSON has no NaN).
     """
     if not isinstance(space, MoleculeSpace):
         return {}
-    generator = generator if generator is not None else torch.Generator().manual_seed(0)
     valid = [design for design in library if design is not None]
-    order = torch.randperm(len(offline), generator=generator)[:OFFLINE_SAMPLE].tolist()
-    offline_sample = [offline[index] for index in order]
     result: dict[str, Any] = {
         "library": molecule_property_metrics(valid),
-        "offline": cached_property_metrics(offline_sample),
-        "offline_top_decile": top_decile_properties(offline, offline_scores),
+        **offline_realism(offline, offline_scores),
     }
     if len(valid) >= MIN_FCD_MOLECULES:
-        result["fcd_to_offline"] = molecule_realism(valid, offline_sample)["fcd"]
+        result["fcd_to_offline"] = molecule_realism(valid, offline_sample(offline))["fcd"]
     else:
         result["fcd_note"] = (
             f"FCD not computed: {len(valid)} molecules, fewer than the {MIN_FCD_MOLECULES} it needs"

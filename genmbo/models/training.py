@@ -31,6 +31,7 @@ from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from genmbo.models.checkpoints import usable_resume_checkpoint
+from genmbo.runtime.background import reclaim_lent_core
 from genmbo.runtime.interrupts import training_started, training_stopped, user_interrupted
 from genmbo.runtime.progress import progress_enabled
 from genmbo.runtime.threads import computing_threads
@@ -123,7 +124,13 @@ def build_trainer(
         # The resumable batch sampler already gives each process its own batches.
         use_distributed_sampler=False,
         logger=_loggers(run_dir),
-        callbacks=[checkpoint, RandomStateCheckpoint(), GracefulInterrupt(run_dir / "last.ckpt"), *callbacks],
+        callbacks=[
+            checkpoint,
+            RandomStateCheckpoint(),
+            GracefulInterrupt(run_dir / "last.ckpt"),
+            ReclaimLentCore(),
+            *callbacks,
+        ],
         enable_progress_bar=progress_bar or progress_enabled(),
         enable_model_summary=False,
         limit_val_batches=limit_val_batches,
@@ -135,6 +142,14 @@ def build_trainer(
         deterministic=True,
         inference_mode=inference_mode,
     )
+
+
+class ReclaimLentCore(Callback):
+    """Between training steps, takes back a core lent to background work once that work has ended
+    (`genmbo.runtime.background`)."""
+
+    def on_train_batch_end(self, *args: Any) -> None:
+        reclaim_lent_core()
 
 
 class RandomStateCheckpoint(Callback):

@@ -36,3 +36,27 @@ def test_library_nearest_offline_designs_and_diversity():
     assert measures.metrics["nearest_offline_distance"] == pytest.approx(1.5)
     assert measures.metrics["novelty"] == 1.0
     assert measures.metrics["diversity"] == pytest.approx(4.0)  # AAAT and GGCC differ at every position
+
+
+def test_measure_offline_files_what_the_metrics_stage_reads(monkeypatch, tmp_path):
+    from genmbo.campaign.measures import measure_offline
+    from genmbo.metrics import design_distance, realism
+    from genmbo.resources import moses_subset_smiles
+    from genmbo.spaces import MoleculeSpace
+
+    monkeypatch.setattr(design_distance, "CACHE_MIN_MOLECULES", 10)  # cache a small set's fingerprints
+    smiles = list(moses_subset_smiles()[:40])
+    dataset = OfflineDataset(MoleculeSpace(), smiles, np.arange(40.0))
+    monkeypatch.setenv("GENMBO_CACHE_DIR", "off")
+    expected = realism.offline_realism(smiles, dataset.scores)
+    features = design_features(dataset.space, smiles)
+    monkeypatch.setenv("GENMBO_CACHE_DIR", str(tmp_path))
+    measure_offline(dataset)
+
+    def computed_again(*args, **kwargs):
+        raise AssertionError("the metrics stage computed what measure_offline filed")
+
+    monkeypatch.setattr(design_distance, "design_features", computed_again)
+    monkeypatch.setattr(realism, "molecule_property_metrics", computed_again)
+    assert torch.equal(design_distance.offline_design_features(dataset.space, smiles), features)
+    assert realism.offline_realism(smiles, dataset.scores) == expected
