@@ -63,7 +63,7 @@ from genmbo.models.checkpoints import load_module, save_weights
 from genmbo.models.networks.ensemble_mlp import EnsembleMLP
 from genmbo.models.surrogates.losses import coms_penalty, gradient_ascent, listnet_loss, mse_loss
 from genmbo.models.surrogates.sizing import MIN_STOPPING_ROWS, VALIDATIONS, sized_for
-from genmbo.models.training import build_trainer, resume_path
+from genmbo.models.training import build_trainer, resume_path, writes_training_logs
 
 # Rows that calibrate a ranking model: the training split is a seeded permutation, so its first rows are
 # a random sample; 4096 are ample for two coefficients per member and cost one small forward pass.
@@ -245,8 +245,9 @@ class EnsembleSurrogate(pl.LightningModule):
     def training_step(self, batch: Sequence[torch.Tensor], batch_index: int) -> torch.Tensor:
         latents, scores = batch
         losses = self.training_loss(latents, scores)
-        for name, value in losses.items():
-            self.log(f"train/{name}", value, prog_bar=name == "loss")
+        if writes_training_logs(self.trainer):
+            for name, value in losses.items():
+                self.log(f"train/{name}", value, prog_bar=name == "loss")
         return losses["loss"]
 
     def validation_step(self, batch: Sequence[torch.Tensor], batch_index: int) -> None:
