@@ -7,10 +7,11 @@ run 1.4 times faster on two threads than on one). `lending_a_core(work)` runs `w
 with one torch thread, beside the block, and takes one thread from the foreground for as long as the
 child runs: every trainer (`genmbo.models.training`) between steps and every campaign stage
 (`genmbo.campaign.pipeline.Stopwatch`) at its start call `reclaim_lent_core`, which gives the thread back
-once the child has ended, and leaving the block waits for the child. The child's only
-channel is the content-addressed cache (`genmbo.runtime.cache`): it files what it computed, and the
+once the child has ended, and leaving the block waits for the child. The child's only channel is the
+content-addressed cache (`genmbo.runtime.cache`): it files what it computed, and the
 foreground reads it later as it would read a second run's entries, so a child that fails or is killed
-costs time, never a result. With one thread, without the cache, or where processes cannot fork, the
+costs time, never a result. With one thread, without the cache, or off Linux (elsewhere a fork after
+torch's threads have started is not safe, and a spawned process would import everything again), the
 block runs alone and the work is left to whoever needs its results.
 
 OpenMP takes the thread count of the thread that opens a parallel region, so the count is changed only
@@ -24,6 +25,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +49,7 @@ _lent: _Lent | None = None
 
 def can_lend(threads: int) -> bool:
     """Whether `lending_a_core` would start a child for a foreground of `threads` torch threads."""
-    return threads >= 2 and cache_folder() is not None and "fork" in multiprocessing.get_all_start_methods()
+    return threads >= 2 and cache_folder() is not None and sys.platform.startswith("linux")
 
 
 @contextlib.contextmanager
