@@ -298,7 +298,6 @@ class StructuralAlertShare(_PerMoleculeValue):
 
     def __init__(self, catalog: str, cached: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
-        self.catalog_name = catalog
         self.catalog = alert_catalog(catalog)
         self.cached = cached
 
