@@ -3,9 +3,11 @@
 Training is the simplified DDPM objective (Ho et al. 2020, arXiv 2006.11239, eq. 14 / Algorithm 1):
 ``|| eps - eps_theta(sqrt(abar_t) z_0 + sqrt(1 - abar_t) eps, t[, y]) ||^2`` with ``t`` uniform over the
 training timesteps; the forward noising is diffusers' `DDPMScheduler.add_noise`. Sampling runs the
-reverse chain with the same scheduler (DDPM ancestral sampling, Algorithm 2) or a `DDIMScheduler` built
+reverse chain with the same scheduler (DDPM ancestral sampling, Algorithm 2), a `DDIMScheduler` built
 from its config (Song et al. 2021, arXiv 2010.02502, eq. 12 with eta = 0: deterministic after the first
-draw). The network only predicts noise; all schedule and sampler math stays in the schedulers.
+draw), or diffusers' `DPMSolverMultistepScheduler` (DPM-Solver++(2M), Lu et al. 2022, arXiv 2211.01095,
+Algorithm 2: a second-order multistep solver of the same ODE, built for few steps). The network only
+predicts noise; all schedule and sampler math stays in the schedulers.
 
 Conditioning follows DDOM (Krishnamoorthy et al., ICML 2023, arXiv 2306.07180): the score ``y`` is an
 input of the denoiser and is replaced by a learned null embedding with probability `condition_dropout`
@@ -17,7 +19,9 @@ designs train the unconditional model that guidance contrasts against.
 Departures: latents and scores are standardized with statistics fitted on the training data (buffers),
 so one set of defaults serves any autoencoder scale; the predicted ``z_0`` is clipped to +-5 standard
 deviations at every reverse step (see `DEFAULT_NOISE_SCHEDULE`); timesteps use "trailing" spacing, so
-few-step samplers start at the last training timestep (Lin et al. 2024, arXiv 2305.08891); DDOM's
+few-step samplers start at the last training timestep (Lin et al. 2024, arXiv 2305.08891); DPM-Solver++
+clips its predicted ``z_0`` the same way (`ClippedDPMSolver`: diffusers' thresholding rescales to
+[-1, 1], which suits images, not standardized latents); DDOM's
 continuous-time VP-SDE is replaced by a discrete DDPM schedule. DDOM's reweighting of training rows by
 score is done by the data, not here (`genmbo.data.score_weighting`, used by `genmbo.models.prior`).
 """
@@ -31,7 +35,7 @@ from typing import Any, Literal, Protocol
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from diffusers import DDIMScheduler, DDPMScheduler
+from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 from diffusers.utils.torch_utils import randn_tensor
 
 from genmbo.models.networks.denoiser import LatentDenoiser
@@ -51,6 +55,30 @@ DEFAULT_NOISE_SCHEDULE: dict[str, Any] = {
     "prediction_type": "epsilon",
 }
 DEFAULT_DDIM_STEPS = 50
+# Unguided samples of the shipped MOSES prior are as realistic from 5 DPM-Solver++ steps as from 50 DDIM
+# steps, and less so from 10 or 20 (docs/priors.md, "Samplers").
+DEFAULT_DPM_STEPS = 5
+Sampler = Literal["ddpm", "ddim", "dpm"]
+
+
+class ClippedDPMSolver(DPMSolverMultistepScheduler):
+    """DPM-Solver++ whose predicted ``z_0`` is clipped to ``+-clip_sample_range`` before each update, as
+    the DDPM and DDIM schedulers clip it under ``clip_sample`` (`DEFAULT_NOISE_SCHEDULE`)."""
+
+    def convert_model_output(self, model_output: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        predicted = super().convert_model_output(model_output, *args, **kwargs)
+        limit = self.config.get("clip_sample_range")
+        if not self.config.get("clip_sample") or limit is None:
+            return predicted
+        return predicted.clamp(-limit, limit)
+
+
+# Each sampler's scheduler and default number of steps (None: every training timestep).
+SCHEDULERS: dict[str, tuple[type, int | None]] = {
+    "ddpm": (DDPMScheduler, None),
+    "ddim": (DDIMScheduler, DEFAULT_DDIM_STEPS),
+    "dpm": (ClippedDPMSolver, DEFAULT_DPM_STEPS),
+}
 
 
 class Guidance(Protocol):
@@ -237,7 +265,7 @@ class LatentDiffusion(pl.LightningModule):
         self,
         num_samples: int,
         generator: torch.Generator | None = None,
-        sampler: Literal["ddpm", "ddim"] = "ddpm",
+        sampler: Sampler = "ddpm",
         num_steps: int | None = None,
         condition: float | torch.Tensor | None = None,
         guidance_weight: float = 0.0,
@@ -249,9 +277,11 @@ class LatentDiffusion(pl.LightningModule):
             num_samples: number of latents ``n``.
             generator: seeds the initial noise and every DDPM step; a CPU generator also works for a model
                 on an accelerator (diffusers draws on the CPU and moves the noise).
-            sampler: "ddpm" (ancestral, Ho et al. Algorithm 2) or "ddim" (eta = 0, Song et al.).
-            num_steps: reverse steps; defaults to all training timesteps for DDPM, 50 for DDIM. Few-step
-                DDIM is exact on its grid when `num_steps` divides the number of training timesteps.
+            sampler: "ddpm" (ancestral, Ho et al. Algorithm 2), "ddim" (eta = 0, Song et al.) or "dpm"
+                (DPM-Solver++(2M), Lu et al.).
+            num_steps: reverse steps; defaults to all training timesteps for DDPM, 50 for DDIM, 5 for
+                DPM-Solver++. Few-step DDIM is exact on its grid when `num_steps` divides the number of
+                training timesteps.
             condition: a target score (scalar or `n` tensor, in the data's score units) for a conditional
                 model; None samples unconditionally.
             guidance_weight: classifier-free guidance weight ``w`` (needs `condition`).
@@ -259,18 +289,14 @@ class LatentDiffusion(pl.LightningModule):
         Returns:
             A `n x latent_dim` tensor of latents in the original (unstandardized) scale.
         """
-        if sampler not in ("ddpm", "ddim"):
-            raise ValueError(f"unknown sampler {sampler!r}; choose 'ddpm' or 'ddim'")
+        if sampler not in SCHEDULERS:
+            raise ValueError(f"unknown sampler {sampler!r}; choose 'ddpm', 'ddim' or 'dpm'")
         standardized_condition = self._sampling_condition(num_samples, condition, guidance_weight)
         guidance = guidance or no_guidance
         # A fresh scheduler per call: set_timesteps mutates scheduler state.
-        scheduler_class = DDPMScheduler if sampler == "ddpm" else DDIMScheduler
+        scheduler_class, default_steps = SCHEDULERS[sampler]
         scheduler = scheduler_class.from_config(self.noise_scheduler.config)
-        default_steps = (
-            self.num_train_timesteps
-            if sampler == "ddpm"
-            else min(DEFAULT_DDIM_STEPS, self.num_train_timesteps)
-        )
+        default_steps = min(default_steps or self.num_train_timesteps, self.num_train_timesteps)
         scheduler.set_timesteps(num_steps or default_steps)
         latents = randn_tensor(
             (num_samples, self.latent_dim), generator=generator, device=self.device, dtype=self.dtype

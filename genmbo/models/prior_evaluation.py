@@ -21,6 +21,7 @@ import torch
 from genmbo.metrics.realism import realism_with_floor, split_reference
 from genmbo.metrics.reconstruction import TokenAccuracy
 from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
+from genmbo.models.latent_diffusion import Sampler
 from genmbo.models.prior import Prior
 from genmbo.spaces import ContinuousSpace, MoleculeSpace
 
@@ -58,12 +59,15 @@ def sample_metrics(
     generator: torch.Generator,
     oracle: Callable[[list[Any]], np.ndarray] | None = None,
     reference: Sequence[Any] | None = None,
+    sampler: Sampler = "dpm",
+    num_steps: int | None = None,
 ) -> dict[str, float]:
-    """Validity, uniqueness, novelty (and IntDiv for molecules) of `num_samples` prior samples; with a
+    """Validity, uniqueness, novelty (and IntDiv for molecules) of `num_samples` prior samples (drawn by
+    `sampler` in `num_steps` steps, by default the prior's); with a
     task's `oracle`, also ``sample_feasible``, the share of valid samples it scores finitely (Ehrlich
     gives -inf to a sequence with a banned transition). Realism is measured against `reference` (held-out
     designs) where given, else against a subset of the training designs (`realism_of_samples`)."""
-    samples = prior.sample_designs(num_samples, generator)
+    samples = prior.sample_designs(num_samples, generator, sampler, num_steps=num_steps)
     space = prior.autoencoder.space
     metrics: dict[str, Any] = {
         # MOSES validity: the sample decodes to a design (for molecules, one RDKit parses and sanitizes).

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import pytorch_lightning as pl
 import torch
+from diffusers import DDPMScheduler
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from genmbo.data.latent_datamodule import LatentDataModule
-from genmbo.models.latent_diffusion import DEFAULT_NOISE_SCHEDULE, LatentDiffusion
+from genmbo.models.latent_diffusion import DEFAULT_NOISE_SCHEDULE, ClippedDPMSolver, LatentDiffusion
 from genmbo.models.networks.denoiser import LatentDenoiser
 
 # Two blobs far from the origin, so a model that only learned the mean and scale of the data misses both.
@@ -113,7 +114,7 @@ def test_training_lowers_loss() -> None:
     assert model.diffusion_loss(latents).item() < 0.8 * before
 
 
-@pytest.mark.parametrize(("sampler", "num_steps"), [("ddpm", 50), ("ddim", 10)])
+@pytest.mark.parametrize(("sampler", "num_steps"), [("ddpm", 50), ("ddim", 10), ("dpm", None)])
 def test_sampling_is_deterministic_under_a_generator(
     unconditional_model: LatentDiffusion, sampler: str, num_steps: int
 ) -> None:
@@ -127,7 +128,7 @@ def test_sampling_is_deterministic_under_a_generator(
     assert not torch.allclose(draw(1), first)
 
 
-@pytest.mark.parametrize(("sampler", "num_steps"), [("ddpm", None), ("ddim", 20)])
+@pytest.mark.parametrize(("sampler", "num_steps"), [("ddpm", None), ("ddim", 20), ("dpm", None), ("dpm", 20)])
 def test_samples_are_closer_to_the_data_than_noise(
     unconditional_model: LatentDiffusion, sampler: str, num_steps: int | None
 ) -> None:
@@ -228,3 +229,21 @@ def test_unlabeled_rows_train_the_null_condition() -> None:
     dropped = model.diffusion_loss(latents, latents[:, 0])
     unlabeled, dropped = unlabeled.detach(), dropped.detach()
     assert torch.isfinite(unlabeled) and float(unlabeled) == pytest.approx(float(dropped), rel=1e-6)
+
+
+def test_dpm_solver_clips_its_predicted_latents_like_ddim() -> None:
+    # From z_T = 0, the first (first-order) DPM-Solver++ update moves to a fraction of the predicted z_0,
+    # which a noise prediction of +-100 at t = 999 puts near +-15,700 unless it is clipped to +-5.
+    config = DDPMScheduler(**DEFAULT_NOISE_SCHEDULE).config
+    noise = torch.tensor([[100.0, -100.0], [0.0, 0.0]])
+
+    def first_step(clip: bool) -> torch.Tensor:
+        scheduler = ClippedDPMSolver.from_config({**config, "clip_sample": clip})
+        scheduler.set_timesteps(10)
+        return scheduler.step(noise, scheduler.timesteps[0], torch.zeros(2, 2)).prev_sample
+
+    clipped, free = first_step(True), first_step(False)
+    assert clipped.abs().max() <= 5.0 and free.abs().max() > 100.0
+    # Clipping is the only difference: the same update of a predicted z_0 of +-5 instead of +-15,700.
+    torch.testing.assert_close(clipped[0] / clipped[0].abs().max(), free[0] / free[0].abs().max())
+    assert clipped[1].abs().max() == 0.0
