@@ -17,7 +17,7 @@ which it names in the output.
 - Main job stages: the `timings` of a `genmbo design --out DIR` run's metrics.json (`--main-job`), else of
   the campaigns' filled-cache main job.
 - Samplers: candidates per second, decoded, and the share of them that are valid molecules, for the
-  shipped MOSES prior sampled with its default DPM-Solver++ (5 steps), DDIM (50 steps) and DDPM (1,000
+  shipped MOSES prior sampled with its default DDIM (50 steps), DPM-Solver++ (5 steps) and DDPM (1,000
   steps), for the flagship's guided DDIM (a 5-member surrogate with untrained weights: throughput does
   not depend on them), and for the VAE's own N(0, I) prior; and the default sampler stage by stage
   (`sampler_stages`), with the rate its per-molecule work (SELFIES to SMILES, RDKit) alone allows.
@@ -75,15 +75,15 @@ def timed(function, repeats: int = 1):
 
 
 # A campaign's speed targets: seconds, GB, a ratio, valid molecules per second.
-# The unguided sampler of `Prior.sample_designs` (the flagship's guided sampler is DDIM, 50 steps).
-DEFAULT_SAMPLER = "latent diffusion, DPM-Solver++ 5 steps (default)"
+# The unguided sampler of `Prior.sample_designs`, whose rate is the speed target's.
+DEFAULT_SAMPLER = "latent diffusion, DDIM 50 steps"
 TARGETS = {
     "main job, empty cache": ("wall_seconds", "<=", 60.0),
     "main job, filled cache": ("wall_seconds", "<=", 60.0),
     "main job, peak memory": ("peak_gb", "<=", 2.0),
     "main job beside one CPU-bound process": ("slowdown", "<=", 2.0),
     "25,000-row sequence campaign": ("wall_seconds", "<=", 300.0),
-    "sampler (DPM-Solver++ 5 steps), valid molecules": ("valid_per_second", ">=", 5000.0),
+    "sampler (DDIM 50 steps), valid molecules": ("valid_per_second", ">=", 5000.0),
 }
 SEQUENCE_LETTERS = "ACDEFGHIKLMNPQRSTVWYBJOU"  # 24 letters
 SEQUENCE_POSITIONS = 40
@@ -182,7 +182,7 @@ def target_rows(results: dict) -> list[dict]:
         )
     default = [row for row in results["samplers"] if row["sampler"] == DEFAULT_SAMPLER]
     if default:
-        figures["sampler (DPM-Solver++ 5 steps), valid molecules"] = default[0]["valid_per_second"]
+        figures["sampler (DDIM 50 steps), valid molecules"] = default[0]["valid_per_second"]
     rows = []
     for name, (unit, sense, target) in TARGETS.items():
         if name in figures:
@@ -213,7 +213,7 @@ def sampler_throughput(count: int, device: str, ddpm_count: int) -> list[dict]:
 
     samplers = {
         DEFAULT_SAMPLER: (count, lambda n, g: prior.sample_latents(n, g)),
-        "latent diffusion, DDIM 50 steps": (count, lambda n, g: prior.sample_latents(n, g, "ddim")),
+        "latent diffusion, DPM-Solver++ 5 steps": (count, lambda n, g: prior.sample_latents(n, g, "dpm")),
         "latent diffusion, DDPM 1,000 steps": (ddpm_count, lambda n, g: prior.sample_latents(n, g, "ddpm")),
         "flagship: surrogate-guided DDIM 50 steps": (
             count,
@@ -247,8 +247,8 @@ def sampler_throughput(count: int, device: str, ddpm_count: int) -> list[dict]:
 
 
 def sampler_stages(count: int, device: str) -> dict:
-    """Seconds per 1,000 molecules of each stage of the shipped prior's default sampler (DPM-Solver++, 5
-    steps): the denoiser, the VAE's decoder network, SELFIES to SMILES (`selfies.decoder`, pure Python,
+    """Seconds per 1,000 molecules of each stage of the shipped prior's default sampler (DDIM, 50 steps):
+    the denoiser, the VAE's decoder network, SELFIES to SMILES (`selfies.decoder`, pure Python,
     one molecule at a time) and RDKit's parse and canonical SMILES. The last two are per-molecule work
     that no batching of the networks removes: ``ceiling_per_second`` is the rate they alone allow on one
     core."""

@@ -1,7 +1,7 @@
 """Measure samples of the shipped MOSES prior: validity, uniqueness, novelty and IntDiv (MOSES metrics).
 
-Draws `--samples` latents from the latent diffusion prior (`--sampler`, by default DPM-Solver++ in 5
-steps, seeded), decodes them greedily
+Draws `--samples` latents from the latent diffusion prior (`--sampler`: DDIM in 50 steps by default,
+`dpm` DPM-Solver++ in 5; seeded), decodes them greedily
 with the SELFIES VAE, and prints JSON: validity (decodes that are molecules), uniqueness (distinct among
 valid), novelty (distinct valid molecules not in the VAE's training molecules: the shipped subset minus
 the 10,000 held out, or with `--moses-wheel` the whole MOSES training set minus them), IntDiv1 and
@@ -11,7 +11,7 @@ score, SA, ring and alert shares) beside the same metrics for as many training m
 (`realism_*_floor`).
 
     python scripts/evaluate_moses_samples.py --prior checkpoints/moses --samples 10000
-    python scripts/evaluate_moses_samples.py --sampler ddim --steps 50   # the guided search's sampler
+    python scripts/evaluate_moses_samples.py --sampler dpm --steps 5
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def main() -> None:
     )
     parser.add_argument("--cache-dir", type=Path, default=Path("runs/moses_full"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--sampler", choices=["dpm", "ddim", "ddpm"], default="dpm")
+    parser.add_argument("--sampler", choices=["ddim", "dpm", "ddpm"], default="ddim")
     parser.add_argument("--steps", type=int, help="reverse steps (default: the sampler's)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()

@@ -55,8 +55,8 @@ DEFAULT_NOISE_SCHEDULE: dict[str, Any] = {
     "prediction_type": "epsilon",
 }
 DEFAULT_DDIM_STEPS = 50
-# Unguided samples of the shipped MOSES prior are as realistic from 5 DPM-Solver++ steps as from 50 DDIM
-# steps, and less so from 10 or 20 (docs/priors.md, "Samplers").
+# The shipped MOSES prior's samples are as realistic from 5 DPM-Solver++ steps as from 50 DDIM steps, and
+# less so from 10 or 20; a vector prior's are not (docs/priors.md, "Samplers"), so DDIM stays the default.
 DEFAULT_DPM_STEPS = 5
 Sampler = Literal["ddpm", "ddim", "dpm"]
 

@@ -54,11 +54,11 @@ class Prior:
         self,
         num_samples: int,
         generator: torch.Generator,
-        sampler: Sampler = "dpm",
+        sampler: Sampler = "ddim",
         **kwargs,
     ) -> torch.Tensor:
-        """A `num_samples x latent_dim` tensor of latents drawn from the diffusion prior (by default by
-        DPM-Solver++ in 5 steps: `genmbo.models.latent_diffusion`)."""
+        """A `num_samples x latent_dim` tensor of latents drawn from the diffusion prior (DDIM, 50 steps,
+        unless told otherwise: `genmbo.models.latent_diffusion`)."""
         self.diffusion.eval()
         return self.diffusion.sample(num_samples, generator, sampler=sampler, **kwargs)
 
@@ -66,7 +66,7 @@ class Prior:
         self,
         num_samples: int,
         generator: torch.Generator,
-        sampler: Sampler = "dpm",
+        sampler: Sampler = "ddim",
         **kwargs,
     ) -> list[Any]:
         """Designs decoded (greedily) from diffusion samples; `None` where a latent decodes to nothing."""

@@ -59,7 +59,7 @@ def sample_metrics(
     generator: torch.Generator,
     oracle: Callable[[list[Any]], np.ndarray] | None = None,
     reference: Sequence[Any] | None = None,
-    sampler: Sampler = "dpm",
+    sampler: Sampler = "ddim",
     num_steps: int | None = None,
 ) -> dict[str, float]:
     """Validity, uniqueness, novelty (and IntDiv for molecules) of `num_samples` prior samples (drawn by
