@@ -16,14 +16,14 @@ form is used: ``eps = (1 + w) eps(z, y) - w eps(z, null)``.
 A row without a score (NaN: an unlabeled design) always takes the null embedding, so unmeasured
 designs train the unconditional model that guidance contrasts against.
 
-Departures: latents and scores are standardized with statistics fitted on the training data (buffers),
-so one set of defaults serves any autoencoder scale; the predicted ``z_0`` is clipped to +-5 standard
-deviations at every reverse step (see `DEFAULT_NOISE_SCHEDULE`); timesteps use "trailing" spacing, so
-few-step samplers start at the last training timestep (Lin et al. 2024, arXiv 2305.08891); DPM-Solver++
-clips its predicted ``z_0`` the same way (`ClippedDPMSolver`: diffusers' thresholding rescales to
-[-1, 1], which suits images, not standardized latents); DDOM's
-continuous-time VP-SDE is replaced by a discrete DDPM schedule. DDOM's reweighting of training rows by
-score is done by the data, not here (`genmbo.data.score_weighting`, used by `genmbo.models.prior`).
+Departures: latents and scores are standardized with statistics fitted on the training data (buffers), so one
+set of defaults serves any autoencoder scale; the predicted ``z_0`` is clipped to +-5 standard deviations at
+every reverse step (see `DEFAULT_NOISE_SCHEDULE`); timesteps use "trailing" spacing, so few-step samplers
+start at the last training timestep (Lin et al. 2024, arXiv 2305.08891); DPM-Solver++ clips its predicted
+``z_0`` the same way (`ClippedDPMSolver`: diffusers' thresholding rescales to [-1, 1], which suits images, not
+standardized latents); DDOM's continuous-time VP-SDE is replaced by a discrete DDPM schedule. DDOM's
+reweighting of training rows by score is done by the data, not here (`genmbo.data.score_weighting`, used by
+`genmbo.models.prior`).
 """
 
 from __future__ import annotations

@@ -63,10 +63,10 @@ def sample_metrics(
     num_steps: int | None = None,
 ) -> dict[str, float]:
     """Validity, uniqueness, novelty (and IntDiv for molecules) of `num_samples` prior samples (drawn by
-    `sampler` in `num_steps` steps, by default the prior's); with a
-    task's `oracle`, also ``sample_feasible``, the share of valid samples it scores finitely (Ehrlich
-    gives -inf to a sequence with a banned transition). Realism is measured against `reference` (held-out
-    designs) where given, else against a subset of the training designs (`realism_of_samples`)."""
+    `sampler`, DDIM in 50 steps unless told otherwise); with a task's `oracle`, also ``sample_feasible``,
+    the share of valid samples it scores finitely (Ehrlich gives -inf to a sequence with a banned transition).
+    Realism is measured against `reference` (held-out designs) where given, else against a subset of the
+    training designs (`realism_of_samples`)."""
     samples = prior.sample_designs(num_samples, generator, sampler, num_steps=num_steps)
     space = prior.autoencoder.space
     metrics: dict[str, Any] = {

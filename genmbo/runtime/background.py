@@ -1,18 +1,17 @@
 """Work done in a forked process on one of the run's cores, lent by the foreground until the work ends.
 
-A molecular campaign's first run computes measures of its offline designs (fingerprints of every one,
-realism figures of samples) that need only the data, with RDKit on one core, while torch sits on the
-others; training the surrogate, meanwhile, gains little from its second core (its small matrix products
-run 1.4 times faster on two threads than on one). `lending_a_core(work)` runs `work` in a forked child
-with one torch thread, beside the block, and takes one thread from the foreground for as long as the
-child runs: every trainer (`genmbo.models.training`) between steps and every campaign stage
-(`genmbo.campaign.pipeline.Stopwatch`) at its start call `reclaim_lent_core`, which gives the thread back
-once the child has ended, and leaving the block waits for the child. The child's only channel is the
-content-addressed cache (`genmbo.runtime.cache`): it files what it computed, and the
-foreground reads it later as it would read a second run's entries, so a child that fails or is killed
-costs time, never a result. With one thread, without the cache, or off Linux (elsewhere a fork after
-torch's threads have started is not safe, and a spawned process would import everything again), the
-block runs alone and the work is left to whoever needs its results.
+A molecular campaign's first run computes measures of its offline designs (fingerprints of every one, realism
+figures of samples) that need only the data, with RDKit on one core, while torch sits on the others; training
+the surrogate, meanwhile, gains little from its second core (its small matrix products run 1.4 times faster on
+two threads than on one). `lending_a_core(work)` runs `work` in a forked child with one torch thread, beside
+the block, and takes one thread from the foreground for as long as the child runs: every trainer
+(`genmbo.models.training`) between steps and every campaign stage (`genmbo.campaign.pipeline.Stopwatch`) at
+its start call `reclaim_lent_core`, which gives the thread back once the child has ended, and leaving the
+block waits for the child. The child's only channel is the content-addressed cache (`genmbo.runtime.cache`):
+it files what it computed, and the foreground reads it later as it would read a second run's entries, so a
+child that fails or is killed costs time, never a result. With one thread, without the cache, or off Linux
+(elsewhere a fork after torch's threads have started is not safe, and a spawned process would import
+everything again), the block runs alone and the work is left to whoever needs its results.
 
 OpenMP takes the thread count of the thread that opens a parallel region, so the count is changed only
 from the foreground's own thread (between training steps), never from a watcher thread. The child sets
