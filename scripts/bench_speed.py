@@ -10,10 +10,11 @@ Writes OUT/speed.json, OUT/speed.md (the tables of docs/BENCHMARKS.md) and two P
 which it names in the output.
 
 - Campaigns (`--campaigns`), each `genmbo design` as its own process, timed by wall clock with its peak
-  resident memory: the main job with an empty cache (OUT/cache) and again with it filled; the filled run
-  once more beside one CPU-bound process (a Python busy loop), as a ratio to the idle one; and an own-data
-  sequence campaign of 25,000 rows (`sequence_campaign_data`: 40 positions over 24 letters, scored by a
-  seeded position weight matrix with pairwise terms). The speed table puts each figure beside its target.
+  resident memory (the largest of the process's and its helper's, `genmbo.runtime.background`): the main job
+  with an empty cache (OUT/cache) and again with it filled; the filled run once more beside one CPU-bound
+  process (a Python busy loop), as a ratio to the idle one; and an own-data sequence campaign of 25,000 rows
+  (`sequence_campaign_data`: 40 positions over 24 letters, scored by a seeded position weight matrix with
+  pairwise terms). The speed table puts each figure beside its target.
 - Main job stages: the `timings` of a `genmbo design --out DIR` run's metrics.json (`--main-job`), else of
   the campaigns' filled-cache main job.
 - Samplers: candidates per second, decoded, and the share of them that are valid molecules, for the
