@@ -270,10 +270,8 @@ class LatentDiffusion(pl.LightningModule):
         condition: float | torch.Tensor | None = None,
         guidance_weight: float = 0.0,
         guidance: Guidance | None = None,
-        start: torch.Tensor | None = None,
-        strength: float = 1.0,
     ) -> torch.Tensor:
-        """Draw latents from the prior, from pure noise or, SDEdit's way, from noised `start` latents.
+        """Draw latents from the prior.
 
         Args:
             num_samples: number of latents ``n``.
@@ -288,12 +286,6 @@ class LatentDiffusion(pl.LightningModule):
                 model; None samples unconditionally.
             guidance_weight: classifier-free guidance weight ``w`` (needs `condition`).
             guidance: a `Guidance` applied to the noise at every step after classifier-free guidance.
-            start: `n x latent_dim` latents (original scale) to start from instead of pure noise: each is
-                noised to the timestep at `strength` of the way along the sampler's schedule (the forward
-                process, `add_noise`) and denoised from there by the remaining steps (SDEdit: Meng et al.,
-                ICLR 2022, Sec. 3; diffusers' img2img rounds the steps the same way).
-            strength: with `start`, the share of the sampler's steps run, in (0, 1]; 1 starts at the last
-                training timestep, where almost nothing of `start` is left.
         Returns:
             A `n x latent_dim` tensor of latents in the original (unstandardized) scale.
         """
@@ -309,33 +301,13 @@ class LatentDiffusion(pl.LightningModule):
         latents = randn_tensor(
             (num_samples, self.latent_dim), generator=generator, device=self.device, dtype=self.dtype
         )
-        timesteps = scheduler.timesteps
-        if start is not None:
-            timesteps, latents = self._noised_start(scheduler, start, strength, latents)
-        for timestep in timesteps:
+        for timestep in scheduler.timesteps:
             noise = self.predict_noise(
                 latents, timestep.to(self.device), standardized_condition, guidance_weight
             )
             noise = guidance(noise, latents, timestep)
             latents = scheduler.step(noise, timestep, latents, generator=generator).prev_sample
         return self.unstandardize(latents)
-
-    def _noised_start(
-        self, scheduler: Any, start: torch.Tensor, strength: float, noise: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The timesteps left at `strength` and `start` noised to the first of them with `noise`."""
-        if start.shape != noise.shape:
-            raise ValueError(f"start must be {tuple(noise.shape)} latents, got {tuple(start.shape)}")
-        if not 0.0 < strength <= 1.0:
-            raise ValueError(f"strength must be in (0, 1], got {strength}")
-        steps = len(scheduler.timesteps)
-        skipped = steps - max(1, min(steps, round(steps * strength)))
-        timesteps = scheduler.timesteps[skipped * scheduler.order :]
-        if hasattr(scheduler, "set_begin_index"):
-            scheduler.set_begin_index(skipped * scheduler.order)
-        clean = self.standardize(start.to(noise))
-        # The training scheduler's forward process: the same alphas as every sampler built from its config.
-        return timesteps, self.noise_scheduler.add_noise(clean, noise, timesteps[:1])
 
     def _sampling_condition(
         self, num_samples: int, condition: float | torch.Tensor | None, guidance_weight: float

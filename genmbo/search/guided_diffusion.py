@@ -47,7 +47,7 @@ import torch
 
 from genmbo.search.base import SearchMethod, SearchProblem
 from genmbo.search.guidance import SurrogateGuidance
-from genmbo.search.objectives import PessimisticObjective, start_points
+from genmbo.search.objectives import PessimisticObjective
 from genmbo.search.pgs import PolicyGuidedGradientSearch
 from genmbo.search.sharded_sampling import sample_across_processes, sampling_across_processes
 
@@ -86,7 +86,6 @@ class SurrogateGuidedDiffusion(SearchMethod):
         sampler: Literal["ddim", "ddpm"] = "ddim",
         num_steps: int | None = None,
         policy: dict[str, Any] | None = DEFAULT_POLICY,
-        start_strength: float | None = None,
     ):
         if scale < 0:
             raise ValueError(f"scale must be >= 0, got {scale}")
@@ -94,14 +93,11 @@ class SurrogateGuidedDiffusion(SearchMethod):
             raise ValueError(f"sampler must be 'ddim' or 'ddpm', got {sampler!r}")
         if num_steps is not None and num_steps < 1:
             raise ValueError(f"num_steps must be >= 1, got {num_steps}")
-        if start_strength is not None and not 0.0 < start_strength <= 1.0:
-            raise ValueError(f"start_strength must be in (0, 1] or None, got {start_strength}")
         if policy is not None and not isinstance(policy, dict):
             raise ValueError(f"policy must be a mapping of PGS options or None, got {policy!r}")
         self.scale = scale
         self.sampler: Literal["ddim", "ddpm"] = sampler
         self.num_steps = num_steps
-        self.start_strength = start_strength
         self.pgs: PolicyGuidedGradientSearch | None = None
         self.policy_spaces: tuple[str, ...] = ()
         if policy is not None:
@@ -140,8 +136,6 @@ class SurrogateGuidedDiffusion(SearchMethod):
         objective = PessimisticObjective.for_problem(problem, problem.kappa)
         guidance = SurrogateGuidance(diffusion, objective, self.scale, step_size)
         options = {"guidance": guidance, "sampler": self.sampler, "num_steps": self.num_steps}
-        if self.start_strength is not None:
-            options |= {"start": start_points(problem, budget, generator), "strength": self.start_strength}
         if sampling_across_processes():
             return sample_across_processes(diffusion, budget, generator, **options).detach().float()
         return diffusion.sample(budget, generator, **options).detach().float()

@@ -46,8 +46,6 @@ class ShardedSampler(pl.LightningModule):
         metrics: optional torchmetrics, updated with each shard's decoded designs (or latents, with no
             `decode`).
         sampler, num_steps: the diffusion sampler and its steps.
-        start, strength: optional latents to start from (`LatentDiffusion.sample`), one row per latent
-            of the pool, repeated cyclically when fewer, and the share of the schedule run from them.
     """
 
     def __init__(
@@ -62,8 +60,6 @@ class ShardedSampler(pl.LightningModule):
         metrics: MetricCollection | None = None,
         sampler: Literal["ddim", "ddpm"] = "ddim",
         num_steps: int | None = None,
-        start: torch.Tensor | None = None,
-        strength: float = 1.0,
     ):
         super().__init__()
         if num_shards < 1 or shard_size < 1:
@@ -82,11 +78,6 @@ class ShardedSampler(pl.LightningModule):
         self.pool: torch.Tensor | None = None
         self.sampler: Literal["ddim", "ddpm"] = sampler
         self.num_steps = num_steps
-        self.start = None
-        if start is not None:
-            rows = torch.arange(num_shards * shard_size) % start.shape[0]
-            self.start = start.detach().cpu()[rows].reshape(num_shards, shard_size, -1)
-        self.strength = strength
         self._shards: list[tuple[int, torch.Tensor]] = []
         self.pool_metrics: dict[str, torch.Tensor] = {}
 
@@ -102,8 +93,6 @@ class ShardedSampler(pl.LightningModule):
     def predict_step(self, batch: torch.Tensor, batch_idx: int) -> None:
         shard = int(batch[0])
         generator = torch.Generator().manual_seed(self.seed * _SHARD_STRIDE + shard)
-        # A padded shard (drawn and dropped) starts where the first shards do.
-        start = None if self.start is None else self.start[shard % self.num_shards].to(self.device)
         with torch.enable_grad() if self.guidance is not None else torch.no_grad():
             latents = self.diffusion.sample(
                 self.shard_size,
@@ -111,8 +100,6 @@ class ShardedSampler(pl.LightningModule):
                 sampler=self.sampler,
                 num_steps=self.num_steps,
                 guidance=self.guidance,
-                start=start,
-                strength=self.strength,
             ).detach()
         self._shards.append((shard, latents))
         if self.metrics is not None and shard < self.num_shards:
@@ -190,11 +177,9 @@ def sample_across_processes(
     guidance: Guidance | None = None,
     sampler: Literal["ddim", "ddpm"] = "ddim",
     num_steps: int | None = None,
-    start: torch.Tensor | None = None,
-    strength: float = 1.0,
 ) -> torch.Tensor:
     """`count` latents drawn by `ShardedSampler` across the processes, shards of at most `SHARD_SIZE`;
-    the shards' seed is drawn from `generator`; latent ``i`` starts from row ``i`` of `start`, if given."""
+    the shards' seed is drawn from `generator`."""
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     with tempfile.TemporaryDirectory(prefix="genmbo-pool-") as folder:
         shards = ShardedSampler(
@@ -206,8 +191,6 @@ def sample_across_processes(
             guidance=guidance,
             sampler=sampler,
             num_steps=num_steps,
-            start=start,
-            strength=strength,
         )
         pool, _ = sample_pool(shards, Path(folder) / "run")
     return pool[:count].to(diffusion.device)

@@ -176,37 +176,6 @@ def test_guidance_is_called_every_step(unconditional_model: LatentDiffusion) -> 
         unconditional_model.sample(2, condition=1.0)
 
 
-@pytest.mark.parametrize("sampler", ["ddim", "dpm"])
-def test_a_start_keeps_each_sample_in_its_starts_mode(unconditional_model: LatentDiffusion, sampler: str) -> None:
-    # Half the starts on each blob's center: a weak start (a fifth of the schedule, noise of 0.58 standard
-    # deviations against blobs 2 apart) keeps most samples in their own blob, the full schedule forgets it.
-    start = CENTERS.repeat_interleave(100, dim=0)
-    steps: list[int] = []
-
-    def record(noise: torch.Tensor, latents: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
-        steps.append(int(timestep))
-        return noise
-
-    def draw(strength: float) -> torch.Tensor:
-        generator = torch.Generator().manual_seed(5)
-        return unconditional_model.sample(
-            200, generator, sampler=sampler, num_steps=10, guidance=record, start=start, strength=strength
-        )
-
-    def own_blob(samples: torch.Tensor) -> torch.Tensor:
-        return (torch.cdist(samples, CENTERS).argmin(dim=1) == torch.cdist(start, CENTERS).argmin(dim=1)).float()
-
-    weak = draw(0.2)
-    assert steps == [199, 99]
-    assert own_blob(weak).mean() > 0.85 and (weak - start).norm(dim=1).median() < 1.0
-    steps.clear()
-    assert 0.3 < own_blob(draw(1.0)).mean() < 0.7 and len(steps) == 10
-    with pytest.raises(ValueError, match="strength"):
-        draw(0.0)
-    with pytest.raises(ValueError, match="start must be"):
-        unconditional_model.sample(3, start=start)
-
-
 def test_checkpoint_rebuilds_model_and_schedule(tmp_path) -> None:
     pl.seed_everything(0)
     model = LatentDiffusion(2, conditional=True, **TINY)
