@@ -10,10 +10,17 @@ Whole-file problems (every score NaN, nothing left, vectors of different lengths
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
+import sys
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import chain, islice
 from typing import Any
 
 import numpy as np
+import torch
 
 from genmbo.data.objectives import Constraint, Objective, ObjectiveTable
 from genmbo.data.offline import CleaningReport, OfflineDataset
@@ -23,6 +30,9 @@ from genmbo.runtime.progress import track
 from genmbo.spaces.base import DesignSpace
 
 ProgressCallback = Callable[[int], None]
+# Rows a worker parses at a time: large enough that sending them costs little beside parsing them (a
+# molecule takes about half a millisecond), small enough that a table of a few chunks is spread out.
+PARSE_CHUNK = 2048
 
 
 def clean(
@@ -97,17 +107,94 @@ def clean(
 
 
 def parsed_rows(
-    rows: Iterable[tuple[int, Any]], space: DesignSpace, report: CleaningReport
+    rows: Iterable[tuple[int, Any]], space: DesignSpace, report: CleaningReport, processes: int | None = None
 ) -> Iterator[tuple[int, Any, Hashable]]:
     """``(index, design, key)`` for each ``(index, raw)`` of `rows` that `space` parses: the canonical
-    design and its `space.key`; a row it rejects is counted in `report` under the space's reason."""
-    for index, raw in rows:
+    design and its `space.key`; a row it rejects is counted in `report` under the space's reason.
+
+    Rows are parsed in chunks of `PARSE_CHUNK`, by `processes` forked worker processes when there are
+    more rows than one chunk (default `parsing_processes()`); results come back in row order, so the
+    designs, keys and report are those of parsing one row after another."""
+    processes = parsing_processes() if processes is None else processes
+    chunks = _chunks(rows, PARSE_CHUNK)
+    first = next(chunks, [])
+    if processes > 1 and len(first) == PARSE_CHUNK:
+        parsed = _parsed_in_processes(space, chain([first], chunks), processes)
+    else:
+        parsed = (_parse_chunk(space, chunk) for chunk in chain([first], chunks))
+    for chunk in parsed:
+        for index, design, key, reason in chunk:
+            if reason is not None:
+                report.skip(reason)
+            else:
+                yield index, design, key
+
+
+def parsing_processes() -> int:
+    """Worker processes for parsing: torch's thread count, which a campaign sets to the cores it may use
+    (`genmbo.runtime.threads`), on Linux; one elsewhere, where forking a process that has started
+    threads is not safe (`genmbo.runtime.background` forks on the same terms)."""
+    return torch.get_num_threads() if sys.platform.startswith("linux") else 1
+
+
+def _chunks(rows: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+ParsedRow = tuple[int, Any, Hashable, str | None]
+
+
+def _parse_chunk(space: DesignSpace, chunk: list[tuple[int, Any]]) -> list[ParsedRow]:
+    """``(index, design, key, None)`` for a row `space` parses, ``(index, None, None, reason)`` otherwise."""
+    parsed: list[ParsedRow] = []
+    for index, raw in chunk:
         try:
             design = space.parse(raw)
         except InvalidDesign as problem:
-            report.skip(problem.reason)
+            parsed.append((index, None, None, problem.reason))
             continue
-        yield index, design, space.key(design)
+        parsed.append((index, design, space.key(design), None))
+    return parsed
+
+
+_worker_space: DesignSpace | None = None
+
+
+def _start_worker(space: DesignSpace) -> None:
+    global _worker_space
+    _worker_space = space
+    torch.set_num_threads(1)  # as PyTorch's data-loader workers do after a fork
+    # Ctrl-C and SIGTERM are the parent's to handle (it stops the pool); a worker leaves without a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _parse_in_worker(chunk: list[tuple[int, Any]]) -> list[ParsedRow]:
+    assert _worker_space is not None
+    return _parse_chunk(_worker_space, chunk)
+
+
+def _parsed_in_processes(
+    space: DesignSpace, chunks: Iterable[list[tuple[int, Any]]], processes: int
+) -> Iterator[list[ParsedRow]]:
+    """Each chunk's `_parse_chunk`, in order, from `processes` forked workers; at most two chunks per
+    worker are in flight, so the rows are read (and a progress bar advances) as they are parsed."""
+    context = multiprocessing.get_context("fork")
+    workers = ProcessPoolExecutor(processes, context, initializer=_start_worker, initargs=(space,))
+    with workers as pool:
+        pending: deque[Future[list[ParsedRow]]] = deque()
+        try:
+            for chunk in chunks:
+                pending.append(pool.submit(_parse_in_worker, chunk))
+                if len(pending) >= 2 * processes:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def check_vector_dimensions(table: RawTable) -> int:

@@ -1,0 +1,59 @@
+"""Parsing rows in worker processes gives exactly what parsing them one after another gives."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from genmbo.data import cleaning
+from genmbo.data.cleaning import clean, parsed_rows
+from genmbo.data.offline import CleaningReport
+from genmbo.data.reading import RawTable
+from genmbo.spaces.molecules import MoleculeSpace
+
+# Valid, invalid and duplicate molecules (duplicates in other chunks of 3 rows), and a NaN score.
+SMILES = ["CCO", "C1CC", "c1ccccc1", "OCC", "CC(=O)O", "", "CCN", "N#N", "c1ccccc1", "CCCl", "xyz", "CCO"]
+SCORES = np.array([1.0, 2.0, 3.0, np.nan, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_workers_parse_in_row_order_with_the_same_report(monkeypatch) -> None:
+    monkeypatch.setattr(cleaning, "PARSE_CHUNK", 3)
+    pools = []
+    in_processes = cleaning._parsed_in_processes
+
+    def spy(*args, **kwargs):
+        pools.append(args[2])
+        yield from in_processes(*args, **kwargs)
+
+    monkeypatch.setattr(cleaning, "_parsed_in_processes", spy)
+    space = MoleculeSpace()
+    reports = {processes: CleaningReport() for processes in (1, 2)}
+    rows = {
+        processes: list(parsed_rows(enumerate(SMILES), space, reports[processes], processes))
+        for processes in (1, 2)
+    }
+    assert pools == [2]  # only the two-process run used workers
+    assert rows[2] == rows[1]
+    assert [index for index, _, _ in rows[1]] == [0, 2, 3, 4, 6, 7, 8, 9, 11]
+    assert reports[2].skipped == reports[1].skipped == {"unparseable SMILES": 3}
+
+    datasets = {}
+    for processes in (1, 2):
+        monkeypatch.setattr(cleaning, "parsing_processes", lambda processes=processes: processes)
+        datasets[processes] = clean(RawTable(SMILES, SCORES, "table"), space)
+    assert datasets[2].designs == datasets[1].designs == ["CCO", "c1ccccc1", "CC(=O)O", "CCN", "N#N", "CCCl"]
+    np.testing.assert_array_equal(datasets[2].scores, datasets[1].scores)
+    np.testing.assert_array_equal(datasets[1].scores, [6.5, 6.0, 5.0, 7.0, 8.0, 10.0])
+    assert datasets[2].report.to_dict() == datasets[1].report.to_dict()
+    assert datasets[1].report.to_dict()["skipped"] == {"NaN or infinite score": 1, "unparseable SMILES": 3}
+
+
+def test_one_short_chunk_is_parsed_here(monkeypatch) -> None:
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a table shorter than a chunk started workers")
+
+    monkeypatch.setattr(cleaning, "_parsed_in_processes", no_pool)
+    report = CleaningReport()
+    rows = list(parsed_rows(enumerate(SMILES), MoleculeSpace(), report, processes=2))
+    assert len(rows) == 9 and report.skipped == {"unparseable SMILES": 3}
