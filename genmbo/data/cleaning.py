@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -33,6 +34,9 @@ ProgressCallback = Callable[[int], None]
 # Rows a worker parses at a time: large enough that sending them costs little beside parsing them (a
 # molecule takes about half a millisecond), small enough that a table of a few chunks is spread out.
 PARSE_CHUNK = 2048
+# A chunk parsed faster than this is not worth sending to workers (sequences and vectors: a few hundredths
+# of a second; pickling the rows both ways would cost more than parsing them).
+PARSE_ALONE_S = 0.25
 
 
 def clean(
@@ -112,17 +116,20 @@ def parsed_rows(
     """``(index, design, key)`` for each ``(index, raw)`` of `rows` that `space` parses: the canonical
     design and its `space.key`; a row it rejects is counted in `report` under the space's reason.
 
-    Rows are parsed in chunks of `PARSE_CHUNK`, by `processes` forked worker processes when there are
-    more rows than one chunk (default `parsing_processes()`); results come back in row order, so the
-    designs, keys and report are those of parsing one row after another."""
+    Rows are parsed in chunks of `PARSE_CHUNK`. The first is parsed here; when it took longer than
+    `PARSE_ALONE_S`, as molecules do (RDKit and a SELFIES round trip, about half a millisecond a row), the
+    rest are parsed by `processes` forked worker processes (default `parsing_processes()`). Results come
+    back in row order, so the designs, keys and report are those of parsing one row after another."""
     processes = parsing_processes() if processes is None else processes
     chunks = _chunks(rows, PARSE_CHUNK)
-    first = next(chunks, [])
-    if processes > 1 and len(first) == PARSE_CHUNK:
-        parsed = _parsed_in_processes(space, chain([first], chunks), processes)
+    started = time.perf_counter()
+    first = _parse_chunk(space, next(chunks, []))
+    slow = time.perf_counter() - started > PARSE_ALONE_S
+    if processes > 1 and slow:
+        rest = _parsed_in_processes(space, chunks, processes)
     else:
-        parsed = (_parse_chunk(space, chunk) for chunk in chain([first], chunks))
-    for chunk in parsed:
+        rest = (_parse_chunk(space, chunk) for chunk in chunks)
+    for chunk in chain([first], rest):
         for index, design, key, reason in chunk:
             if reason is not None:
                 report.skip(reason)

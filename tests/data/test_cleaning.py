@@ -19,6 +19,7 @@ SCORES = np.array([1.0, 2.0, 3.0, np.nan, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 1
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
 def test_workers_parse_in_row_order_with_the_same_report(monkeypatch) -> None:
     monkeypatch.setattr(cleaning, "PARSE_CHUNK", 3)
+    monkeypatch.setattr(cleaning, "PARSE_ALONE_S", 0.0)  # every first chunk counts as slow
     pools = []
     in_processes = cleaning._parsed_in_processes
 
@@ -49,10 +50,12 @@ def test_workers_parse_in_row_order_with_the_same_report(monkeypatch) -> None:
     assert datasets[1].report.to_dict()["skipped"] == {"NaN or infinite score": 1, "unparseable SMILES": 3}
 
 
-def test_one_short_chunk_is_parsed_here(monkeypatch) -> None:
+def test_rows_that_parse_fast_are_parsed_here(monkeypatch) -> None:
+    # Three molecules parse in about a millisecond, far under `PARSE_ALONE_S`.
     def no_pool(*args, **kwargs):
-        raise AssertionError("a table shorter than a chunk started workers")
+        raise AssertionError("fast rows were sent to workers")
 
+    monkeypatch.setattr(cleaning, "PARSE_CHUNK", 3)
     monkeypatch.setattr(cleaning, "_parsed_in_processes", no_pool)
     report = CleaningReport()
     rows = list(parsed_rows(enumerate(SMILES), MoleculeSpace(), report, processes=2))
