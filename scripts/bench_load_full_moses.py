@@ -9,8 +9,9 @@ Writes the training SMILES to OUT/moses_train.csv with a placeholder score (the 
 needs a score column, and no oracle is timed here), then times `load_offline_dataset` (read, RDKit
 canonicalization, exact SELFIES round trip, duplicate merging) and encoding with the shipped MOSES VAE,
 with progress bars, and prints the figures as JSON. Peak memory is the process's maximum resident set;
-the rows are parsed by forked worker processes (`genmbo.data.cleaning.parsed_rows`, one per thread), whose
-largest resident set is given apart: it counts the pages they share with the process they were forked from.
+molecules are parsed and tokenized by forked worker processes (`genmbo.runtime.workers`, one per thread),
+whose largest resident set is given apart: it counts the pages they share with the process they were forked
+from.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def main() -> None:
         figures["encode_seconds"] = time.perf_counter() - started
     figures["latents_shape"] = list(latents.shape)
     figures["peak_memory_gib"] = peak_memory_gib()
+    figures["peak_memory_workers_gib"] = peak_memory_gib(resource.RUSAGE_CHILDREN)
     figures["threads"] = args.threads
     print(json.dumps(figures, indent=2))
     (args.out / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")

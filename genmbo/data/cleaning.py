@@ -10,33 +10,21 @@ Whole-file problems (every score NaN, nothing left, vectors of different lengths
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
-import sys
-import time
-from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from itertools import chain, islice
+from functools import partial
 from typing import Any
 
 import numpy as np
-import torch
 
 from genmbo.data.objectives import Constraint, Objective, ObjectiveTable
 from genmbo.data.offline import CleaningReport, OfflineDataset
 from genmbo.data.reading import RawTable
 from genmbo.errors import DataError, InvalidDesign
 from genmbo.runtime.progress import track
+from genmbo.runtime.workers import chunk_results
 from genmbo.spaces.base import DesignSpace
 
 ProgressCallback = Callable[[int], None]
-# Rows a worker parses at a time: large enough that sending them costs little beside parsing them (a
-# molecule takes about half a millisecond), small enough that a table of a few chunks is spread out.
-PARSE_CHUNK = 2048
-# A chunk parsed faster than this is not worth sending to workers (sequences and vectors: a few hundredths
-# of a second; pickling the rows both ways would cost more than parsing them).
-PARSE_ALONE_S = 0.25
 
 
 def clean(
@@ -116,20 +104,10 @@ def parsed_rows(
     """``(index, design, key)`` for each ``(index, raw)`` of `rows` that `space` parses: the canonical
     design and its `space.key`; a row it rejects is counted in `report` under the space's reason.
 
-    Rows are parsed in chunks of `PARSE_CHUNK`. The first is parsed here; when it took longer than
-    `PARSE_ALONE_S`, as molecules do (RDKit and a SELFIES round trip, about half a millisecond a row), the
-    rest are parsed by `processes` forked worker processes (default `parsing_processes()`). Results come
-    back in row order, so the designs, keys and report are those of parsing one row after another."""
-    processes = parsing_processes() if processes is None else processes
-    chunks = _chunks(rows, PARSE_CHUNK)
-    started = time.perf_counter()
-    first = _parse_chunk(space, next(chunks, []))
-    slow = time.perf_counter() - started > PARSE_ALONE_S
-    if processes > 1 and slow:
-        rest = _parsed_in_processes(space, chunks, processes)
-    else:
-        rest = (_parse_chunk(space, chunk) for chunk in chunks)
-    for chunk in chain([first], rest):
+    Rows whose parsing is slow enough (molecules; not sequences or vectors) are parsed by worker processes,
+    one per torch thread unless `processes` says otherwise (`genmbo.runtime.workers`); they come back in
+    order, so the designs, keys and report are those of parsing one row after another."""
+    for chunk in chunk_results(partial(_parse_chunk, space), rows, processes):
         for index, design, key, reason in chunk:
             if reason is not None:
                 report.skip(reason)
@@ -137,25 +115,11 @@ def parsed_rows(
                 yield index, design, key
 
 
-def parsing_processes() -> int:
-    """Worker processes for parsing: torch's thread count, which a campaign sets to the cores it may use
-    (`genmbo.runtime.threads`), on Linux; one elsewhere, where forking a process that has started
-    threads is not safe (`genmbo.runtime.background` forks on the same terms)."""
-    return torch.get_num_threads() if sys.platform.startswith("linux") else 1
-
-
-def _chunks(rows: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-ParsedRow = tuple[int, Any, Hashable, str | None]
-
-
-def _parse_chunk(space: DesignSpace, chunk: list[tuple[int, Any]]) -> list[ParsedRow]:
+def _parse_chunk(
+    space: DesignSpace, chunk: list[tuple[int, Any]]
+) -> list[tuple[int, Any, Hashable, str | None]]:
     """``(index, design, key, None)`` for a row `space` parses, ``(index, None, None, reason)`` otherwise."""
-    parsed: list[ParsedRow] = []
+    parsed: list[tuple[int, Any, Hashable, str | None]] = []
     for index, raw in chunk:
         try:
             design = space.parse(raw)
@@ -164,44 +128,6 @@ def _parse_chunk(space: DesignSpace, chunk: list[tuple[int, Any]]) -> list[Parse
             continue
         parsed.append((index, design, space.key(design), None))
     return parsed
-
-
-_worker_space: DesignSpace | None = None
-
-
-def _start_worker(space: DesignSpace) -> None:
-    global _worker_space
-    _worker_space = space
-    torch.set_num_threads(1)  # as PyTorch's data-loader workers do after a fork
-    # Ctrl-C and SIGTERM are the parent's to handle (it stops the pool); a worker leaves without a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _parse_in_worker(chunk: list[tuple[int, Any]]) -> list[ParsedRow]:
-    assert _worker_space is not None
-    return _parse_chunk(_worker_space, chunk)
-
-
-def _parsed_in_processes(
-    space: DesignSpace, chunks: Iterable[list[tuple[int, Any]]], processes: int
-) -> Iterator[list[ParsedRow]]:
-    """Each chunk's `_parse_chunk`, in order, from `processes` forked workers; at most two chunks per
-    worker are in flight, so the rows are read (and a progress bar advances) as they are parsed."""
-    context = multiprocessing.get_context("fork")
-    workers = ProcessPoolExecutor(processes, context, initializer=_start_worker, initargs=(space,))
-    with workers as pool:
-        pending: deque[Future[list[ParsedRow]]] = deque()
-        try:
-            for chunk in chunks:
-                pending.append(pool.submit(_parse_in_worker, chunk))
-                if len(pending) >= 2 * processes:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
 
 
 def check_vector_dimensions(table: RawTable) -> int:

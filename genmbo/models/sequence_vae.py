@@ -51,8 +51,10 @@ fixed-length space (TFBind8, Ehrlich) exactly `length` tokens then EOS.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
@@ -71,7 +73,9 @@ from genmbo.models.networks.sequence_encoder import (
     PositionwiseSequenceEncoder,
 )
 from genmbo.models.transition_decoding import best_allowed_path, sample_allowed_path
+from genmbo.runtime import workers
 from genmbo.runtime.progress import track
+from genmbo.runtime.workers import chunk_results
 from genmbo.spaces.base import DesignSpace, space_from_dict
 from genmbo.spaces.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
@@ -90,6 +94,11 @@ def generation_mask(width: int, vocab_size: int, fixed_length: int | None) -> to
     allowed[-1] = False
     allowed[-1, EOS_ID] = True
     return allowed
+
+
+def token_ids(space: Any, dtype: type[np.integer], designs: list[Any]) -> np.ndarray:
+    """`space.encode(designs)` as a NumPy matrix of `dtype` (a small one keeps many designs' ids compact)."""
+    return space.encode(designs).numpy().astype(dtype)
 
 
 def convolutional_positions(max_length: int, stride: int) -> int:
@@ -323,16 +332,23 @@ class SequenceVAE(pl.LightningModule):
     def encode_designs(self, designs: Sequence[Any], batch_size: int = 512) -> torch.Tensor:
         """Posterior means of canonical designs: a `n x latent_dim` tensor.
 
-        Designs are tokenized one batch at a time, so memory holds one batch's token lists, not all of
-        them (the full MOSES training set's lists alone are several GB). Batches of 512 keep a GRU step's
-        gate activations in the core's cache: the shipped MOSES encoder reads about 11,000 molecules a
-        second on two threads of the development machine, against 8,000 in batches of 1,024."""
+        The designs are turned into token ids first, by worker processes where that is slow (SELFIES
+        tokens of molecules outside the shipped subset's precomputed table: `genmbo.runtime.workers`),
+        and kept as a compact id matrix, not as token lists (the full MOSES training set's lists alone
+        are several GB). The encoder then reads batches of 512, which keep a GRU step's gate activations
+        in the core's cache: the shipped MOSES encoder reads about 11,000 molecules a second on two
+        threads of the development machine, against 8,000 in batches of 1,024."""
         was_training = self.training
         self.eval()
         designs = list(designs)
+        dtype = np.int16 if self.vocab_size <= np.iinfo(np.int16).max else np.int64
+        chunks = chunk_results(partial(token_ids, self.space, dtype), designs)
+        total = -(-len(designs) // workers.CHUNK)
+        ids = [torch.from_numpy(chunk) for chunk in track(chunks, "tokenizing designs", total=total)]
+        tokens = torch.cat(ids) if ids else torch.empty(0, 0, dtype=torch.int16)
         starts = range(0, len(designs), batch_size)
         means = [
-            self.encoder(self.space.encode(designs[start : start + batch_size]).to(self.device))[0]
+            self.encoder(tokens[start : start + batch_size].long().to(self.device))[0]
             for start in track(starts, "encoding designs")
         ]
         self.train(was_training)

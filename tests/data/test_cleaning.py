@@ -5,10 +5,10 @@ import sys
 import numpy as np
 import pytest
 
-from genmbo.data import cleaning
 from genmbo.data.cleaning import clean, parsed_rows
 from genmbo.data.offline import CleaningReport
 from genmbo.data.reading import RawTable
+from genmbo.runtime import workers
 from genmbo.spaces.molecules import MoleculeSpace
 
 # Valid, invalid and duplicate molecules (duplicates in other chunks of 3 rows), and a NaN score.
@@ -18,16 +18,16 @@ SCORES = np.array([1.0, 2.0, 3.0, np.nan, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 1
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
 def test_workers_parse_in_row_order_with_the_same_report(monkeypatch) -> None:
-    monkeypatch.setattr(cleaning, "PARSE_CHUNK", 3)
-    monkeypatch.setattr(cleaning, "PARSE_ALONE_S", 0.0)  # every first chunk counts as slow
+    monkeypatch.setattr(workers, "CHUNK", 3)
+    monkeypatch.setattr(workers, "ALONE_S", 0.0)  # every first chunk counts as slow
     pools = []
-    in_processes = cleaning._parsed_in_processes
+    in_workers = workers._in_workers
 
-    def spy(*args, **kwargs):
-        pools.append(args[2])
-        yield from in_processes(*args, **kwargs)
+    def spy(work, chunks, processes):
+        pools.append(processes)
+        yield from in_workers(work, chunks, processes)
 
-    monkeypatch.setattr(cleaning, "_parsed_in_processes", spy)
+    monkeypatch.setattr(workers, "_in_workers", spy)
     space = MoleculeSpace()
     reports = {processes: CleaningReport() for processes in (1, 2)}
     rows = {
@@ -41,22 +41,11 @@ def test_workers_parse_in_row_order_with_the_same_report(monkeypatch) -> None:
 
     datasets = {}
     for processes in (1, 2):
-        monkeypatch.setattr(cleaning, "parsing_processes", lambda processes=processes: processes)
+        monkeypatch.setattr(workers, "worker_processes", lambda processes=processes: processes)
         datasets[processes] = clean(RawTable(SMILES, SCORES, "table"), space)
+    assert pools == [2, 2]
     assert datasets[2].designs == datasets[1].designs == ["CCO", "c1ccccc1", "CC(=O)O", "CCN", "N#N", "CCCl"]
     np.testing.assert_array_equal(datasets[2].scores, datasets[1].scores)
     np.testing.assert_array_equal(datasets[1].scores, [6.5, 6.0, 5.0, 7.0, 8.0, 10.0])
     assert datasets[2].report.to_dict() == datasets[1].report.to_dict()
     assert datasets[1].report.to_dict()["skipped"] == {"NaN or infinite score": 1, "unparseable SMILES": 3}
-
-
-def test_rows_that_parse_fast_are_parsed_here(monkeypatch) -> None:
-    # Three molecules parse in about a millisecond, far under `PARSE_ALONE_S`.
-    def no_pool(*args, **kwargs):
-        raise AssertionError("fast rows were sent to workers")
-
-    monkeypatch.setattr(cleaning, "PARSE_CHUNK", 3)
-    monkeypatch.setattr(cleaning, "_parsed_in_processes", no_pool)
-    report = CleaningReport()
-    rows = list(parsed_rows(enumerate(SMILES), MoleculeSpace(), report, processes=2))
-    assert len(rows) == 9 and report.skipped == {"unparseable SMILES": 3}
