@@ -7,7 +7,7 @@ valid), novelty (distinct valid molecules not in the VAE's training molecules: t
 the 10,000 held out, or with `--moses-wheel` the whole MOSES training set minus them), IntDiv1 and
 IntDiv2 (Morgan radius 2, 1024 bits, as MOSES), and the distribution
 metrics of `genmbo.metrics.realism` against the 10,000 held-out molecules (`realism_*`: FCD, GuacaMol KL
-score, SA, ring and alert shares) beside the same metrics for as many training molecules drawn at random
+score, MOSES's SNN, Frag and Scaf, SA, ring and alert shares) beside the same metrics for as many training molecules drawn at random
 (`realism_*_floor`).
 
     python scripts/evaluate_moses_samples.py --prior checkpoints/moses --samples 10000

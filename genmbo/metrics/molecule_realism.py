@@ -22,6 +22,7 @@ for held-out real molecules of the same size (the floor; `genmbo.metrics.realism
   7 atoms, which drug-like libraries almost never contain.
 - `StructuralAlertShare`: share of molecules matching an RDKit `FilterCatalog` (PAINS: Baell & Holloway,
   J. Med. Chem. 2010; BRENK: Brenk et al., ChemMedChem 2008; NIH: Jadhav et al., J. Med. Chem. 2010).
+- MOSES's SNN, Frag and Scaf against the reference: `genmbo.metrics.moses_similarity`.
 
 Every metric takes canonical, valid SMILES (None entries, failed decodes, are skipped) and keeps tensor
 states reduced by concatenation, so it synchronizes across processes like any torchmetrics metric.
@@ -41,6 +42,11 @@ from scipy.stats import entropy, gaussian_kde
 from torchmetrics import Metric
 
 from genmbo.metrics.fingerprints import morgan_fingerprints, tanimoto_from_bits, unpack_bits
+from genmbo.metrics.moses_similarity import (
+    FragmentSimilarity,
+    NearestNeighbourSimilarity,
+    ScaffoldSimilarity,
+)
 from genmbo.metrics.samples import _cat_or_empty, measure
 from genmbo.selection.constraints import (
     alert_catalog,
@@ -340,9 +346,13 @@ def molecule_property_metrics(smiles: Sequence[str | None], offline: bool = Fals
 
 
 def molecule_realism(smiles: Sequence[str | None], reference: Sequence[str]) -> dict[str, float]:
-    """FCD and GuacaMol KL score against `reference`, and the reference-free metrics, of `smiles`."""
+    """FCD, GuacaMol KL score and MOSES's SNN, Frag and Scaf (`genmbo.metrics.moses_similarity`) against
+    `reference`, and the reference-free metrics, of `smiles`."""
     distances: dict[str, Metric] = {
         "fcd": FrechetChemNetDistance(reference, sync_on_compute=False),
         "kl_score": KLDivergenceScore(reference, sync_on_compute=False),
+        "snn": NearestNeighbourSimilarity(reference, sync_on_compute=False),
+        "frag": FragmentSimilarity(reference, sync_on_compute=False),
+        "scaf": ScaffoldSimilarity(reference, sync_on_compute=False),
     }
     return measure(distances, smiles) | molecule_property_metrics(smiles)
