@@ -5,9 +5,9 @@ Draws `--samples` latents from the latent diffusion prior (`--sampler`: DDIM in 
 with the SELFIES VAE, and prints JSON: validity (decodes that are molecules), uniqueness (distinct among
 valid), novelty (distinct valid molecules not in the VAE's training molecules: the shipped subset minus
 the 10,000 held out, or with `--moses-wheel` the whole MOSES training set minus them), IntDiv1 and
-IntDiv2 (Morgan radius 2, 1024 bits, as MOSES), and the distribution
-metrics of `genmbo.metrics.realism` against the 10,000 held-out molecules (`realism_*`: FCD, GuacaMol KL
-score, MOSES's SNN, Frag and Scaf, SA, ring and alert shares) beside the same metrics for as many training molecules drawn at random
+IntDiv2 (Morgan radius 2, 1024 bits, as MOSES), and the distribution metrics of `genmbo.metrics.realism`
+against the 10,000 held-out molecules (`realism_*`: FCD, GuacaMol KL score, MOSES's SNN, Frag and Scaf,
+SA, ring and alert shares) beside the same metrics for as many training molecules drawn at random
 (`realism_*_floor`).
 
     python scripts/evaluate_moses_samples.py --prior checkpoints/moses --samples 10000

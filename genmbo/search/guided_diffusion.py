@@ -41,7 +41,7 @@ are drawn in shards across the processes (`genmbo.search.sharded_sampling`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import torch
 
@@ -50,6 +50,7 @@ from genmbo.search.guidance import SurrogateGuidance
 from genmbo.search.objectives import PessimisticObjective
 from genmbo.search.pgs import PolicyGuidedGradientSearch
 from genmbo.search.sharded_sampling import sample_across_processes, sampling_across_processes
+from genmbo.spaces import SPACE_KINDS
 
 # The default step-size policy: one top-20% pool of trajectories (the paper's four cost 4x) and 200 CQL
 # updates with a snapshot at 100 (PGS's own 500 and 250 cost 2.5x and found no better design on the
@@ -61,7 +62,6 @@ DEFAULT_POLICY: dict[str, Any] = {
     "checkpoint_every": 100,
     "spaces": ["sequence"],
 }
-SpaceKind = Literal["molecules", "sequence", "continuous"]
 
 
 class SurrogateGuidedDiffusion(SearchMethod):
@@ -103,9 +103,9 @@ class SurrogateGuidedDiffusion(SearchMethod):
         if policy is not None:
             options = DEFAULT_POLICY | policy
             self.policy_spaces = tuple(options.pop("spaces"))
-            unknown = set(self.policy_spaces) - set(get_args(SpaceKind))
+            unknown = set(self.policy_spaces) - set(SPACE_KINDS)
             if unknown:
-                raise ValueError(f"policy spaces must be among {get_args(SpaceKind)}, got {sorted(unknown)}")
+                raise ValueError(f"policy spaces must be among {SPACE_KINDS}, got {sorted(unknown)}")
             # Built now so that a bad PGS option is reported before any training.
             self.pgs = PolicyGuidedGradientSearch(**options)
 

@@ -84,8 +84,9 @@ def policy_options() -> type[Any]:
     `policy` section, so that setting one key keeps the rest."""
     from pydantic import BaseModel
 
-    from genmbo.search.guided_diffusion import DEFAULT_POLICY, SpaceKind
+    from genmbo.search.guided_diffusion import DEFAULT_POLICY
     from genmbo.search.pgs import PolicyGuidedGradientSearch
+    from genmbo.spaces import SpaceKind
 
     class Base(BaseModel):
         model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)

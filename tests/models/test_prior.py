@@ -212,6 +212,7 @@ def test_a_non_finite_latent_stops_the_run_with_one_line(tmp_path, monkeypatch):
     broken[1, 0], broken[3, 1] = float("nan"), float("inf")
     with pytest.raises(GenmboError, match="encodes 2 of 5 designs to non-finite latents"):
         check_finite_latents(broken)
+
     # fit_prior_and_encode checks the latents before any later stage sees them.
     def nan_encoding(autoencoder, designs):
         return torch.full((len(designs), autoencoder.latent_dim), float("nan"))

@@ -4,7 +4,6 @@ the step sizes multiply the gradient, and the PGS policy is trained in the fit s
 from __future__ import annotations
 
 import dataclasses
-from typing import get_args
 
 import pytest
 import torch
@@ -15,10 +14,10 @@ from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.prior import Prior
 from genmbo.search.base import SearchProblem
 from genmbo.search.guidance import SurrogateGuidance
-from genmbo.search.guided_diffusion import SpaceKind, SurrogateGuidedDiffusion
+from genmbo.search.guided_diffusion import SurrogateGuidedDiffusion
 from genmbo.search.objectives import PessimisticObjective
 from genmbo.search.registry import build_search_method
-from genmbo.spaces import ContinuousSpace, MoleculeSpace, SequenceSpace
+from genmbo.spaces import SPACE_KINDS, ContinuousSpace, MoleculeSpace, SequenceSpace
 from genmbo.spaces.base import _SPACE_CLASSES
 
 # Guidance with equal steps, unless a test asks for a policy.
@@ -135,7 +134,7 @@ def test_the_policy_is_trained_on_sequences_only_unless_its_spaces_say_otherwise
     assert all(everywhere.policy_for(each) is everywhere.pgs for each in on.values())
     assert SurrogateGuidedDiffusion(policy=None).policy_for(on["sequence"]) is None
     assert problem.space is None and default.policy_for(problem) is default.pgs  # latents only: trained
-    assert set(get_args(SpaceKind)) == set(_SPACE_CLASSES)  # every registered kind can be named
+    assert set(SPACE_KINDS) == set(_SPACE_CLASSES)  # every registered kind can be named
     # Where the default trains no policy it guides with equal steps: the samples of `policy=None`.
     assert torch.equal(
         sample(on["molecules"], budget=8, policy={}), sample(on["molecules"], budget=8, policy=None)
