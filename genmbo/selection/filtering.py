@@ -35,6 +35,7 @@ class NewDesigns:
         self.constraints = constraints
         self.offline: set[Hashable] = {space.key(design) for design in offline} if exclude_offline else set()
         self.seen: set[Hashable] = set()
+        self._parsed: set[Any] = set()  # designs the space parsed: a second question about one costs nothing
 
     def reason(self, design: Any) -> str | None:
         """Why `design` is dropped, or None when it is admitted (and claimed)."""
@@ -53,10 +54,15 @@ class NewDesigns:
         """Why the decoder or the space rejects `design`, or None when it is a valid design."""
         if design is None:
             return "undecodable"
+        remembered = isinstance(design, Hashable)
+        if remembered and design in self._parsed:
+            return None
         try:
             self.space.parse(design)
         except InvalidDesign as error:
             return f"invalid: {error.reason}"
+        if remembered:
+            self._parsed.add(design)
         return None
 
     def acceptable(self, design: Any) -> bool:

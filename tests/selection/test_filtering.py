@@ -26,3 +26,13 @@ def test_the_filter_drops_each_design_for_one_named_reason() -> None:
 def test_offline_designs_pass_when_a_method_proposes_them_on_purpose() -> None:
     new = new_designs(exclude_offline=False)
     assert new.admits("AAA") and not new.admits("AAA")  # admitted once: then it is taken
+
+
+def test_a_design_is_parsed_once_however_often_it_is_asked_about(monkeypatch) -> None:
+    new = new_designs()
+    parsed = []
+    parse = SPACE.parse
+    monkeypatch.setattr(SPACE, "parse", lambda design: parsed.append(design) or parse(design))
+    assert new.invalid("ABA") is None and new.invalid("ABA") is None and new.admits("ABA")
+    assert new.invalid("ABC") is not None and new.invalid("ABC") is not None
+    assert parsed == ["ABA", "ABC", "ABC"]  # an invalid design is asked about again, a valid one is not
