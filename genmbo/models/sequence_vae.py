@@ -346,6 +346,7 @@ class SequenceVAE(pl.LightningModule):
         total = -(-len(designs) // workers.CHUNK)
         ids = [torch.from_numpy(chunk) for chunk in track(chunks, "tokenizing designs", total=total)]
         tokens = torch.cat(ids) if ids else torch.empty(0, 0, dtype=torch.int16)
+        del ids  # the chunks' copies: the matrix alone is held while the encoder reads it
         starts = range(0, len(designs), batch_size)
         means = [
             self.encoder(tokens[start : start + batch_size].long().to(self.device))[0]
