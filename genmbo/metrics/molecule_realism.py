@@ -42,11 +42,6 @@ from scipy.stats import entropy, gaussian_kde
 from torchmetrics import Metric
 
 from genmbo.metrics.fingerprints import morgan_fingerprints, tanimoto_from_bits, unpack_bits
-from genmbo.metrics.moses_similarity import (
-    FragmentSimilarity,
-    NearestNeighbourSimilarity,
-    ScaffoldSimilarity,
-)
 from genmbo.metrics.samples import _cat_or_empty, measure
 from genmbo.selection.constraints import (
     alert_catalog,
@@ -348,6 +343,13 @@ def molecule_property_metrics(smiles: Sequence[str | None], offline: bool = Fals
 def molecule_realism(smiles: Sequence[str | None], reference: Sequence[str]) -> dict[str, float]:
     """FCD, GuacaMol KL score and MOSES's SNN, Frag and Scaf (`genmbo.metrics.moses_similarity`) against
     `reference`, and the reference-free metrics, of `smiles`."""
+    # Here, not at the top: those metrics build on this module's helpers.
+    from genmbo.metrics.moses_similarity import (
+        FragmentSimilarity,
+        NearestNeighbourSimilarity,
+        ScaffoldSimilarity,
+    )
+
     distances: dict[str, Metric] = {
         "fcd": FrechetChemNetDistance(reference, sync_on_compute=False),
         "kl_score": KLDivergenceScore(reference, sync_on_compute=False),

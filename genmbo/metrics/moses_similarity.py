@@ -11,9 +11,11 @@
   Med. Chem. 1996: RDKit's `MurckoScaffold.GetScaffoldForMol`), counting only scaffolds of at least two
   rings, as MOSES does.
 
-Frag and Scaf are NaN when either set has nothing to count. Each keeps tensor states reduced by
-concatenation (fragments and scaffolds as 63-bit hashes of their SMILES), so it synchronizes across
-processes like any torchmetrics metric; the reference's counts are taken once, at construction.
+Like the other molecular metrics (`genmbo.metrics.molecule_realism`) they take canonical, valid SMILES
+(None entries are skipped). Frag and Scaf are NaN when either set has nothing to count. Each keeps
+tensor states reduced by concatenation (fragments and scaffolds as 63-bit hashes of their SMILES), so
+it synchronizes across processes like any torchmetrics metric; the reference's counts are taken once,
+at construction.
 """
 
 from __future__ import annotations
@@ -29,18 +31,14 @@ from rdkit import Chem
 from rdkit.Chem.Scaffolds import MurckoScaffold
 from torchmetrics import Metric
 
-from genmbo.metrics.design_distance import nearest
 from genmbo.metrics.fingerprints import morgan_fingerprints
+from genmbo.metrics.library import NearestReferenceValue
+from genmbo.metrics.molecule_realism import _molecules, _valid
 from genmbo.metrics.samples import _cat_or_empty
 
 SNN_RADIUS = 2
 SNN_BITS = 1024
 MIN_SCAFFOLD_RINGS = 2
-
-
-def _molecules(smiles: Sequence[str | None]) -> list[Chem.Mol]:
-    molecules = (Chem.MolFromSmiles(text) for text in smiles if text is not None)
-    return [molecule for molecule in molecules if molecule is not None]
 
 
 def _hash(text: str) -> int:
@@ -76,28 +74,18 @@ def count_cosine(first: Counter, second: Counter) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-class NearestNeighbourSimilarity(Metric):
-    """MOSES's SNN of the molecules seen against `reference` SMILES (NaN before any molecule)."""
+class NearestNeighbourSimilarity(NearestReferenceValue):
+    """MOSES's SNN of the molecules seen against `reference` SMILES (NaN before any molecule): the library
+    metric `NearestReferenceValue` on Morgan fingerprints of MOSES's radius and width."""
 
-    is_differentiable = False
     higher_is_better = True
-    full_state_update = False
 
     def __init__(self, reference: Sequence[str], **kwargs: Any):
-        super().__init__(**kwargs)
-        self.reference = morgan_fingerprints(list(reference), SNN_RADIUS, SNN_BITS)
-        self.add_state("nearest", default=[], dist_reduce_fx="cat")
+        super().__init__("tanimoto", morgan_fingerprints(list(reference), SNN_RADIUS, SNN_BITS), **kwargs)
 
     def update(self, smiles: Sequence[str | None]) -> None:
         """Add a batch of SMILES (None entries are skipped)."""
-        valid = [text for text in smiles if text is not None]
-        fingerprints = morgan_fingerprints(valid, SNN_RADIUS, SNN_BITS)
-        similarity, _ = nearest("tanimoto", fingerprints, self.reference)
-        self.nearest.append(similarity.to(self.device))
-
-    def compute(self) -> torch.Tensor:
-        values = _cat_or_empty(self.nearest).double()
-        return values.mean() if values.numel() else torch.tensor(float("nan"), dtype=torch.float64)
+        super().update(morgan_fingerprints(_valid(smiles), SNN_RADIUS, SNN_BITS))
 
 
 class _CountSimilarity(Metric):
@@ -116,7 +104,7 @@ class _CountSimilarity(Metric):
         raise NotImplementedError
 
     def _hashes(self, smiles: Sequence[str | None]) -> list[int]:
-        return [_hash(key) for molecule in _molecules(smiles) for key in self.keys(molecule)]
+        return [_hash(key) for molecule in _molecules(_valid(smiles)) for key in self.keys(molecule)]
 
     def update(self, smiles: Sequence[str | None]) -> None:
         """Add a batch of SMILES (None entries are skipped)."""
