@@ -1,7 +1,7 @@
 """Measure samples of the shipped MOSES prior: validity, uniqueness, novelty and IntDiv (MOSES metrics).
 
 Draws `--samples` latents from the latent diffusion prior (`--sampler`: DDIM in 50 steps by default,
-`dpm` DPM-Solver++ in 5; seeded), decodes them greedily
+`dpm` DPM-Solver++ in 5; seeded; `--precision bfloat16` runs the networks in bfloat16), decodes them greedily
 with the SELFIES VAE, and prints JSON: validity (decodes that are molecules), uniqueness (distinct among
 valid), novelty (distinct valid molecules not in the VAE's training molecules: the shipped subset minus
 the 10,000 held out, or with `--moses-wheel` the whole MOSES training set minus them), IntDiv1 and
@@ -11,7 +11,7 @@ SA, ring and alert shares) beside the same metrics for as many training molecule
 (`realism_*_floor`).
 
     python scripts/evaluate_moses_samples.py --prior checkpoints/moses --samples 10000
-    python scripts/evaluate_moses_samples.py --sampler dpm --steps 5
+    python scripts/evaluate_moses_samples.py --sampler dpm --steps 5 --precision bfloat16
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sampler", choices=["ddim", "dpm", "ddpm"], default="ddim")
     parser.add_argument("--steps", type=int, help="reverse steps (default: the sampler's)")
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -60,12 +61,14 @@ def main() -> None:
         reference=reference,
         sampler=args.sampler,
         num_steps=args.steps,
+        precision=args.precision,
     )
     report = {
         "prior": str(args.prior),
         "samples": args.samples,
         "sampler": args.sampler,
         "steps": args.steps,
+        "precision": args.precision,
         **{k: round(v, 4) for k, v in metrics.items()},
     }
     report["seconds"] = round(time.time() - start, 1)

@@ -270,6 +270,7 @@ class LatentDiffusion(pl.LightningModule):
         condition: float | torch.Tensor | None = None,
         guidance_weight: float = 0.0,
         guidance: Guidance | None = None,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Draw latents from the prior.
 
@@ -286,6 +287,8 @@ class LatentDiffusion(pl.LightningModule):
                 model; None samples unconditionally.
             guidance_weight: classifier-free guidance weight ``w`` (needs `condition`).
             guidance: a `Guidance` applied to the noise at every step after classifier-free guidance.
+            noise: the standard normal `n x latent_dim` latents the reverse process starts from (what
+                `initial_noise` draws); drawn with `generator` if None.
         Returns:
             A `n x latent_dim` tensor of latents in the original (unstandardized) scale.
         """
@@ -298,9 +301,9 @@ class LatentDiffusion(pl.LightningModule):
         scheduler = scheduler_class.from_config(self.noise_scheduler.config)
         default_steps = min(default_steps or self.num_train_timesteps, self.num_train_timesteps)
         scheduler.set_timesteps(num_steps or default_steps)
-        latents = randn_tensor(
-            (num_samples, self.latent_dim), generator=generator, device=self.device, dtype=self.dtype
-        )
+        if noise is not None and noise.shape != (num_samples, self.latent_dim):
+            raise ValueError(f"noise must be {num_samples} x {self.latent_dim}, got {tuple(noise.shape)}")
+        latents = self.initial_noise(num_samples, generator) if noise is None else noise
         for timestep in scheduler.timesteps:
             noise = self.predict_noise(
                 latents, timestep.to(self.device), standardized_condition, guidance_weight
@@ -308,6 +311,12 @@ class LatentDiffusion(pl.LightningModule):
             noise = guidance(noise, latents, timestep)
             latents = scheduler.step(noise, timestep, latents, generator=generator).prev_sample
         return self.unstandardize(latents)
+
+    def initial_noise(self, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The standard normal `n x latent_dim` latents `sample` starts from, drawn with `generator`."""
+        return randn_tensor(
+            (num_samples, self.latent_dim), generator=generator, device=self.device, dtype=self.dtype
+        )
 
     def _sampling_condition(
         self, num_samples: int, condition: float | torch.Tensor | None, guidance_weight: float

@@ -22,7 +22,7 @@ from genmbo.metrics.realism import realism_with_floor, split_reference
 from genmbo.metrics.reconstruction import TokenAccuracy
 from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
 from genmbo.models.latent_diffusion import Sampler
-from genmbo.models.prior import Prior
+from genmbo.models.prior import Precision, Prior
 from genmbo.spaces import ContinuousSpace, MoleculeSpace
 
 
@@ -61,13 +61,14 @@ def sample_metrics(
     reference: Sequence[Any] | None = None,
     sampler: Sampler = "ddim",
     num_steps: int | None = None,
+    precision: Precision = "float32",
 ) -> dict[str, float]:
     """Validity, uniqueness, novelty (and IntDiv for molecules) of `num_samples` prior samples (drawn by
-    `sampler`, DDIM in 50 steps unless told otherwise); with a task's `oracle`, also ``sample_feasible``,
-    the share of valid samples it scores finitely (Ehrlich gives -inf to a sequence with a banned transition).
-    Realism is measured against `reference` (held-out designs) where given, else against a subset of the
-    training designs (`realism_of_samples`)."""
-    samples = prior.sample_designs(num_samples, generator, sampler, num_steps=num_steps)
+    `sampler`, DDIM in 50 steps unless told otherwise, at `precision`: `Prior.sample_designs`); with a
+    task's `oracle`, also ``sample_feasible``, the share of valid samples it scores finitely (Ehrlich gives
+    -inf to a sequence with a banned transition). Realism is measured against `reference` (held-out
+    designs) where given, else against a subset of the training designs (`realism_of_samples`)."""
+    samples = prior.sample_designs(num_samples, generator, sampler, num_steps, precision)
     space = prior.autoencoder.space
     metrics: dict[str, Any] = {
         # MOSES validity: the sample decodes to a design (for molecules, one RDKit parses and sanitizes).

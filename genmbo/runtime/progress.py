@@ -30,6 +30,11 @@ def showing_progress(enabled: bool = True) -> Iterator[None]:
         _ENABLED.reset(token)
 
 
+def silence_progress() -> None:
+    """Turn the bars off for the rest of this thread: a worker process's bars would draw over its parent's."""
+    _ENABLED.set(False)
+
+
 def track(iterable: Iterable[T], description: str, total: int | None = None) -> Iterable[T]:
     """`iterable`, drawn as a tqdm bar on stderr while progress is enabled."""
     if not progress_enabled():

@@ -15,10 +15,18 @@ data-loader workers do after a fork, and leave Ctrl-C and SIGTERM to the parent,
 return their results by pickling, so `work` returns plain Python or NumPy values. On Linux only: elsewhere
 a fork after torch's threads have started is not safe (`genmbo.runtime.background` forks on the same
 terms), and the chunks are done one after another here.
+
+Work whose every item is slow and mostly torch, such as drawing and decoding prior samples, is better
+split once: `shard_results(work, count)` gives each of the processes one contiguous share of the indices,
+the first done in this process and the others in forked workers at the same time, all with one torch
+thread, so no core's threads wait on another's (two OpenMP threads beside a busy worker spin) and the
+networks run at one thread's better efficiency. `work` reads its inputs by index from what the fork
+copied, so nothing but its results is pickled.
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import signal
 import sys
@@ -31,6 +39,8 @@ from typing import Any, TypeVar
 
 import torch
 
+from genmbo.runtime.progress import silence_progress
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -39,6 +49,9 @@ Result = TypeVar("Result")
 CHUNK = 2048
 # Work whose second chunk is done faster than this stays in the process.
 ALONE_S = 0.25
+# `shard_results` splits only counts that give every process at least this many items: below it a
+# fork costs more than the second core gives back.
+MIN_SHARD = 2048
 
 
 def worker_processes() -> int:
@@ -66,6 +79,35 @@ def chunk_results(
         yield from (work(chunk) for chunk in chunks)
 
 
+def shard_results(work: Callable[[range], Result], count: int, processes: int | None = None) -> list[Result]:
+    """``work(indices)`` for contiguous shares of ``range(count)``, one per process, in order (see the
+    module docstring); one share, done here with torch's threads as they are, when `processes` (default
+    `worker_processes()`) is 1 or the shares would be smaller than `MIN_SHARD`."""
+    processes = worker_processes() if processes is None else processes
+    processes = max(1, min(processes, count // MIN_SHARD))
+    if processes == 1:
+        return [work(range(count))]
+    bounds = [count * share // processes for share in range(processes + 1)]
+    shares = [range(start, stop) for start, stop in itertools.pairwise(bounds)]
+    context = multiprocessing.get_context("fork")
+    threads = torch.get_num_threads()
+    # One single-process pool per share: a shared pool may hand two shares to one worker.
+    pools = [ProcessPoolExecutor(1, context, initializer=_start_worker, initargs=(work,)) for _ in shares[1:]]
+    try:
+        pending = [pool.submit(_work_in_worker, share) for pool, share in zip(pools, shares[1:], strict=True)]
+        torch.set_num_threads(1)
+        first = work(shares[0])
+        return [first, *(future.result() for future in pending)]
+    except BaseException:
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        torch.set_num_threads(threads)
+        for pool in pools:
+            pool.shutdown()
+
+
 def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
@@ -78,6 +120,7 @@ _work: Callable[[list[Any]], Any] | None = None
 def _start_worker(work: Callable[[list[Any]], Any]) -> None:
     global _work
     _work = work
+    silence_progress()
     torch.set_num_threads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

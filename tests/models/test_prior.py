@@ -124,6 +124,36 @@ def test_shipped_moses_prior_loads_and_reconstructs():
     assert all(sample is not None for sample in samples)
 
 
+def test_samples_do_not_depend_on_how_many_processes_draw_them(monkeypatch):
+    from genmbo.models import prior as prior_module
+    from genmbo.models.prior import SHIPPED_MOSES_PRIOR
+    from genmbo.runtime import workers
+
+    prior = load_prior(SHIPPED_MOSES_PRIOR)
+    monkeypatch.setattr(prior_module, "DRAW_BATCH", 5)
+    monkeypatch.setattr(workers, "MIN_SHARD", 8)
+    generator = torch.Generator().manual_seed(3)
+    # What the diffusion draws and the VAE decodes in one batch, one process.
+    expected = prior.autoencoder.decode_latents(prior.sample_latents(24, generator, "dpm"))
+    for processes in (1, 3):
+        monkeypatch.setattr(workers, "worker_processes", lambda processes=processes: processes)
+        samples = prior.sample_designs(24, torch.Generator().manual_seed(3), "dpm")
+        assert samples == expected
+
+    # bfloat16 networks draw molecules too (which ones depends on the CPU's rounding).
+    low = prior.sample_designs(24, torch.Generator().manual_seed(3), "dpm", precision="bfloat16")
+    assert len(low) == 24 and sum(sample is not None for sample in low) >= 20
+    assert torch.get_default_dtype() == torch.float32
+
+
+def test_bfloat16_sampling_is_for_token_priors_and_noise_must_fit(tmp_path):
+    prior = fit_prior(vector_dataset(3), tiny_config(steps=5), tmp_path / "prior", seed=0)
+    with pytest.raises(ValueError, match="token priors"):
+        prior.sample_designs(4, torch.Generator().manual_seed(0), precision="bfloat16")
+    with pytest.raises(ValueError, match="noise must be 4 x 3"):
+        prior.diffusion.sample(4, noise=torch.zeros(5, 3))
+
+
 def test_auto_architecture_by_length_and_convolutional_prior(tmp_path):
     resolve = resolve_sequence_architecture
     assert resolve(AutoencoderConfig(), SequenceSpace("dna", length=32)) == "positionwise"

@@ -1,13 +1,15 @@
-"""Chunks of slow work go to forked workers and come back in order; fast work stays in the process."""
+"""Chunks of slow work go to forked workers and come back in order; fast work stays in the process;
+shares of a count are done side by side, one here and the others in workers, each with one torch thread."""
 
 import os
 import sys
 import time
 
 import pytest
+import torch
 
 from genmbo.runtime import workers
-from genmbo.runtime.workers import chunk_results
+from genmbo.runtime.workers import chunk_results, shard_results
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked on Linux only")
 
@@ -50,3 +52,46 @@ def test_an_error_in_a_worker_reaches_the_caller(monkeypatch) -> None:
 
     with pytest.raises(ValueError, match="seven"):
         list(chunk_results(fails_on_seven, range(20), processes=2))
+
+
+def share_report(indices: range) -> tuple[list[int], int, int]:
+    return [index * index for index in indices], os.getpid(), torch.get_num_threads()
+
+
+def test_shares_are_done_side_by_side_in_order_with_one_thread_each(monkeypatch) -> None:
+    monkeypatch.setattr(workers, "MIN_SHARD", 4)
+    threads = torch.get_num_threads()
+    results = shard_results(share_report, 14, processes=3)
+    assert [squares for squares, _, _ in results] == [
+        [index * index for index in range(0, 4)],
+        [index * index for index in range(4, 9)],
+        [index * index for index in range(9, 14)],
+    ]
+    pids = [pid for _, pid, _ in results]
+    assert pids[0] == os.getpid() and len(set(pids)) == 3
+    assert {used for _, _, used in results} == {1}
+    assert torch.get_num_threads() == threads  # restored
+
+
+def test_small_counts_and_one_process_stay_here(monkeypatch) -> None:
+    monkeypatch.setattr(workers, "MIN_SHARD", 4)
+    threads = torch.get_num_threads()
+    for count, processes in [(7, 2), (40, 1), (0, 2)]:
+        (only,) = shard_results(share_report, count, processes)
+        assert only == ([index * index for index in range(count)], os.getpid(), threads)
+    # Three shares of at least 4 items in 14: never more processes than that.
+    assert len(shard_results(share_report, 14, processes=8)) == 3
+
+
+def test_an_error_in_a_share_reaches_the_caller(monkeypatch) -> None:
+    monkeypatch.setattr(workers, "MIN_SHARD", 2)
+
+    def fails_in_the_last_share(indices: range) -> list[int]:
+        if 9 in indices:
+            raise ValueError("nine")
+        return list(indices)
+
+    threads = torch.get_num_threads()
+    with pytest.raises(ValueError, match="nine"):
+        shard_results(fails_in_the_last_share, 10, processes=2)
+    assert torch.get_num_threads() == threads
