@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from genmbo.selection.constraints import DesignFilter, alert_catalog, alert_matches
+from genmbo.selection.constraints import DesignFilter, RareAlerts
 from genmbo.selection.diverse import Quota
 
 
@@ -37,35 +37,34 @@ class AlertQuota:
         shares: the largest share of the library per catalog name (e.g. ``{"BRENK": 0.16}``); empty: no
             cap, every method a no-op.
         count: the library size the portfolio's designs are counted against.
+        alerts: the designs' matches (`DesignFilter.rare_alerts`, shared with the realism filter); new
+            ones if not given.
     """
 
-    def __init__(self, shares: dict[str, float], count: int):
+    def __init__(self, shares: dict[str, float], count: int, alerts: RareAlerts | None = None):
         self.shares = dict(shares)
         self.count = count
-        self.catalogs = {name: alert_catalog(name) for name in self.shares}
+        self.alerts = alerts if alerts is not None else RareAlerts()
         self.taken = dict.fromkeys(self.shares, 0)
-        self._carried: dict[Any, frozenset[str]] = {}  # design -> the catalogs whose alerts it carries
 
     @classmethod
     def of(cls, constraints: DesignFilter, count: int) -> AlertQuota:
         """The caps of `constraints` (its realism bounds' offline shares, where it has realism bounds, for
         molecules, and `cap_alert_shares` is on), for a library of `count` designs."""
         realism = constraints.realism or {}
-        return cls(realism["alert_shares"] if realism.get("cap_alert_shares") else {}, count)
+        shares = realism["alert_shares"] if realism.get("cap_alert_shares") else {}
+        return cls(shares, count, constraints.rare_alerts)
 
     def limit(self, name: str, size: int) -> int:
         """Most designs of a `size`-design library that may carry a `name` alert."""
         return math.floor(self.shares[name] * size + 1e-9)
 
     def carried(self, designs: Sequence[Any]) -> list[frozenset[str]]:
-        """For each of `designs` (valid SMILES), the catalogs whose alerts it carries; each design is
-        matched once (RDKit's `RunFilterCatalog`, `alert_matches`) and remembered."""
-        new = list(dict.fromkeys(design for design in designs if design not in self._carried))
-        if new:
-            found = {name: alert_matches(catalog, new) for name, catalog in self.catalogs.items()}
-            for row, design in enumerate(new):
-                self._carried[design] = frozenset(name for name in found if found[name][row])
-        return [self._carried[design] for design in designs]
+        """For each of `designs` (valid SMILES), the capped catalogs whose alerts it carries; each design
+        is matched once (`RareAlerts`) and remembered."""
+        if not self.shares:
+            return [frozenset()] * len(designs)
+        return [frozenset(name for name in self.shares if found[name]) for found in self.alerts.of(designs)]
 
     def carriers(self, designs: Sequence[Any]) -> dict[str, torch.Tensor]:
         """Per catalog, a bool tensor: which of `designs` carry one of its alerts."""

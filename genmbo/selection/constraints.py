@@ -31,6 +31,7 @@ are canonical already, and `genmbo.selection.filtering` drops those that fail to
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -72,8 +73,11 @@ class DesignFilter:
             else None
         )
         self.realism_alerts = alert_catalog(REALISM_ALERTS) if self.realism is not None else None
-        allowed = (self.realism or {}).get("allowed_alerts", {})
-        self.rare_alert_checks = [(name, alert_catalog(name), set(kept)) for name, kept in allowed.items()]
+        self.allowed_alerts = {
+            name: set(kept) for name, kept in (self.realism or {}).get("allowed_alerts", {}).items()
+        }
+        # Each candidate's BRENK and NIH alerts, matched once for this filter and the library's quota.
+        self.rare_alerts = RareAlerts()
 
     @property
     def active(self) -> bool:
@@ -110,10 +114,44 @@ class DesignFilter:
                 return "harder to make than the offline designs (SA score)"
             if self.realism_alerts.HasMatch(molecule):
                 return f"{REALISM_ALERTS} structural alert"
-            for name, catalog, allowed in self.rare_alert_checks:
-                if any(entry.GetDescription() not in allowed for entry in catalog.GetMatches(molecule)):
-                    return f"a {name} alert rare in the offline designs"
+            if self.allowed_alerts:
+                found = self.rare_alerts.of_molecule(design, molecule)
+                for name, allowed in self.allowed_alerts.items():
+                    if not found[name] <= allowed:
+                        return f"a {name} alert rare in the offline designs"
         return None
+
+
+class RareAlerts:
+    """The descriptions of the alerts of each of `RARE_ALERT_CATALOGS` that a design (valid SMILES)
+    matches, matched once per design and remembered: the realism filter asks it of each candidate, the
+    library's alert quota (`genmbo.selection.alert_quota`) of the same candidates."""
+
+    def __init__(self):
+        self._found: dict[str, dict[str, frozenset[str]]] = {}
+
+    @functools.cached_property
+    def catalogs(self) -> dict[str, Any]:  # built at the first match: most filters never match
+        return {name: alert_catalog(name) for name in RARE_ALERT_CATALOGS}
+
+    def of(self, designs: Sequence[str]) -> list[dict[str, frozenset[str]]]:
+        """Each design's alerts by catalog; the designs not seen before matched together
+        (`alert_matches`)."""
+        new = list(dict.fromkeys(design for design in designs if design not in self._found))
+        if new:
+            found = {name: alert_matches(catalog, new) for name, catalog in self.catalogs.items()}
+            for row, design in enumerate(new):
+                self._found[design] = {name: frozenset(found[name][row]) for name in self.catalogs}
+        return [self._found[design] for design in designs]
+
+    def of_molecule(self, design: str, molecule: Any) -> dict[str, frozenset[str]]:
+        """`of([design])[0]`, matched on `molecule` (RDKit's, of `design`) already parsed."""
+        if design not in self._found:
+            self._found[design] = {
+                name: frozenset(entry.GetDescription() for entry in catalog.GetMatches(molecule))
+                for name, catalog in self.catalogs.items()
+            }
+        return self._found[design]
 
 
 def realism_bounds(

@@ -72,3 +72,30 @@ def test_admissible_counts_what_a_library_could_take():
     quota.take(CHAIN)
     assert quota.admissible([ANILINE, ALDEHYDE, *CLEAN], 8) == 5  # one BRENK place left
     assert AlertQuota({}, count=8).admissible([CHAIN, ANILINE, ALDEHYDE], 8) == 3
+
+
+def test_the_filter_and_the_quota_match_each_candidate_once(monkeypatch):
+    offline = [*CLEAN * 25, CHAIN]  # a BRENK carrier in 1 of 101: its alert rare, the cap at 1%
+    constraints = DesignFilter(
+        MoleculeSpace(), ConstraintsConfig(realism_quantile=1.0, rare_alert_share=0.02), offline
+    )
+    quota = AlertQuota.of(constraints, count=100)
+    assert quota.alerts is constraints.rare_alerts
+    assert constraints.reason(CHAIN) == "a BRENK alert rare in the offline designs"
+    # The quota reads the filter's match (GetMatches on its molecule): nothing is matched again.
+    monkeypatch.setattr(
+        "genmbo.selection.constraints.alert_matches", lambda *args: pytest.fail("matched twice")
+    )
+    assert quota.carried([CHAIN]) == [frozenset({"BRENK"})]
+
+
+def test_batched_and_single_matches_agree():
+    from rdkit import Chem
+
+    from genmbo.selection.constraints import RareAlerts
+
+    designs = [ALDEHYDE, CHAIN, ANILINE, *CLEAN]
+    batched = RareAlerts().of(designs)
+    single = RareAlerts()
+    assert [single.of_molecule(design, Chem.MolFromSmiles(design)) for design in designs] == batched
+    assert batched[0]["NIH"] and batched[1]["BRENK"] and not any(batched[3].values())
