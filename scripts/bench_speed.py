@@ -51,7 +51,8 @@ from rdkit.Chem import rdFingerprintGenerator
 from genmbo.errors import InvalidDesign
 from genmbo.metrics.design_distance import nearest
 from genmbo.metrics.fingerprints import morgan_fingerprints, pack_bits, tanimoto_from_bits, unpack_bits
-from genmbo.models.prior import DRAW_BATCH, SHIPPED_MOSES_PRIOR, load_prior
+from genmbo.models.prior import SHIPPED_MOSES_PRIOR, load_prior
+from genmbo.models.prior_sampling import DRAW_BATCH
 from genmbo.models.surrogates.ensemble import EnsembleSurrogate
 from genmbo.resources import moses_subset_smiles
 from genmbo.search.guidance import SurrogateGuidance
@@ -261,8 +262,8 @@ def sampler_stages(count: int, device: str) -> dict:
     in bfloat16) as each of `Prior.sample_designs`'s processes runs it, on one thread in batches of
     `DRAW_BATCH`: the denoiser, the VAE's decoder network, SELFIES to SMILES (`selfies.decoder`, pure
     Python, one molecule at a time) and RDKit's parse and canonical SMILES. ``ceiling_per_second`` is
-    the rate these stages allow on all of torch's threads' cores if every process runs them at this
-    speed side by side."""
+    the rate these stages allow if every process runs them at this speed side by side (on the CPU one
+    process per torch thread, on a GPU one)."""
     prior = load_prior(SHIPPED_MOSES_PRIOR)
     prior.diffusion.to(device).eval()
     vae = prior.autoencoder.to(device).eval()
@@ -295,9 +296,11 @@ def sampler_stages(count: int, device: str) -> dict:
         "RDKit canonical SMILES": rdkit_seconds,
     }
     per_thousand = {stage: 1000 * seconds / count for stage, seconds in per_thousand.items()}
-    ceiling = cores * 1000 / sum(per_thousand.values())
+    # On the CPU the draw runs these stages in one process per core; on a GPU, in one process.
+    processes = cores if device == "cpu" else 1
+    ceiling = processes * 1000 / sum(per_thousand.values())
     print({"sampler stages, s per 1,000": per_thousand, "ceiling_per_second": ceiling}, flush=True)
-    return {"seconds_per_1000": per_thousand, "ceiling_per_second": ceiling, "cores": cores}
+    return {"seconds_per_1000": per_thousand, "ceiling_per_second": ceiling, "processes": processes}
 
 
 def rdkit_fingerprints(smiles: list[str], bits: int):
@@ -451,7 +454,7 @@ def markdown(results: dict) -> str:
         lines += ["", "| target sampler's stage, one thread | s per 1,000 molecules |", "|---|---|"]
         lines += [f"| {stage} | {seconds:.3f} |" for stage, seconds in stages["seconds_per_1000"].items()]
         lines.append(
-            f"| these stages on {stages['cores']} cores side by side allow | "
+            f"| these stages in {stages['processes']} processes side by side allow | "
             f"{stages['ceiling_per_second']:.0f} molecules/s |"
         )
     lines += [

@@ -305,11 +305,13 @@ class LatentDiffusion(pl.LightningModule):
             raise ValueError(f"noise must be {num_samples} x {self.latent_dim}, got {tuple(noise.shape)}")
         latents = self.initial_noise(num_samples, generator) if noise is None else noise
         for timestep in scheduler.timesteps:
-            noise = self.predict_noise(
+            # In the latents' precision: under autocast the denoiser answers in bfloat16, while the
+            # sampler's arithmetic (and DDPM's fresh noise, drawn in the prediction's dtype) stays float32.
+            predicted_noise = self.predict_noise(
                 latents, timestep.to(self.device), standardized_condition, guidance_weight
-            )
-            noise = guidance(noise, latents, timestep)
-            latents = scheduler.step(noise, timestep, latents, generator=generator).prev_sample
+            ).to(latents.dtype)
+            predicted_noise = guidance(predicted_noise, latents, timestep)
+            latents = scheduler.step(predicted_noise, timestep, latents, generator=generator).prev_sample
         return self.unstandardize(latents)
 
     def initial_noise(self, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -30,12 +30,12 @@ from genmbo.models.checkpoints import load_module, save_weights
 from genmbo.models.encoding_cache import encode_designs_cached
 from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.models.latent_diffusion import LatentDiffusion, Sampler
+from genmbo.models.prior_sampling import Precision, draw_designs
 from genmbo.models.sequence_vae import SequenceVAE, convolutional_positions
 from genmbo.models.training import build_trainer, resume_path
 from genmbo.models.transition_decoding import observed_transitions
 from genmbo.models.vector_vae import VectorVAE
 from genmbo.outputs.files import write_json
-from genmbo.runtime.workers import shard_results
 from genmbo.spaces import ContinuousSpace, MoleculeSpace
 
 PRIOR_MANIFEST = "prior.json"
@@ -43,11 +43,6 @@ PRIOR_MANIFEST = "prior.json"
 # checkout or editable install.
 SHIPPED_MOSES_PRIOR = Path(__file__).resolve().parents[2] / "checkpoints" / "moses"
 AUTOENCODER_CLASSES = {"sequence_vae": SequenceVAE, "vector_vae": VectorVAE}
-Precision = Literal["float32", "bfloat16"]
-# Latents `Prior.sample_designs` denoises and decodes together: a batch's activations stay in the core's
-# cache (the shipped MOSES denoiser in bfloat16 on one thread: 0.047 s per 1,000 latents in batches of
-# 1,024, 0.062 s in one batch of 5,000).
-DRAW_BATCH = 1024
 
 
 @dataclass
@@ -76,41 +71,12 @@ class Prior:
         num_steps: int | None = None,
         precision: Precision = "float32",
     ) -> list[Any]:
-        """Designs decoded (greedily) from diffusion samples; `None` where a latent decodes to nothing.
-
-        The initial noise is drawn here; on the CPU, large draws are then split across processes
-        (`genmbo.runtime.workers.shard_results`), each denoising and decoding its share of that noise
-        with one torch thread, so the designs do not depend on how many processes drew them. DDPM draws
-        fresh noise from `generator` at every step and runs in one process.
-
-        ``precision="bfloat16"`` (token priors only: a vector decoded in bfloat16 keeps three significant
-        digits) runs the denoiser and the decoder under `torch.autocast` in bfloat16, the sampler's
-        arithmetic staying in float32. On a CPU with bf16 instructions (or a GPU) the networks are two to
-        three times faster, and a third of the shipped MOSES prior's samples change, to molecules as
-        realistic by every distribution metric (docs/priors.md, "Samplers"); on a CPU without them it is
-        slower.
-        """
-        low_precision = precision == "bfloat16"
-        if low_precision and not isinstance(self.autoencoder, SequenceVAE):
-            raise ValueError("bfloat16 sampling is for token priors: a vector keeps 3 digits in bfloat16")
-        self.diffusion.eval()
-        noise = self.diffusion.initial_noise(num_samples, generator)
-        device = self.diffusion.device.type
-
-        def draw(indices: range) -> list[Any]:
-            designs = []
-            for start in range(indices.start, indices.stop, DRAW_BATCH):
-                batch = noise[start : min(start + DRAW_BATCH, indices.stop)]
-                with torch.autocast(device, dtype=torch.bfloat16, enabled=low_precision):
-                    latents = self.diffusion.sample(
-                        len(batch), generator, sampler, num_steps=num_steps, noise=batch
-                    )
-                    designs += self.autoencoder.decode_latents(latents)
-            return designs
-
-        if sampler == "ddpm" or device != "cpu":
-            return draw(range(num_samples))
-        return [design for share in shard_results(draw, num_samples) for design in share]
+        """Designs decoded (greedily) from diffusion samples; `None` where a latent decodes to nothing. Large
+        draws on the CPU are split across processes, and `precision="bfloat16"` runs the networks in
+        bfloat16 (`genmbo.models.prior_sampling`)."""
+        return draw_designs(
+            self.diffusion, self.autoencoder, num_samples, generator, sampler, num_steps, precision
+        )
 
     def save(self, folder: Path) -> None:
         """Write `prior.json` beside the checkpoints so `load_prior(folder)` needs nothing else."""

@@ -22,7 +22,8 @@ from genmbo.metrics.realism import realism_with_floor, split_reference
 from genmbo.metrics.reconstruction import TokenAccuracy
 from genmbo.metrics.samples import InternalDiversity, Novelty, Uniqueness, Validity
 from genmbo.models.latent_diffusion import Sampler
-from genmbo.models.prior import Precision, Prior
+from genmbo.models.prior import Prior
+from genmbo.models.prior_sampling import Precision
 from genmbo.spaces import ContinuousSpace, MoleculeSpace
 
 

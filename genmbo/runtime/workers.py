@@ -18,10 +18,11 @@ terms), and the chunks are done one after another here.
 
 Work whose every item is slow and mostly torch, such as drawing and decoding prior samples, is better
 split once: `shard_results(work, count)` gives each of the processes one contiguous share of the indices,
-the first done in this process and the others in forked workers at the same time, all with one torch
-thread, so no core's threads wait on another's (two OpenMP threads beside a busy worker spin) and the
-networks run at one thread's better efficiency. `work` reads its inputs by index from what the fork
-copied, so nothing but its results is pickled.
+the first done in this process and the others in forked workers (one process each, forked before this
+process goes on) at the same time, all with one torch thread, so no core's threads wait on another's (two
+OpenMP threads beside a busy worker spin) and the networks run at one thread's better efficiency. `work`
+reads its inputs by index from what the fork copied, so nothing but its results is pickled; an error in
+any share, or Ctrl-C, terminates the workers still running.
 """
 
 from __future__ import annotations
@@ -79,33 +80,66 @@ def chunk_results(
         yield from (work(chunk) for chunk in chunks)
 
 
-def shard_results(work: Callable[[range], Result], count: int, processes: int | None = None) -> list[Result]:
+def shard_results(
+    work: Callable[[range], Result], count: int, processes: int | None = None, align: int = 1
+) -> list[Result]:
     """``work(indices)`` for contiguous shares of ``range(count)``, one per process, in order (see the
-    module docstring); one share, done here with torch's threads as they are, when `processes` (default
-    `worker_processes()`) is 1 or the shares would be smaller than `MIN_SHARD`."""
+    module docstring); each share but the last starts and ends at a multiple of `align`. One share, done
+    here with torch's threads as they are, when `processes` (default `worker_processes()`) is 1 or the
+    shares would be smaller than `MIN_SHARD`. An error in any share, or Ctrl-C, stops every worker."""
     processes = worker_processes() if processes is None else processes
     processes = max(1, min(processes, count // MIN_SHARD))
     if processes == 1:
         return [work(range(count))]
-    bounds = [count * share // processes for share in range(processes + 1)]
+    units = -(-count // align)
+    bounds = [min(count, align * (units * share // processes)) for share in range(processes + 1)]
     shares = [range(start, stop) for start, stop in itertools.pairwise(bounds)]
     context = multiprocessing.get_context("fork")
+    workers = []
+    for share in shares[1:]:  # every worker forked before this process does anything else
+        receiver, sender = context.Pipe(duplex=False)
+        worker = context.Process(target=_share_in_worker, args=(work, share, sender), daemon=True)
+        worker.start()
+        sender.close()
+        workers.append((worker, receiver))
     threads = torch.get_num_threads()
-    # One single-process pool per share: a shared pool may hand two shares to one worker.
-    pools = [ProcessPoolExecutor(1, context, initializer=_start_worker, initargs=(work,)) for _ in shares[1:]]
     try:
-        pending = [pool.submit(_work_in_worker, share) for pool, share in zip(pools, shares[1:], strict=True)]
         torch.set_num_threads(1)
         first = work(shares[0])
-        return [first, *(future.result() for future in pending)]
+        return [first, *(_share_result(worker, receiver) for worker, receiver in workers)]
     except BaseException:
-        for pool in pools:
-            pool.shutdown(wait=False, cancel_futures=True)
+        for worker, _ in workers:
+            worker.terminate()
         raise
     finally:
         torch.set_num_threads(threads)
-        for pool in pools:
-            pool.shutdown()
+        for worker, receiver in workers:
+            worker.join()
+            receiver.close()
+
+
+def _share_in_worker(work: Callable[[range], Any], share: range, sender: Any) -> None:
+    _start_worker(work)
+    try:
+        outcome = (True, work(share))
+    except BaseException as error:
+        outcome = (False, error)
+    try:
+        sender.send(outcome)
+    except Exception as error:  # an exception that does not pickle: its text still reaches the parent
+        sender.send((False, RuntimeError(f"{type(error).__name__}: {error}")))
+
+
+def _share_result(worker: Any, receiver: Any) -> Any:
+    try:
+        succeeded, value = receiver.recv()
+    except EOFError:
+        raise RuntimeError(
+            f"a worker process ended without its result (exit code {worker.exitcode})"
+        ) from None
+    if not succeeded:
+        raise value
+    return value
 
 
 def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -114,10 +148,10 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield chunk
 
 
-_work: Callable[[list[Any]], Any] | None = None
+_work: Callable[[Any], Any] | None = None
 
 
-def _start_worker(work: Callable[[list[Any]], Any]) -> None:
+def _start_worker(work: Callable[[Any], Any]) -> None:
     global _work
     _work = work
     silence_progress()
@@ -126,7 +160,7 @@ def _start_worker(work: Callable[[list[Any]], Any]) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _work_in_worker(chunk: list[Any]) -> Any:
+def _work_in_worker(chunk: Any) -> Any:
     assert _work is not None
     return _work(chunk)
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from genmbo.selection.constraints import DesignFilter, RareAlerts
+from genmbo.selection.constraints import RARE_ALERT_CATALOGS, DesignFilter, RareAlerts
 from genmbo.selection.diverse import Quota
 
 
@@ -34,14 +34,17 @@ class AlertQuota:
     """Caps on the share of a library's designs that carry an alert of each catalog.
 
     Args:
-        shares: the largest share of the library per catalog name (e.g. ``{"BRENK": 0.16}``); empty: no
-            cap, every method a no-op.
+        shares: the largest share of the library per catalog of `RARE_ALERT_CATALOGS` (e.g.
+            ``{"BRENK": 0.16}``); empty: no cap, every method a no-op.
         count: the library size the portfolio's designs are counted against.
         alerts: the designs' matches (`DesignFilter.rare_alerts`, shared with the realism filter); new
             ones if not given.
     """
 
     def __init__(self, shares: dict[str, float], count: int, alerts: RareAlerts | None = None):
+        unknown = sorted(set(shares) - set(RARE_ALERT_CATALOGS))
+        if unknown:
+            raise ValueError(f"alert caps are for {', '.join(RARE_ALERT_CATALOGS)}, not {', '.join(unknown)}")
         self.shares = dict(shares)
         self.count = count
         self.alerts = alerts if alerts is not None else RareAlerts()

@@ -125,12 +125,12 @@ def test_shipped_moses_prior_loads_and_reconstructs():
 
 
 def test_samples_do_not_depend_on_how_many_processes_draw_them(monkeypatch):
-    from genmbo.models import prior as prior_module
+    from genmbo.models import prior_sampling
     from genmbo.models.prior import SHIPPED_MOSES_PRIOR
     from genmbo.runtime import workers
 
     prior = load_prior(SHIPPED_MOSES_PRIOR)
-    monkeypatch.setattr(prior_module, "DRAW_BATCH", 5)
+    monkeypatch.setattr(prior_sampling, "DRAW_BATCH", 5)
     monkeypatch.setattr(workers, "MIN_SHARD", 8)
     generator = torch.Generator().manual_seed(3)
     # What the diffusion draws and the VAE decodes in one batch, one process.

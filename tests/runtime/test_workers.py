@@ -95,3 +95,26 @@ def test_an_error_in_a_share_reaches_the_caller(monkeypatch) -> None:
     with pytest.raises(ValueError, match="nine"):
         shard_results(fails_in_the_last_share, 10, processes=2)
     assert torch.get_num_threads() == threads
+
+
+def test_an_error_here_stops_the_workers_at_once(monkeypatch) -> None:
+    import multiprocessing
+
+    monkeypatch.setattr(workers, "MIN_SHARD", 2)
+
+    def fails_here_while_workers_sleep(indices: range) -> list[int]:
+        if 0 in indices:
+            raise KeyboardInterrupt
+        time.sleep(30)
+        return list(indices)
+
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        shard_results(fails_here_while_workers_sleep, 6, processes=3)
+    assert time.perf_counter() - started < 10 and not multiprocessing.active_children()
+
+
+def test_shares_align_to_batches(monkeypatch) -> None:
+    monkeypatch.setattr(workers, "MIN_SHARD", 4)
+    shares = shard_results(lambda indices: indices, 23, processes=3, align=5)
+    assert shares == [range(0, 5), range(5, 15), range(15, 23)]

@@ -99,3 +99,5 @@ def test_batched_and_single_matches_agree():
     single = RareAlerts()
     assert [single.of_molecule(design, Chem.MolFromSmiles(design)) for design in designs] == batched
     assert batched[0]["NIH"] and batched[1]["BRENK"] and not any(batched[3].values())
+    with pytest.raises(ValueError, match="not PAINS"):
+        AlertQuota({"PAINS": 0.1}, count=4)
