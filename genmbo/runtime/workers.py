@@ -22,7 +22,7 @@ the first done in this process and the others in forked workers (one process eac
 process goes on) at the same time, all with one torch thread, so no core's threads wait on another's (two
 OpenMP threads beside a busy worker spin) and the networks run at one thread's better efficiency. `work`
 reads its inputs by index from what the fork copied, so nothing but its results is pickled; an error in
-any share, or Ctrl-C, terminates the workers still running.
+any share, or Ctrl-C, kills the workers still running.
 """
 
 from __future__ import annotations
@@ -108,8 +108,10 @@ def shard_results(
         first = work(shares[0])
         return [first, *(_share_result(worker, receiver) for worker, receiver in workers)]
     except BaseException:
+        # SIGKILL: a worker forked a moment ago may still run a handler of this process's that only
+        # notes a SIGTERM (Lightning's does), and the workers hold nothing that needs cleaning up.
         for worker, _ in workers:
-            worker.terminate()
+            worker.kill()
         raise
     finally:
         torch.set_num_threads(threads)
