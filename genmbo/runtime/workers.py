@@ -128,7 +128,7 @@ def _share_in_worker(work: Callable[[range], Any], share: range, sender: Any) ->
         outcome = (False, error)
     try:
         sender.send(outcome)
-    except Exception as error:  # an exception that does not pickle: its text still reaches the parent
+    except Exception as error:  # an outcome that does not pickle: what went wrong still reaches the parent
         sender.send((False, RuntimeError(f"{type(error).__name__}: {error}")))
 
 
