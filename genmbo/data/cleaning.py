@@ -99,15 +99,15 @@ def clean(
 
 
 def parsed_rows(
-    rows: Iterable[tuple[int, Any]], space: DesignSpace, report: CleaningReport, processes: int | None = None
+    rows: Iterable[tuple[int, Any]], space: DesignSpace, report: CleaningReport
 ) -> Iterator[tuple[int, Any, Hashable]]:
     """``(index, design, key)`` for each ``(index, raw)`` of `rows` that `space` parses: the canonical
     design and its `space.key`; a row it rejects is counted in `report` under the space's reason.
 
     Rows whose parsing is slow enough (molecules; not sequences or vectors) are parsed by worker processes,
-    one per torch thread unless `processes` says otherwise (`genmbo.runtime.workers`); they come back in
-    order, so the designs, keys and report are those of parsing one row after another."""
-    for chunk in chunk_results(partial(_parse_chunk, space), rows, processes):
+    one per torch thread (`genmbo.runtime.workers`); they come back in order, so the designs, keys and
+    report are those of parsing one row after another."""
+    for chunk in chunk_results(partial(_parse_chunk, space), rows):
         for index, design, key, reason in chunk:
             if reason is not None:
                 report.skip(reason)

@@ -27,7 +27,6 @@ any share, or Ctrl-C, kills the workers still running.
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import signal
 import sys
@@ -35,7 +34,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from itertools import islice
+from itertools import islice, pairwise
 from typing import Any, TypeVar
 
 import torch
@@ -61,12 +60,10 @@ def worker_processes() -> int:
     return torch.get_num_threads() if sys.platform.startswith("linux") else 1
 
 
-def chunk_results(
-    work: Callable[[list[Item]], Result], items: Iterable[Item], processes: int | None = None
-) -> Iterator[Result]:
-    """``work(chunk)`` for each chunk of `CHUNK` consecutive `items`, in order (see the module docstring);
-    `processes` defaults to `worker_processes()`."""
-    processes = worker_processes() if processes is None else processes
+def chunk_results(work: Callable[[list[Item]], Result], items: Iterable[Item]) -> Iterator[Result]:
+    """``work(chunk)`` for each chunk of `CHUNK` consecutive `items`, in order, in up to
+    `worker_processes()` processes (see the module docstring)."""
+    processes = worker_processes()
     chunks = _chunks(items, CHUNK)
     slow = False
     for chunk in islice(chunks, 2):
@@ -80,20 +77,17 @@ def chunk_results(
         yield from (work(chunk) for chunk in chunks)
 
 
-def shard_results(
-    work: Callable[[range], Result], count: int, processes: int | None = None, align: int = 1
-) -> list[Result]:
+def shard_results(work: Callable[[range], Result], count: int, align: int = 1) -> list[Result]:
     """``work(indices)`` for contiguous shares of ``range(count)``, one per process, in order (see the
     module docstring); each share but the last starts and ends at a multiple of `align`. One share, done
-    here with torch's threads as they are, when `processes` (default `worker_processes()`) is 1 or the
-    shares would be smaller than `MIN_SHARD`. An error in any share, or Ctrl-C, stops every worker."""
-    processes = worker_processes() if processes is None else processes
-    processes = max(1, min(processes, count // MIN_SHARD))
+    here with torch's threads as they are, when `worker_processes()` is 1 or the shares would be smaller
+    than `MIN_SHARD`. An error in any share, or Ctrl-C, stops every worker."""
+    processes = max(1, min(worker_processes(), count // MIN_SHARD))
     if processes == 1:
         return [work(range(count))]
     units = -(-count // align)
     bounds = [min(count, align * (units * share // processes)) for share in range(processes + 1)]
-    shares = [range(start, stop) for start, stop in itertools.pairwise(bounds)]
+    shares = [range(start, stop) for start, stop in pairwise(bounds)]
     context = multiprocessing.get_context("fork")
     workers = []
     for share in shares[1:]:  # every worker forked before this process does anything else

@@ -30,10 +30,10 @@ def test_workers_parse_in_row_order_with_the_same_report(monkeypatch) -> None:
     monkeypatch.setattr(workers, "_in_workers", spy)
     space = MoleculeSpace()
     reports = {processes: CleaningReport() for processes in (1, 2)}
-    rows = {
-        processes: list(parsed_rows(enumerate(SMILES), space, reports[processes], processes))
-        for processes in (1, 2)
-    }
+    rows = {}
+    for processes in (1, 2):
+        monkeypatch.setattr(workers, "worker_processes", lambda processes=processes: processes)
+        rows[processes] = list(parsed_rows(enumerate(SMILES), space, reports[processes]))
     assert pools == [2]  # only the two-process run used workers
     assert rows[2] == rows[1]
     assert [index for index, _, _ in rows[1]] == [0, 2, 3, 4, 6, 7, 8, 9, 11]
