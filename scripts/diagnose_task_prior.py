@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from genmbo.metrics.realism import realism_metrics
+from genmbo.metrics.realism import realism_metrics, split_reference
 from genmbo.models.prior import load_prior
 from genmbo.tasks.registry import get_task
 
@@ -48,10 +48,8 @@ def main() -> None:
     designs = list(task.offline_dataset(args.seed).designs)
     prior = load_prior(args.prior)
     autoencoder = prior.autoencoder
-    order = torch.randperm(len(designs), generator=generator).tolist()
-    count = min(args.samples, len(designs) // 2)
-    reference = [designs[row] for row in order[:count]]
-    floor = [designs[row] for row in order[count : 2 * count]]
+    reference, floor = split_reference(designs, args.samples, generator)  # two exchangeable halves
+    count = len(floor)
 
     with torch.no_grad():
         codes = autoencoder.encode_designs(floor)
