@@ -216,6 +216,9 @@ class DiffusionConfig(Section):
     learning_rate: float = Field(1e-3, gt=0)
     conditional: bool = True
     condition_dropout: float = Field(0.15, ge=0, le=1)
+    # Above 0: sample with an exponential moving average of the denoiser's weights over training, with this
+    # decay (`genmbo.models.weight_average`); 0: the last iterate.
+    ema_decay: float = Field(0.0, ge=0, lt=1)
     # DDOM's training-data reweighting by a score histogram (conditional models only).
     reweight: bool = True
     # Train a loaded diffusion (a checkpoint, or the shipped one) further on this campaign's designs,

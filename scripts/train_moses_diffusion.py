@@ -25,29 +25,6 @@ from genmbo.models.latent_diffusion import LatentDiffusion
 from genmbo.models.prior import Prior, load_autoencoder
 
 
-class WeightAverage(pl.Callback):
-    """An exponential moving average of the denoiser's weights, copied into the model when training ends.
-
-    Diffusion samples from averaged weights are markedly better than from the last iterate (Ho et al.
-    2020, Sec. 4 and App. B: EMA decay 0.9999; Song & Ermon 2020, Sec. 3.5).
-    """
-
-    def __init__(self, decay: float):
-        self.decay = decay
-        self.average: torch.optim.swa_utils.AveragedModel | None = None
-
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_index) -> None:
-        if self.average is None:
-            self.average = torch.optim.swa_utils.AveragedModel(
-                module.denoiser, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(self.decay)
-            )
-        self.average.update_parameters(module.denoiser)
-
-    def on_train_end(self, trainer, module) -> None:
-        if self.average is not None:
-            module.denoiser.load_state_dict(self.average.module.state_dict())
-
-
 class ProgressLine(pl.Callback):
     """One line every `every` steps with the elapsed time and the training loss."""
 
@@ -106,12 +83,12 @@ def main() -> None:
         hidden_dim=args.hidden_dim,
         num_blocks=args.num_blocks,
         learning_rate=args.learning_rate,
+        ema_decay=args.ema_decay,
     )
     data = LatentDataModule(latents, batch_size=args.batch_size, val_fraction=0.01, seed=args.seed)
     trainer = pl.Trainer(
         accelerator="cpu",
-        callbacks=[ProgressLine(start, every=500)]
-        + ([WeightAverage(args.ema_decay)] if args.ema_decay else []),
+        callbacks=[ProgressLine(start, every=500)],
         max_steps=args.max_steps,
         logger=False,
         enable_checkpointing=False,

@@ -23,7 +23,8 @@ start at the last training timestep (Lin et al. 2024, arXiv 2305.08891); DPM-Sol
 ``z_0`` the same way (`ClippedDPMSolver`: diffusers' thresholding rescales to [-1, 1], which suits images, not
 standardized latents); DDOM's continuous-time VP-SDE is replaced by a discrete DDPM schedule. DDOM's
 reweighting of training rows by score is done by the data, not here (`genmbo.data.score_weighting`, used by
-`genmbo.models.prior`).
+`genmbo.models.prior`). With ``ema_decay > 0`` the model samples with an exponential moving average of the
+denoiser's weights (`genmbo.models.weight_average`; Ho et al. 2020, App. B).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 from diffusers.utils.torch_utils import randn_tensor
 
 from genmbo.models.networks.denoiser import LatentDenoiser
+from genmbo.models.weight_average import DenoiserAverage
 
 DEFAULT_NOISE_SCHEDULE: dict[str, Any] = {
     "num_train_timesteps": 1000,
@@ -115,6 +117,9 @@ class LatentDiffusion(pl.LightningModule):
         condition_dropout: probability of replacing the score by the null embedding in training.
         noise_schedule: `DDPMScheduler` arguments overriding `DEFAULT_NOISE_SCHEDULE`; the checkpoint
             stores the scheduler's complete config.
+        ema_decay: in [0, 1); above 0, training ends with the denoiser set to the exponential moving
+            average of its weights over the steps (`DenoiserAverage`, which the model adds to any trainer
+            that fits it); 0 keeps the last iterate.
     """
 
     def __init__(
@@ -128,10 +133,13 @@ class LatentDiffusion(pl.LightningModule):
         noise_schedule: dict[str, Any] | None = None,
         learning_rate: float = 1e-3,
         weight_decay: float = 0.0,
+        ema_decay: float = 0.0,
     ):
         super().__init__()
         if not 0.0 <= condition_dropout < 1.0:
             raise ValueError(f"condition_dropout must be in [0, 1), got {condition_dropout}")
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         schedule = {**DEFAULT_NOISE_SCHEDULE, **(noise_schedule or {})}
         if schedule["prediction_type"] != "epsilon":
             raise ValueError(
@@ -230,6 +238,11 @@ class LatentDiffusion(pl.LightningModule):
 
     def validation_step(self, batch: Sequence[torch.Tensor], batch_index: int) -> torch.Tensor:
         return self._step(batch, "val")
+
+    def configure_callbacks(self) -> list[pl.Callback]:
+        # Read when `Trainer.fit` starts, so a decay set on a loaded model's hparams (fine-tuning) counts.
+        decay = self.hparams.get("ema_decay", 0.0)
+        return [DenoiserAverage(decay)] if decay > 0 else []
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.AdamW(

@@ -337,6 +337,7 @@ def _fit_diffusion(
             return diffusion
         # Fine-tuning keeps the loaded model's latent statistics (its coordinates) and architecture.
         diffusion.hparams.learning_rate = config.fine_tune_learning_rate
+        diffusion.hparams.ema_decay = config.ema_decay
         diffusion.train()  # loaded in eval mode, which Lightning would keep during training
         steps = config.fine_tune_steps
     else:
@@ -347,6 +348,7 @@ def _fit_diffusion(
             conditional=config.conditional,
             condition_dropout=config.condition_dropout,
             learning_rate=config.learning_rate,
+            ema_decay=config.ema_decay,
         )
     conditional = bool(diffusion.hparams.conditional)
     weights = _diffusion_weights(scores) if conditional and config.reweight else None

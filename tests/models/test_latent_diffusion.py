@@ -247,3 +247,35 @@ def test_dpm_solver_clips_its_predicted_latents_like_ddim() -> None:
     # Clipping is the only difference: the same update of a predicted z_0 of +-5 instead of +-15,700.
     torch.testing.assert_close(clipped[0] / clipped[0].abs().max(), free[0] / free[0].abs().max())
     assert clipped[1].abs().max() == 0.0
+
+
+class RecordDenoiser(pl.Callback):
+    """The denoiser's parameters after every training step."""
+
+    def __init__(self):
+        self.iterates: list[list[torch.Tensor]] = []
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_index) -> None:
+        self.iterates.append([p.detach().clone() for p in module.denoiser.parameters()])
+
+
+def test_ema_training_ends_with_the_moving_average_of_the_iterates() -> None:
+    pl.seed_everything(0)
+    model = LatentDiffusion(2, ema_decay=0.8, **TINY)
+    record = RecordDenoiser()
+    data = LatentDataModule(blobs(256), batch_size=32, val_fraction=0.0)
+    trainer(6, enable_checkpointing=False, callbacks=[record]).fit(model, datamodule=data)
+    average = record.iterates[0]
+    for iterate in record.iterates[1:]:
+        average = [0.8 * a + 0.2 * w for a, w in zip(average, iterate, strict=True)]
+    final = list(model.denoiser.parameters())
+    for expected, actual in zip(average, final, strict=True):
+        torch.testing.assert_close(actual, expected, rtol=0, atol=1e-6)
+    # Not the last iterate, and the standardization fitted at the start is kept.
+    assert not torch.equal(final[0], record.iterates[-1][0])
+    assert bool(model.standardization_fitted) and model.latent_mean.abs().sum() > 1.0
+
+
+def test_ema_decay_must_be_below_one() -> None:
+    with pytest.raises(ValueError, match="ema_decay"):
+        LatentDiffusion(2, ema_decay=1.0)

@@ -97,6 +97,31 @@ def test_rerun_resumes_from_last_checkpoint_and_gives_the_same_prior(tmp_path):
     )
 
 
+def test_averaged_diffusion_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path):
+    data = dna_dataset()
+
+    def config(diffusion_steps: int, autoencoder: str | None = None) -> PriorConfig:
+        base = tiny_config(steps=diffusion_steps)
+        return base.model_copy(
+            update={
+                "autoencoder": base.autoencoder.model_copy(update={"checkpoint": autoencoder}),
+                "diffusion": base.diffusion.model_copy(update={"ema_decay": 0.9}),
+            }
+        )
+
+    whole = fit_prior(data, config(30), tmp_path / "whole", seed=3)
+    autoencoder = str(tmp_path / "whole" / "autoencoder.ckpt")
+    fit_prior(data, config(20, autoencoder), tmp_path / "resumed", seed=3)
+    resumed = fit_prior(data, config(30, autoencoder), tmp_path / "resumed", seed=3)
+    assert resumed.diffusion.global_step == 30
+    for name, value in whole.diffusion.state_dict().items():
+        assert torch.equal(value, resumed.diffusion.state_dict()[name]), name
+    # The saved weights are the average, not the last iterate `last.ckpt` resumes from.
+    last = torch.load(tmp_path / "whole" / "diffusion" / "last.ckpt", weights_only=False)["state_dict"]
+    name = "denoiser.input_layer.weight"
+    assert not torch.equal(whole.diffusion.state_dict()[name], last[name])
+
+
 def test_training_reduces_the_autoencoder_loss(tmp_path):
     data = dna_dataset(400)
     short = fit_prior(data, tiny_config(steps=2), tmp_path / "short", seed=0)
