@@ -7,9 +7,11 @@ training step (torch's `AveragedModel` with `get_ema_multi_avg_fn`; the first st
 and writes the average into the denoiser when fitting ends.
 
 Only the denoiser's parameters are averaged. Lightning's `WeightAveraging` averages the whole module and
-copies its buffers back too, which would overwrite the latent standardization that `LatentDiffusion`
-fits when training starts with the copy taken before it. The average travels in the callback's state, so
-a run resumed from `last.ckpt` ends with the same weights as an uninterrupted one.
+copies its buffers back at the end from a copy taken before `LatentDiffusion` fits its latent
+standardization (at the start of training), which would undo that fit. The average travels in the
+callback's state, and is written into the denoiser only after Lightning's last checkpoint, so a run
+resumed from `last.ckpt` continues from the last iterate and ends with the same weights as an
+uninterrupted one.
 """
 
 from __future__ import annotations
