@@ -1,7 +1,9 @@
 """Measure samples of the shipped MOSES prior: validity, uniqueness, novelty and IntDiv (MOSES metrics).
 
 Draws `--samples` latents from the latent diffusion prior (`--sampler`: DDIM in 50 steps by default,
-`dpm` DPM-Solver++ in 5; seeded; `--precision bfloat16` runs the networks in bfloat16), decodes them greedily
+`dpm` DPM-Solver++ in 5; seeded; `--precision bfloat16` runs the networks in bfloat16; `--realism-pool K`
+keeps the most realistic of K times as many by the prior's realism critic, `genmbo.models.realism_critic`),
+decodes them greedily
 with the SELFIES VAE, and prints JSON: validity (decodes that are molecules), uniqueness (distinct among
 valid), novelty (distinct valid molecules not in the VAE's training molecules: the shipped subset minus
 the 10,000 held out, or with `--moses-wheel` the whole MOSES training set minus them), IntDiv1 and
@@ -12,6 +14,7 @@ SA, ring and alert shares) beside the same metrics for as many training molecule
 
     python scripts/evaluate_moses_samples.py --prior checkpoints/moses --samples 10000
     python scripts/evaluate_moses_samples.py --sampler dpm --steps 5 --precision bfloat16
+    python scripts/evaluate_moses_samples.py --sampler dpm --realism-pool 12
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ def main() -> None:
     parser.add_argument("--sampler", choices=["ddim", "dpm", "ddpm"], default="ddim")
     parser.add_argument("--steps", type=int, help="reverse steps (default: the sampler's)")
     parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
+    parser.add_argument(
+        "--realism-pool",
+        type=int,
+        default=1,
+        help="keep the samples the realism critic rates most realistic among this many times as many",
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -62,6 +71,7 @@ def main() -> None:
         sampler=args.sampler,
         num_steps=args.steps,
         precision=args.precision,
+        realism_pool=args.realism_pool,
     )
     report = {
         "prior": str(args.prior),
@@ -69,6 +79,7 @@ def main() -> None:
         "sampler": args.sampler,
         "steps": args.steps,
         "precision": args.precision,
+        "realism_pool": args.realism_pool,
         **{k: round(v, 4) for k, v in metrics.items()},
     }
     report["seconds"] = round(time.time() - start, 1)

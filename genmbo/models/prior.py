@@ -31,6 +31,7 @@ from genmbo.models.encoding_cache import encode_designs_cached
 from genmbo.models.identity_autoencoder import IdentityAutoencoder
 from genmbo.models.latent_diffusion import LatentDiffusion, Sampler
 from genmbo.models.prior_sampling import Precision, draw_designs
+from genmbo.models.realism_critic import RealismCritic
 from genmbo.models.sequence_vae import SequenceVAE, convolutional_positions
 from genmbo.models.training import build_trainer, resume_path
 from genmbo.models.transition_decoding import observed_transitions
@@ -39,6 +40,7 @@ from genmbo.outputs.files import write_json
 from genmbo.spaces import ContinuousSpace, MoleculeSpace
 
 PRIOR_MANIFEST = "prior.json"
+CRITIC_CHECKPOINT = "realism_critic.ckpt"
 # The shipped MOSES prior (scripts/train_moses_prior.py, scripts/train_moses_diffusion.py), in a source
 # checkout or editable install.
 SHIPPED_MOSES_PRIOR = Path(__file__).resolve().parents[2] / "checkpoints" / "moses"
@@ -47,8 +49,12 @@ AUTOENCODER_CLASSES = {"sequence_vae": SequenceVAE, "vector_vae": VectorVAE}
 
 @dataclass
 class Prior:
+    """An autoencoder and a latent diffusion, and optionally a realism critic of the latents
+    (`genmbo.models.realism_critic`) by which `sample_designs` may choose among more samples."""
+
     autoencoder: LatentAutoencoder
     diffusion: LatentDiffusion
+    critic: RealismCritic | None = None
 
     @torch.no_grad()
     def sample_latents(
@@ -70,17 +76,35 @@ class Prior:
         sampler: Sampler = "ddim",
         num_steps: int | None = None,
         precision: Precision = "float32",
+        realism_pool: int = 1,
     ) -> list[Any]:
         """Designs decoded (greedily) from diffusion samples; `None` where a latent decodes to nothing. Large
         draws on the CPU are split across processes, and `precision="bfloat16"` runs the networks in
-        bfloat16 (`genmbo.models.prior_sampling`)."""
+        bfloat16 (`genmbo.models.prior_sampling`). With `realism_pool` above 1, each design is one of the
+        latents the critic rates most realistic among `realism_pool` times as many samples."""
+        if realism_pool > 1 and self.critic is None:
+            raise GenmboError(
+                "realism_pool needs a prior with a realism critic (scripts/train_moses_critic.py trains one)"
+            )
         return draw_designs(
-            self.diffusion, self.autoencoder, num_samples, generator, sampler, num_steps, precision
+            self.diffusion,
+            self.autoencoder,
+            num_samples,
+            generator,
+            sampler,
+            num_steps,
+            precision,
+            self.critic,
+            realism_pool,
         )
 
     def save(self, folder: Path) -> None:
-        """Write `prior.json` beside the checkpoints so `load_prior(folder)` needs nothing else."""
+        """Write `prior.json` beside the checkpoints so `load_prior(folder)` needs nothing else (the
+        critic's weights, if any, are written to `realism_critic.ckpt`)."""
         manifest = {"autoencoder": _autoencoder_entry(self.autoencoder), "diffusion": "diffusion.ckpt"}
+        if self.critic is not None:
+            save_weights(self.critic, folder / CRITIC_CHECKPOINT)
+            manifest["realism_critic"] = CRITIC_CHECKPOINT
         write_json(folder / PRIOR_MANIFEST, manifest)
 
 
@@ -108,7 +132,10 @@ def load_prior(folder: str | Path) -> Prior:
     else:
         autoencoder = load_autoencoder(entry["kind"], folder / entry["checkpoint"])
     diffusion = load_module(LatentDiffusion, folder / manifest["diffusion"], "latent diffusion")
-    return Prior(autoencoder, diffusion)
+    critic = None
+    if "realism_critic" in manifest:
+        critic = load_module(RealismCritic, folder / manifest["realism_critic"], "realism critic")
+    return Prior(autoencoder, diffusion, critic)
 
 
 def resolve_autoencoder_kind(config: AutoencoderConfig, dataset: OfflineDataset) -> str:

@@ -63,13 +63,15 @@ def sample_metrics(
     sampler: Sampler = "ddim",
     num_steps: int | None = None,
     precision: Precision = "float32",
+    realism_pool: int = 1,
 ) -> dict[str, float]:
     """Validity, uniqueness, novelty (and IntDiv for molecules) of `num_samples` prior samples (drawn by
-    `sampler`, DDIM in 50 steps unless told otherwise, at `precision`: `Prior.sample_designs`); with a
+    `sampler`, DDIM in 50 steps unless told otherwise, at `precision`, the most realistic by the prior's
+    critic among `realism_pool` times as many: `Prior.sample_designs`); with a
     task's `oracle`, also ``sample_feasible``, the share of valid samples it scores finitely (Ehrlich gives
     -inf to a sequence with a banned transition). Realism is measured against `reference` (held-out
     designs) where given, else against a subset of the training designs (`realism_of_samples`)."""
-    samples = prior.sample_designs(num_samples, generator, sampler, num_steps, precision)
+    samples = prior.sample_designs(num_samples, generator, sampler, num_steps, precision, realism_pool)
     space = prior.autoencoder.space
     metrics: dict[str, Any] = {
         # MOSES validity: the sample decodes to a design (for molecules, one RDKit parses and sanitizes).

@@ -15,6 +15,11 @@ significant digits. On a CPU with bf16 instructions the shipped MOSES prior's DP
 valid molecules a second instead of 3,400 on two cores (docs/BENCHMARKS.md, "Speed"), and a third of its
 samples change, to molecules as realistic by every distribution metric (docs/priors.md, "Samplers"); on a
 CPU without them torch emulates bfloat16, more slowly than float32.
+
+With a realism critic (`genmbo.models.realism_critic`) and ``pool`` above 1, each batch of designs is
+decoded from the latents the critic rates most realistic among ``pool`` times as many samples: a batch
+of `DRAW_BATCH` designs from ``pool * DRAW_BATCH`` latents, so the designs still do not depend on the
+split.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import torch
 
 from genmbo.models.autoencoder import LatentAutoencoder
 from genmbo.models.latent_diffusion import LatentDiffusion, Sampler
+from genmbo.models.realism_critic import RealismCritic
 from genmbo.models.sequence_vae import SequenceVAE
 from genmbo.runtime.progress import showing_progress, track
 from genmbo.runtime.workers import shard_results
@@ -42,16 +48,21 @@ def draw_designs(
     sampler: Sampler = "ddim",
     num_steps: int | None = None,
     precision: Precision = "float32",
+    critic: RealismCritic | None = None,
+    pool: int = 1,
 ) -> list[Any]:
-    """`num_samples` designs decoded (greedily) from `diffusion`'s samples by `autoencoder`; `None` where
-    a latent decodes to nothing (see the module docstring)."""
+    """`num_samples` designs decoded (greedily) from `diffusion`'s samples by `autoencoder`, each the most
+    realistic by `critic` of `pool` samples when `pool` is above 1; `None` where a latent decodes to
+    nothing (see the module docstring)."""
+    if pool < 1 or (pool > 1 and critic is None):
+        raise ValueError(f"pool must be 1, or above 1 with a realism critic; got {pool}")
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     low_precision = precision == "bfloat16"
     if low_precision and not isinstance(autoencoder, SequenceVAE):
         raise ValueError("bfloat16 sampling is for token priors: a vector keeps 3 digits in bfloat16")
     diffusion.eval()
-    noise = diffusion.initial_noise(num_samples, generator)
+    noise = diffusion.initial_noise(num_samples * pool, generator)
     on_cpu = all(_device_type(module) == "cpu" for module in (diffusion, autoencoder))
     batch = DRAW_BATCH if on_cpu else max(num_samples, 1)
     autocast = torch.autocast(_device_type(diffusion), dtype=torch.bfloat16, enabled=low_precision)
@@ -59,11 +70,14 @@ def draw_designs(
     def draw(indices: range) -> list[Any]:
         designs = []
         for start in track(range(indices.start, indices.stop, batch), "drawing samples"):
-            start_noise = noise[start : min(start + batch, indices.stop)]
+            stop = min(start + batch, indices.stop)
+            start_noise = noise[start * pool : stop * pool]
             with autocast, showing_progress(False):
                 latents = diffusion.sample(
                     len(start_noise), generator, sampler, num_steps=num_steps, noise=start_noise
                 )
+                if pool > 1:
+                    latents = latents[critic.most_realistic(latents, stop - start)]
                 designs += autoencoder.decode_latents(latents)
         return designs
 

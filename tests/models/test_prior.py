@@ -165,6 +165,18 @@ def test_samples_do_not_depend_on_how_many_processes_draw_them(monkeypatch):
         samples = prior.sample_designs(24, torch.Generator().manual_seed(3), "dpm")
         assert samples == expected
 
+    # With the realism critic choosing 1 in 3: each batch of 5 designs (the last of 4), the most
+    # realistic of its 15 (12) latents.
+    latents = prior.sample_latents(72, torch.Generator().manual_seed(3), "dpm")
+    chosen = torch.cat(
+        [batch[prior.critic.most_realistic(batch, len(batch) // 3)] for batch in latents.split(15)]
+    )
+    expected = prior.autoencoder.decode_latents(chosen)
+    for processes in (1, 3):
+        monkeypatch.setattr(workers, "worker_processes", lambda processes=processes: processes)
+        samples = prior.sample_designs(24, torch.Generator().manual_seed(3), "dpm", realism_pool=3)
+        assert samples == expected
+
     # bfloat16 networks draw molecules too (which ones depends on the CPU's rounding).
     low = prior.sample_designs(24, torch.Generator().manual_seed(3), "dpm", precision="bfloat16")
     assert len(low) == 24 and sum(sample is not None for sample in low) >= 20
