@@ -192,7 +192,12 @@ def fit_prior_and_encode(
         diffusion_config = diffusion_config.model_copy(update={"checkpoint": checkpoint})
     with _threads(config.threads):
         diffusion = _fit_diffusion(latents, scores, diffusion_config, folder, seed)
-    prior = Prior(autoencoder, diffusion)
+    # The shipped VAE's latents come with its realism critic, whichever diffusion samples them.
+    shipped_critic = SHIPPED_MOSES_PRIOR / CRITIC_CHECKPOINT
+    critic = None
+    if shipped and shipped_critic.is_file():
+        critic = load_module(RealismCritic, shipped_critic, "realism critic")
+    prior = Prior(autoencoder, diffusion, critic)
     prior.save(folder)
     return prior, latents[:labeled]
 

@@ -45,9 +45,10 @@ from typing import Any, Literal
 
 import torch
 
+from genmbo.errors import ConfigError
 from genmbo.search.base import SearchMethod, SearchProblem
 from genmbo.search.guidance import SurrogateGuidance
-from genmbo.search.objectives import PessimisticObjective
+from genmbo.search.objectives import PessimisticObjective, WithRealism
 from genmbo.search.pgs import PolicyGuidedGradientSearch
 from genmbo.search.sharded_sampling import sample_across_processes, sampling_across_processes
 from genmbo.spaces import SPACE_KINDS
@@ -74,6 +75,9 @@ class SurrogateGuidedDiffusion(SearchMethod):
         policy: options of the PGS run (`PolicyGuidedGradientSearch`) whose selected policy supplies the
             step sizes, and `spaces`, the kinds of design space on which it is trained, written over
             `DEFAULT_POLICY` (so ``{}`` is the default policy); None guides with equal steps everywhere.
+        realism_weight: above 0, the guidance objective adds this times the log-probability that the
+            latent decodes to a realistic design, by the prior's realism critic (the shipped MOSES VAE's:
+            `WithRealism`); 0 guides by the surrogate alone.
     """
 
     name = "guided_diffusion"
@@ -86,7 +90,10 @@ class SurrogateGuidedDiffusion(SearchMethod):
         sampler: Literal["ddim", "ddpm"] = "ddim",
         num_steps: int | None = None,
         policy: dict[str, Any] | None = DEFAULT_POLICY,
+        realism_weight: float = 0.0,
     ):
+        if realism_weight < 0:
+            raise ValueError(f"realism_weight must be >= 0, got {realism_weight}")
         if scale < 0:
             raise ValueError(f"scale must be >= 0, got {scale}")
         if sampler not in ("ddim", "ddpm"):
@@ -98,6 +105,7 @@ class SurrogateGuidedDiffusion(SearchMethod):
         self.scale = scale
         self.sampler: Literal["ddim", "ddpm"] = sampler
         self.num_steps = num_steps
+        self.realism_weight = realism_weight
         self.pgs: PolicyGuidedGradientSearch | None = None
         self.policy_spaces: tuple[str, ...] = ()
         if policy is not None:
@@ -134,6 +142,13 @@ class SurrogateGuidedDiffusion(SearchMethod):
         pgs = self.policy_for(problem)
         step_size = None if pgs is None else pgs.policy.relative_step_size
         objective = PessimisticObjective.for_problem(problem, problem.kappa)
+        if self.realism_weight > 0:
+            if problem.prior.critic is None:
+                raise ConfigError(
+                    "search.realism_weight needs a prior with a realism critic: molecules encoded by the "
+                    "shipped MOSES VAE"
+                )
+            objective = WithRealism(objective, problem.prior.critic.eval(), self.realism_weight)
         guidance = SurrogateGuidance(diffusion, objective, self.scale, step_size)
         options = {"guidance": guidance, "sampler": self.sampler, "num_steps": self.num_steps}
         if sampling_across_processes():

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 
 from genmbo.models.surrogates.protocol import Surrogate
 from genmbo.search.base import SearchProblem
@@ -46,6 +47,22 @@ class PessimisticObjective:
     def __call__(self, latents: torch.Tensor) -> torch.Tensor:
         mean, std = self.surrogate.predict(latents)
         return (mean - self.kappa * std) / self.score_scale
+
+
+@dataclass
+class WithRealism:
+    """``objective(z) + weight * log p(realistic | z)`` of a realism critic (`genmbo.models.realism_critic`):
+    `n x d` latents -> `n` values, differentiable. The log-probability is in nats and the pessimistic
+    objective in offline score standard deviations, so ``weight = 1`` trades one standard deviation of
+    predicted score for a factor e in the odds of a realistic decode."""
+
+    objective: Callable[[torch.Tensor], torch.Tensor]
+    critic: torch.nn.Module
+    weight: float
+
+    def __call__(self, latents: torch.Tensor) -> torch.Tensor:
+        logits = self.critic(latents).reshape(latents.shape[0])  # `n`, also from a `n x 1` critic
+        return self.objective(latents) + self.weight * F.logsigmoid(logits)
 
 
 def check_kappa(kappa: float) -> None:

@@ -13,6 +13,7 @@ from genmbo.cli import design_summary, main
 from genmbo.config import ConstraintsConfig, load_config
 from genmbo.data.desirability import Desirability
 from genmbo.metrics.molecule_realism import molecule_property_metrics as property_metrics
+from genmbo.models.prior import load_prior
 from genmbo.models.surrogates.design import DESIGN_SURROGATE_FOLDER, fit_design_surrogate
 from genmbo.resources import moses_subset_smiles
 from genmbo.selection.constraints import (
@@ -187,6 +188,8 @@ def test_molecule_campaign_writes_library_sdf_and_report(tmp_path, capsys):
         metrics
     )
     assert "Realism: library against the offline data" in (out / "report.html").read_text()
+    # The shipped VAE's latents come with its realism critic, for `search.realism_weight`.
+    assert load_prior(out / "prior").critic is not None
 
 
 def test_sequence_campaign_respects_alphabet_and_length(tmp_path, capsys):

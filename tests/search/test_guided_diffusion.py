@@ -15,7 +15,7 @@ from genmbo.models.prior import Prior
 from genmbo.search.base import SearchProblem
 from genmbo.search.guidance import SurrogateGuidance
 from genmbo.search.guided_diffusion import SurrogateGuidedDiffusion
-from genmbo.search.objectives import PessimisticObjective
+from genmbo.search.objectives import PessimisticObjective, WithRealism
 from genmbo.search.registry import build_search_method
 from genmbo.spaces import SPACE_KINDS, ContinuousSpace, MoleculeSpace, SequenceSpace
 from genmbo.spaces.base import _SPACE_CLASSES
@@ -166,7 +166,36 @@ def test_fitting_the_policy_as_a_stage_of_its_own_changes_no_candidate(
     assert torch.equal(staged(problem, 8, generator), whole) and staged.pgs.policy is trained
 
 
-@pytest.mark.parametrize(("option", "value"), [("scale", -1.0), ("num_steps", 0), ("sampler", "euler")])
+def linear_critic() -> torch.nn.Module:
+    """`n` logits ``4 * (z_1 + 1.5)``: the upper part of the second coordinate is realistic."""
+    linear = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        linear.weight.copy_(torch.tensor([[0.0, 4.0]]))
+        linear.bias.fill_(6.0)
+    return torch.nn.Sequential(linear, torch.nn.Flatten(start_dim=0))
+
+
+def test_a_realism_term_adds_the_critics_log_probability_and_moves_samples(problem: SearchProblem) -> None:
+    critic = linear_critic()
+    latents = torch.randn(16, 2, generator=torch.Generator().manual_seed(0))
+    base = PessimisticObjective.for_problem(problem, 1.0)
+    expected = base(latents) + 2.0 * torch.nn.functional.logsigmoid(critic(latents))
+    assert torch.allclose(WithRealism(base, critic, 2.0)(latents), expected)
+
+    with_critic = dataclasses.replace(problem, prior=dataclasses.replace(problem.prior, critic=critic))
+    plain = sample(with_critic, budget=256, scale=1.0)
+    realistic = sample(with_critic, budget=256, scale=1.0, realism_weight=1.0)
+    assert torch.equal(plain, sample(problem, budget=256, scale=1.0))  # a critic alone changes nothing
+    share = lambda latents: float((critic(latents) > 0).float().mean())  # noqa: E731
+    assert share(plain) < 0.3 and share(realistic) > 0.7
+    with pytest.raises(ConfigError, match="realism critic"):
+        sample(problem, budget=4, scale=1.0, realism_weight=1.0)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("scale", -1.0), ("num_steps", 0), ("sampler", "euler"), ("realism_weight", -1.0)],
+)
 def test_bad_options_are_config_errors(option: str, value: float) -> None:
     with pytest.raises(ConfigError, match=option):
         build_search_method("guided_diffusion", **{option: value})
