@@ -2,11 +2,11 @@
 
 The latent diffusion of the shipped MOSES prior samples latents whose molecules are far less realistic
 than the data's (docs/priors.md, "Where realism is lost"): realism holds only near the codes of real
-molecules, and neither a larger diffusion nor eight times the data brought its samples there. A
-classifier trained on the prior's *own* samples, each labelled
-by what its decoded design is: ``p(realistic | z)``, realistic meaning that the campaign's realism filter
-keeps it (`genmbo.selection.constraints.DesignFilter` with the data's bounds: SA score, ring sizes, PAINS
-and the alerts rare in the data). It learns where in the latent space the decoder writes such designs,
+molecules, and neither a larger diffusion nor eight times the data brought its samples there. The critic
+is a classifier trained on the prior's *own* samples, each labelled by what its decoded design is: it
+predicts ``p(realistic | z)``, realistic meaning that the campaign's realism filter keeps the design
+(`genmbo.selection.constraints.DesignFilter` with the data's bounds: SA score, ring sizes, PAINS and the
+alerts rare in the data). It learns where in the latent space the decoder writes such designs,
 which is not simply where the real latents are densest.
 
 Sampling keeps, of ``pool`` times as many latents as it returns, those the critic rates most realistic
@@ -17,7 +17,9 @@ the critic is surest of, at a cost in diversity that the pool size sets (docs/pr
 samples by a realism critic"). The critic only ranks samples the diffusion drew, so it is never
 asked about latents far from those it was trained on: steering samples by its gradient (classifier
 guidance, Dhariwal & Nichol, NeurIPS 2021, Sec. 4.2), tried on the same prior, pushed them off that
-region at large scales and there decoded molecules less realistic than unguided ones.
+region at large scales and there decoded molecules less realistic than unguided ones. The flagship does
+follow its gradient, at a moderate weight and beside the surrogate's (`search.realism_weight`,
+`genmbo.search.objectives.WithRealism`).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class RealismCritic(pl.LightningModule):
         hidden_dims: Sequence[int] = (512, 512),
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-4,
-        max_steps: int = 5000,
+        max_steps: int = 3000,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -112,7 +114,7 @@ def fit_realism_critic(
     latents: torch.Tensor,
     labels: torch.Tensor,
     run_dir: Path,
-    max_steps: int = 5000,
+    max_steps: int = 3000,
     batch_size: int = 512,
     hidden_dims: Sequence[int] = (512, 512),
     seed: int = 0,
