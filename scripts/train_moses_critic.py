@@ -48,7 +48,6 @@ def main() -> None:
     start = time.time()
 
     prior = load_prior(args.prior)
-    prior.critic = None  # a critic already there is replaced
     draws = args.run_dir / "draws.pt"
     if draws.is_file():  # a rerun (to resume, or with other training options) reuses the labelled draws
         latents, labels = torch.load(draws, weights_only=True).values()

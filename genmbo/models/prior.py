@@ -82,10 +82,6 @@ class Prior:
         draws on the CPU are split across processes, and `precision="bfloat16"` runs the networks in
         bfloat16 (`genmbo.models.prior_sampling`). With `realism_pool` above 1, each design is one of the
         latents the critic rates most realistic among `realism_pool` times as many samples."""
-        if realism_pool > 1 and self.critic is None:
-            raise GenmboError(
-                "realism_pool needs a prior with a realism critic (scripts/train_moses_critic.py trains one)"
-            )
         return draw_designs(
             self.diffusion,
             self.autoencoder,

@@ -28,6 +28,7 @@ from typing import Any, Literal, get_args
 
 import torch
 
+from genmbo.errors import GenmboError
 from genmbo.models.autoencoder import LatentAutoencoder
 from genmbo.models.latent_diffusion import LatentDiffusion, Sampler
 from genmbo.models.realism_critic import RealismCritic
@@ -54,8 +55,12 @@ def draw_designs(
     """`num_samples` designs decoded (greedily) from `diffusion`'s samples by `autoencoder`, each the most
     realistic by `critic` of `pool` samples when `pool` is above 1; `None` where a latent decodes to
     nothing (see the module docstring)."""
-    if pool < 1 or (pool > 1 and critic is None):
-        raise ValueError(f"pool must be 1, or above 1 with a realism critic; got {pool}")
+    if pool < 1:
+        raise ValueError(f"pool must be >= 1, got {pool}")
+    if pool > 1 and critic is None:
+        raise GenmboError(
+            "realism_pool needs a prior with a realism critic (scripts/train_moses_critic.py trains one)"
+        )
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     low_precision = precision == "bfloat16"

@@ -82,7 +82,8 @@ class RealismCritic(pl.LightningModule):
         return logits.topk(count).indices.sort().values
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_index: int) -> torch.Tensor:
-        loss = self._loss(batch)
+        latents, labels = batch
+        loss = F.binary_cross_entropy_with_logits(self(latents), labels)
         self.log("train_loss", loss)
         return loss
 
@@ -92,10 +93,6 @@ class RealismCritic(pl.LightningModule):
         self.log("val_loss", F.binary_cross_entropy_with_logits(logits, labels))
         self.val_auroc.update(logits, labels.long())
         self.log("val_auroc", self.val_auroc)
-
-    def _loss(self, batch: Sequence[torch.Tensor]) -> torch.Tensor:
-        latents, labels = batch
-        return F.binary_cross_entropy_with_logits(self(latents), labels)
 
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.AdamW(
