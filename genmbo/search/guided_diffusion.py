@@ -31,6 +31,11 @@ mean over the dimensions (`PGSPolicy.relative_step_size`), so the policy spreads
 dimensions while ``scale`` sets its size; PGS's absolute steps were learned for 50 discrete ascent
 steps, not for a term added at every denoising step, and overshoot there.
 
+Realism (departure, ours): where the prior carries a realism critic (the shipped MOSES VAE's,
+`genmbo.models.realism_critic`), ``f`` gains ``realism_weight * log p(realistic | z0_hat)`` (`WithRealism`),
+a second classifier's log-likelihood in the sense of Dhariwal & Nichol's eq. 14, so the guidance climbs
+where the pipeline's realism filter keeps candidates instead of the filter throwing them away afterwards.
+
 The sampler returns its `budget` guided samples; the pipeline decodes and chooses among them
 (`genmbo.campaign.pipeline`), and by default adds its portfolio of ascents from the best offline designs and
 polishes the chosen designs (`portfolio`, `polish_rounds`: `genmbo.campaign.portfolio`,
@@ -64,6 +69,9 @@ DEFAULT_POLICY: dict[str, Any] = {
     "spaces": ["sequence"],
 }
 
+# Set on the main job's tuning seeds; docs/BENCHMARKS.md, "A realism term in the flagship's guidance".
+DEFAULT_REALISM_WEIGHT = 1.0
+
 
 class SurrogateGuidedDiffusion(SearchMethod):
     """`budget` guided samples of `problem.prior`.
@@ -77,7 +85,8 @@ class SurrogateGuidedDiffusion(SearchMethod):
             `DEFAULT_POLICY` (so ``{}`` is the default policy); None guides with equal steps everywhere.
         realism_weight: above 0, the guidance objective adds this times the log-probability that the
             latent decodes to a realistic design, by the prior's realism critic (the shipped MOSES VAE's:
-            `WithRealism`); 0 guides by the surrogate alone.
+            `WithRealism`); 0 guides by the surrogate alone. None: `DEFAULT_REALISM_WEIGHT` where the
+            prior has a critic, else 0; a weight above 0 for a prior without one is a `ConfigError`.
     """
 
     name = "guided_diffusion"
@@ -90,9 +99,9 @@ class SurrogateGuidedDiffusion(SearchMethod):
         sampler: Literal["ddim", "ddpm"] = "ddim",
         num_steps: int | None = None,
         policy: dict[str, Any] | None = DEFAULT_POLICY,
-        realism_weight: float = 0.0,
+        realism_weight: float | None = None,
     ):
-        if realism_weight < 0:
+        if realism_weight is not None and realism_weight < 0:
             raise ValueError(f"realism_weight must be >= 0, got {realism_weight}")
         if scale < 0:
             raise ValueError(f"scale must be >= 0, got {scale}")
@@ -125,10 +134,24 @@ class SurrogateGuidedDiffusion(SearchMethod):
             return None
         return self.pgs
 
+    def realism_weight_for(self, problem: SearchProblem) -> float:
+        """The weight of the realism term on this problem (`realism_weight`, resolved by its prior)."""
+        critic = problem.prior.critic if problem.prior is not None else None
+        if self.realism_weight is None:
+            return DEFAULT_REALISM_WEIGHT if critic is not None else 0.0
+        if self.realism_weight > 0 and critic is None:
+            raise ConfigError(
+                "search.realism_weight needs a prior with a realism critic: molecules encoded by the "
+                "shipped MOSES VAE"
+            )
+        return self.realism_weight
+
     def fit(
         self, problem: SearchProblem, budget: int, generator: torch.Generator, run_dir: Path | None = None
     ) -> None:
-        """Train the step-size policy (PGS, in `run_dir`), when the problem's space has one."""
+        """Train the step-size policy (PGS, in `run_dir`), when the problem's space has one; a realism
+        weight the prior cannot serve is reported first."""
+        self.realism_weight_for(problem)
         pgs = self.policy_for(problem)
         if pgs is not None:
             pgs.fit(problem, budget, generator, run_dir)
@@ -142,13 +165,9 @@ class SurrogateGuidedDiffusion(SearchMethod):
         pgs = self.policy_for(problem)
         step_size = None if pgs is None else pgs.policy.relative_step_size
         objective = PessimisticObjective.for_problem(problem, problem.kappa)
-        if self.realism_weight > 0:
-            if problem.prior.critic is None:
-                raise ConfigError(
-                    "search.realism_weight needs a prior with a realism critic: molecules encoded by the "
-                    "shipped MOSES VAE"
-                )
-            objective = WithRealism(objective, problem.prior.critic.eval(), self.realism_weight)
+        weight = self.realism_weight_for(problem)
+        if weight > 0:
+            objective = WithRealism(objective, problem.prior.critic.eval(), weight)
         guidance = SurrogateGuidance(diffusion, objective, self.scale, step_size)
         options = {"guidance": guidance, "sampler": self.sampler, "num_steps": self.num_steps}
         if sampling_across_processes():

@@ -183,9 +183,10 @@ def test_a_realism_term_adds_the_critics_log_probability_and_moves_samples(probl
     assert torch.allclose(WithRealism(base, critic, 2.0)(latents), expected)
 
     with_critic = dataclasses.replace(problem, prior=dataclasses.replace(problem.prior, critic=critic))
-    plain = sample(with_critic, budget=256, scale=1.0)
+    plain = sample(with_critic, budget=256, scale=1.0, realism_weight=0.0)
     realistic = sample(with_critic, budget=256, scale=1.0, realism_weight=1.0)
-    assert torch.equal(plain, sample(problem, budget=256, scale=1.0))  # a critic alone changes nothing
+    assert torch.equal(plain, sample(problem, budget=256, scale=1.0))  # no critic: no term by default
+    assert torch.equal(realistic, sample(with_critic, budget=256, scale=1.0))  # a critic: weight 1
     share = lambda latents: float((critic(latents) > 0).float().mean())  # noqa: E731
     assert share(plain) < 0.3 and share(realistic) > 0.7
     with pytest.raises(ConfigError, match="realism critic"):
