@@ -13,6 +13,12 @@ child that fails or is killed costs time, never a result. With one thread, witho
 (elsewhere a fork after torch's threads have started is not safe, and a spawned process would import
 everything again), the block runs alone and the work is left to whoever needs its results.
 
+A fork copies only the forking thread; a lock another thread held at that moment (in an allocator, a
+thread pool, a library's registry) stays held in the child, which then waits on it forever. Such a child
+uses no CPU at all, where a working one uses a whole core, so the foreground treats a child whose CPU time
+has not moved for `STALL_SECONDS` as deadlocked: it kills it, takes its thread back and, since the child's
+work only ever filled the cache, computes what it would have filed itself, as after any failed child.
+
 OpenMP takes the thread count of the thread that opens a parallel region, so the count is changed only
 from the foreground's own thread (between training steps), never from a watcher thread. The child sets
 its own count to one before any torch call, as PyTorch's data-loader workers do after a fork.
@@ -25,8 +31,10 @@ import logging
 import multiprocessing
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -37,10 +45,40 @@ from genmbo.runtime.progress import showing_progress
 log = logging.getLogger(__name__)
 
 
+# A child whose CPU time has not moved for this long is deadlocked (module docstring); a working child is
+# CPU-bound, and even on a machine loaded three processes to a core it gets a time slice every second.
+STALL_SECONDS = 30.0
+
+
 @dataclass
 class _Lent:
     process: Any
     threads: int
+    cpu_ticks: int | None = None
+    moved_at: float = field(default_factory=time.monotonic)
+    checked_at: float = 0.0
+
+    def stalled(self) -> bool:
+        """Whether the child's CPU time has not moved for `STALL_SECONDS` (read at most once a second)."""
+        now = time.monotonic()
+        if now - self.checked_at < 1.0:
+            return False
+        self.checked_at = now
+        ticks = _cpu_ticks(self.process.pid)
+        if ticks is None or ticks != self.cpu_ticks:
+            self.cpu_ticks, self.moved_at = ticks, now
+            return False
+        return now - self.moved_at > STALL_SECONDS
+
+    def stop_if_stalled(self) -> None:
+        if self.process.is_alive() and self.stalled():
+            log.warning(
+                "background work used no CPU for %.0f s (deadlocked after the fork); it was stopped and is "
+                "computed in the foreground",
+                STALL_SECONDS,
+            )
+            self.process.kill()
+            self.process.join()
 
 
 _lent: _Lent | None = None
@@ -62,7 +100,7 @@ def lending_a_core(work: Callable[[], Any], enabled: bool = True) -> Iterator[bo
         return
     process = multiprocessing.get_context("fork").Process(target=_child, args=(work,), daemon=True)
     process.start()
-    _lent = _Lent(process, threads)
+    _lent = lent = _Lent(process, threads)
     torch.set_num_threads(threads - 1)
     try:
         yield True
@@ -70,7 +108,9 @@ def lending_a_core(work: Callable[[], Any], enabled: bool = True) -> Iterator[bo
         process.terminate()
         raise
     finally:
-        process.join()
+        while process.is_alive():
+            process.join(timeout=1.0)
+            lent.stop_if_stalled()
         if process.exitcode:
             log.debug("background work ended with exit code %s; it is computed again", process.exitcode)
         _lent = None
@@ -78,9 +118,23 @@ def lending_a_core(work: Callable[[], Any], enabled: bool = True) -> Iterator[bo
 
 
 def reclaim_lent_core() -> None:
-    """Give the foreground its thread back if the child of `lending_a_core` has ended (else nothing)."""
-    if _lent is not None and not _lent.process.is_alive() and torch.get_num_threads() < _lent.threads:
+    """Give the foreground its thread back if the child of `lending_a_core` has ended or is stopped as
+    deadlocked (else nothing)."""
+    if _lent is None or torch.get_num_threads() >= _lent.threads:
+        return
+    _lent.stop_if_stalled()
+    if not _lent.process.is_alive():
         torch.set_num_threads(_lent.threads)
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    """User plus system CPU time of a process in clock ticks (Linux's /proc), None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return int(fields[11]) + int(fields[12])  # utime and stime, fields 14 and 15 of proc(5)
 
 
 def _child(work: Callable[[], Any]) -> None:

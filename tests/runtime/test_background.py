@@ -3,6 +3,7 @@ and gets its thread back when the child has ended."""
 
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -55,6 +56,51 @@ def test_a_failing_child_costs_nothing_but_its_work(two_threads, capfd):
         assert lent
     assert torch.get_num_threads() == 2
     assert "Traceback" not in capfd.readouterr().err  # the foreground's stderr stays clean
+
+
+def deadlock() -> None:
+    """What a lock held by another thread at fork time does to the child: wait forever, using no CPU."""
+    lock = threading.Lock()
+    lock.acquire()
+    lock.acquire()
+
+
+def test_a_deadlocked_child_is_stopped_and_its_thread_comes_back(two_threads, monkeypatch):
+    monkeypatch.setattr(background, "STALL_SECONDS", 1.5)
+    started = time.monotonic()
+    with lending_a_core(deadlock) as lent:
+        assert lent
+        child = background._lent.process
+        deadline = time.monotonic() + 30
+        while torch.get_num_threads() == 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            reclaim_lent_core()
+        assert torch.get_num_threads() == 2 and not child.is_alive()
+    assert time.monotonic() - started < 30
+
+
+def test_leaving_the_block_stops_a_deadlocked_child(two_threads, monkeypatch):
+    monkeypatch.setattr(background, "STALL_SECONDS", 1.5)
+    started = time.monotonic()
+    with lending_a_core(deadlock):
+        child = background._lent.process
+    assert not child.is_alive() and torch.get_num_threads() == 2
+    assert time.monotonic() - started < 30
+
+
+def test_a_working_child_is_not_stopped(two_threads, monkeypatch):
+    monkeypatch.setattr(background, "STALL_SECONDS", 1.5)
+
+    def busy_then_fill() -> None:
+        ends = time.monotonic() + 4  # longer than the stall limit, but never idle
+        while time.monotonic() < ends:
+            pass
+        fill_entry(11.0)
+
+    with lending_a_core(busy_then_fill):
+        child = background._lent.process
+    assert child.exitcode == 0
+    cached_array("toy", content_key("lent", 11.0), lambda: pytest.fail("the child was stopped"))
 
 
 def test_no_child_on_one_thread_without_a_cache_or_when_disabled(two_threads, monkeypatch):
