@@ -83,6 +83,7 @@ def _run_design(config: GenmboConfig, out: Path, threads: int) -> DesignOutcome:
         prior, latents = fit_prior_and_encode(
             dataset, config.prior, out / "prior", seed, needs_condition=method.needs_condition
         )
+    realism_weight = method.realism_weight_for(prior)  # a weight the prior cannot serve stops the run here
     # The metrics stage's offline measures are computed on a core that training and search give up
     # until they are done (`genmbo.runtime.background`); the metrics stage then reads them from the cache.
     with lending_a_core(partial(measure_offline, dataset), enabled=not several_processes()):
@@ -115,9 +116,9 @@ def _run_design(config: GenmboConfig, out: Path, threads: int) -> DesignOutcome:
     if "pareto_oracle" in task_metrics:  # a multi-objective task's oracle figures
         metrics["pareto_oracle"] = task_metrics["pareto_oracle"]
     if realism:
-        metrics["realism"] = (
-            realism if constraints.realism is None else {**realism, "filter": constraints.realism}
-        )
+        metrics["realism"] = {**realism, "guidance_weight": realism_weight}
+        if constraints.realism is not None:
+            metrics["realism"]["filter"] = constraints.realism
     if dataset.objectives is not None:
         metrics["objectives"] = dataset.objectives.describe()
         if dataset.objectives.constraints is not None:

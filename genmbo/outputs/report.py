@@ -298,6 +298,11 @@ def _realism_section(realism: dict[str, Any] | None) -> list[str]:
         note = f"FCD of the library to the offline molecules: {realism['fcd_to_offline']:.3g}"
     else:
         note = realism["fcd_note"]
+    if realism.get("guidance_weight"):
+        note += (
+            ". The search's guidance also climbed the realism critic's log-probability, weight "
+            f"{realism['guidance_weight']:g}"
+        )
     if "filter" in realism:
         note += f". Candidates were kept with {describe_realism_bounds(realism['filter'])}"
     return [

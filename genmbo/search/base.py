@@ -97,6 +97,11 @@ class SearchMethod(ABC):
         problem uses it; a call without `fit` fits first."""
         return None
 
+    def realism_weight_for(self, prior: Prior | None) -> float:
+        """The weight of the prior's realism critic in the method's search objective: by default 0 (the
+        method does not use one); a weight the prior cannot serve is a `ConfigError`."""
+        return 0.0
+
     @abstractmethod
     def __call__(self, problem: SearchProblem, budget: int, generator: torch.Generator) -> torch.Tensor:
         """A `budget x latent_dim` tensor of candidate latents."""

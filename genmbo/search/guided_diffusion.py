@@ -51,6 +51,7 @@ from typing import Any, Literal
 import torch
 
 from genmbo.errors import ConfigError
+from genmbo.models.prior import Prior
 from genmbo.search.base import SearchMethod, SearchProblem
 from genmbo.search.guidance import SurrogateGuidance
 from genmbo.search.objectives import PessimisticObjective, WithRealism
@@ -134,9 +135,10 @@ class SurrogateGuidedDiffusion(SearchMethod):
             return None
         return self.pgs
 
-    def realism_weight_for(self, problem: SearchProblem) -> float:
-        """The weight of the realism term on this problem (`realism_weight`, resolved by its prior)."""
-        critic = problem.prior.critic if problem.prior is not None else None
+    def realism_weight_for(self, prior: Prior | None) -> float:
+        """The weight of the realism term with `prior` (`realism_weight`, resolved by whether the prior has
+        a critic)."""
+        critic = prior.critic if prior is not None else None
         if self.realism_weight is None:
             return DEFAULT_REALISM_WEIGHT if critic is not None else 0.0
         if self.realism_weight > 0 and critic is None:
@@ -151,7 +153,7 @@ class SurrogateGuidedDiffusion(SearchMethod):
     ) -> None:
         """Train the step-size policy (PGS, in `run_dir`), when the problem's space has one; a realism
         weight the prior cannot serve is reported first."""
-        self.realism_weight_for(problem)
+        self.realism_weight_for(problem.prior)
         pgs = self.policy_for(problem)
         if pgs is not None:
             pgs.fit(problem, budget, generator, run_dir)
@@ -165,7 +167,7 @@ class SurrogateGuidedDiffusion(SearchMethod):
         pgs = self.policy_for(problem)
         step_size = None if pgs is None else pgs.policy.relative_step_size
         objective = PessimisticObjective.for_problem(problem, problem.kappa)
-        weight = self.realism_weight_for(problem)
+        weight = self.realism_weight_for(problem.prior)
         if weight > 0:
             objective = WithRealism(objective, problem.prior.critic.eval(), weight)
         guidance = SurrogateGuidance(diffusion, objective, self.scale, step_size)

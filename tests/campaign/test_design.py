@@ -188,8 +188,10 @@ def test_molecule_campaign_writes_library_sdf_and_report(tmp_path, capsys):
         metrics
     )
     assert "Realism: library against the offline data" in (out / "report.html").read_text()
-    # The shipped VAE's latents come with its realism critic, for `search.realism_weight`.
+    # The shipped VAE's latents come with its realism critic, which the flagship's guidance climbs.
     assert load_prior(out / "prior").critic is not None
+    assert metrics["realism"]["guidance_weight"] == 1.0
+    assert "log-probability, weight 1" in (out / "report.html").read_text()
 
 
 def test_sequence_campaign_respects_alphabet_and_length(tmp_path, capsys):
