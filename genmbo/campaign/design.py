@@ -76,6 +76,8 @@ def _run_design(config: GenmboConfig, out: Path, threads: int) -> DesignOutcome:
     with clock.stage("load"):
         dataset, task = resolve_dataset(config)
     constraints = DesignFilter(dataset.space, config.constraints, dataset.designs)
+    if dataset.space.kind != "molecules":  # only the shipped molecular prior has a realism critic
+        method.realism_weight_for(None)
     write_yaml(out / "config.yaml", to_mapping(config))
     write_json(out / "cleaning.json", dataset.report.to_dict())
 

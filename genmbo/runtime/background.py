@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 # A child whose CPU time has not moved for this long is deadlocked (module docstring); a working child is
 # CPU-bound, and even on a machine loaded three processes to a core it gets a time slice every second.
 STALL_SECONDS = 30.0
+RESUME_GAP_SECONDS = 5.0
 
 
 @dataclass
@@ -63,9 +64,12 @@ class _Lent:
         now = time.monotonic()
         if now - self.checked_at < 1.0:
             return False
+        # A long gap between looks means nobody looked (the whole job stopped, as by Ctrl-Z or a scheduler's
+        # suspend, or a long step): the child's idle time is counted from now, not from before the gap.
+        resumed = now - self.checked_at > RESUME_GAP_SECONDS
         self.checked_at = now
         ticks = _cpu_ticks(self.process.pid)
-        if ticks is None or ticks != self.cpu_ticks:
+        if resumed or ticks is None or ticks != self.cpu_ticks:
             self.cpu_ticks, self.moved_at = ticks, now
             return False
         return now - self.moved_at > STALL_SECONDS

@@ -561,3 +561,15 @@ def test_objective_mistakes_are_one_line_and_exit_2(tmp_path, capsys, options, m
     assert main([*argv, *options, "--out", str(tmp_path / "run"), "--no-progress"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("genmbo: error:") and message in error and "\n" not in error
+
+
+def test_a_realism_weight_without_a_critic_stops_before_any_training(tmp_path, capsys):
+    # Only the shipped molecular prior has a realism critic: a vector campaign asking for the term stops
+    # with one line before its prior is trained.
+    vector_table().to_csv(tmp_path / "data.csv", index=False)
+    argv = ["design", "--data", str(tmp_path / "data.csv"), "--space", "continuous", "--design-col", "x"]
+    argv += ["--score-col", "loss", "--set", "search.realism_weight=1", "--out", str(tmp_path / "run")]
+    assert main([*argv, "--no-progress"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("genmbo: error:") and "realism critic" in error and "\n" not in error
+    assert not (tmp_path / "run" / "prior").exists()

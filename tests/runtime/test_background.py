@@ -2,6 +2,7 @@
 and gets its thread back when the child has ended."""
 
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -120,3 +121,19 @@ def test_no_child_on_one_thread_without_a_cache_or_when_disabled(two_threads, mo
     monkeypatch.setenv("GENMBO_CACHE_DIR", "off")  # the child's results would have no way back
     assert not can_lend(2)
     assert background._lent is None
+
+
+def test_idle_time_counts_only_while_the_foreground_looks():
+    sleeper = subprocess.Popen(["sleep", "30"])  # a child that uses no CPU
+    try:
+        lent = background._Lent(sleeper, threads=2)
+        assert not lent.stalled()  # the first look only reads the CPU time
+        lent.checked_at -= 100  # no look for 100 s (the job was stopped): idle from now on
+        lent.moved_at -= 100
+        assert not lent.stalled()
+        lent.checked_at -= 1.5  # looked 1.5 s ago, idle since long before
+        lent.moved_at -= background.STALL_SECONDS + 1
+        assert lent.stalled()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
