@@ -25,7 +25,7 @@ import torch
 
 from genmbo.config import ConstraintsConfig
 from genmbo.data.moses_training import training_molecules
-from genmbo.models.prior import Prior, load_prior
+from genmbo.models.prior import CRITIC_CHECKPOINT, Prior, load_prior
 from genmbo.models.realism_critic import fit_realism_critic, realism_labels
 from genmbo.selection.constraints import DesignFilter, describe_realism_bounds
 
@@ -61,8 +61,8 @@ def main() -> None:
     print(f"[{time.time() - start:6.0f} s] critic trained: AUROC {auroc:.3f} on its 5% validation draws")
     prior.critic = critic
     prior.save(args.prior)
-    size = (args.prior / "realism_critic.ckpt").stat().st_size / 2**20
-    print(f"[{time.time() - start:6.0f} s] wrote {args.prior}/realism_critic.ckpt ({size:.2f} MB)")
+    written = args.prior / CRITIC_CHECKPOINT
+    print(f"[{time.time() - start:6.0f} s] wrote {written} ({written.stat().st_size / 2**20:.2f} MB)")
 
 
 def draw_and_label(prior: Prior, samples: int, seed: int, start: float) -> tuple[torch.Tensor, torch.Tensor]:

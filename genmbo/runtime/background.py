@@ -33,7 +33,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +55,9 @@ RESUME_GAP_SECONDS = 5.0
 class _Lent:
     process: Any
     threads: int
+    # Set by the first look, which the long gap since `checked_at` makes a fresh start.
     cpu_ticks: int | None = None
-    moved_at: float = field(default_factory=time.monotonic)
+    moved_at: float = 0.0
     checked_at: float = 0.0
 
     def stalled(self) -> bool:
